@@ -1,0 +1,40 @@
+package io.tally.devstack;
+
+import java.time.Duration;
+import java.util.List;
+
+/** One part of the local stack: started as tracked processes, ready when it answers. */
+public interface Component {
+
+    String name();
+
+    /** The processes that make up this component. */
+    List<TrackedProcess> processes();
+
+    /** Starts whatever of this component is not running. */
+    void start();
+
+    /** Blocks until the component answers or the deadline passes; throws with a helpful message then. */
+    void awaitReady(Deadline deadline);
+
+    /** A quick probe: does it answer right now? */
+    boolean isReady();
+
+    /** Where clients reach it, for status lines. */
+    String address();
+
+    /** Stops every process of the component. */
+    void stop();
+
+    default boolean anyRunning() {
+        return processes().stream().anyMatch(TrackedProcess::isAlive);
+    }
+
+    default boolean allRunning() {
+        return processes().stream().allMatch(TrackedProcess::isAlive);
+    }
+
+    default Duration pollInterval() {
+        return Duration.ofMillis(200);
+    }
+}

@@ -1,0 +1,77 @@
+package io.tally.devstack;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/** Kafka, the Redis Cluster and PostgreSQL: what the services need, started side by side. */
+public final class Infrastructure {
+
+    private final StackConfig config;
+    private final List<Component> components;
+
+    public Infrastructure(StackConfig config) {
+        this.config = config;
+        this.components = List.of(new KafkaBroker(config), new RedisClusterNodes(config), new PostgresServer(config));
+    }
+
+    public StackConfig config() {
+        return config;
+    }
+
+    public List<Component> components() {
+        return components;
+    }
+
+    /**
+     * Starts what is not running and waits until all of it answers. On failure, stops what this call
+     * started, so a failed start leaves nothing behind.
+     */
+    public void start(Duration timeout, Progress progress) {
+        config.ensureDirectories();
+        List<Component> startedHere = new ArrayList<>();
+        for (Component c : components) {
+            if (!c.allRunning()) {
+                startedHere.add(c);
+            }
+        }
+        try {
+            Deadline deadline = Deadline.in(timeout);
+            List<CompletableFuture<Void>> futures = components.stream()
+                .map(c -> CompletableFuture.runAsync(() -> {
+                    boolean fresh = startedHere.contains(c);
+                    if (fresh) {
+                        progress.starting(c.name());
+                        c.start();
+                    }
+                    c.awaitReady(deadline);
+                    progress.ready(c.name(), c.address(), fresh);
+                }))
+                .toList();
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
+        } catch (CompletionException e) {
+            startedHere.forEach(Infrastructure::quietStop);
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (cause instanceof StackException se) {
+                throw se;
+            }
+            throw new StackException("the infrastructure did not start: " + cause.getMessage(), cause);
+        }
+    }
+
+    public void stop() {
+        List<CompletableFuture<Void>> futures = components.stream()
+            .map(c -> CompletableFuture.runAsync(() -> quietStop(c))).toList();
+        CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
+    }
+
+    static void quietStop(Component c) {
+        try {
+            c.stop();
+        } catch (RuntimeException e) {
+            System.err.println("tally: stopping " + c.name() + " failed: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package io.tally.devstack;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/** The whole local stack: infrastructure plus the six services, behind {@code ./tally up|down|status}. */
+public final class LocalStack {
+
+    private final StackConfig config;
+    private final Infrastructure infrastructure;
+    private final List<ServiceProcess> services;
+
+    public LocalStack(StackConfig config) {
+        this.config = config;
+        this.infrastructure = new Infrastructure(config);
+        this.services = ServiceSpec.ALL.stream().map(s -> new ServiceProcess(config, s)).toList();
+    }
+
+    public List<ServiceProcess> services() {
+        return services;
+    }
+
+    private List<Component> all() {
+        List<Component> all = new ArrayList<>(infrastructure.components());
+        all.addAll(services);
+        return all;
+    }
+
+    /** Starts whatever is not running, waits for readiness; on failure stops what it started. */
+    public void up(Duration timeout, Progress progress) {
+        boolean everythingRuns = all().stream().allMatch(Component::allRunning);
+        if (everythingRuns && all().stream().allMatch(Component::isReady)) {
+            progress.say("the stack already runs; nothing to do (./tally status shows it, ./tally down stops it)");
+            return;
+        }
+        for (Component c : all()) {
+            for (TrackedProcess p : c.processes()) {
+                if (p.isDead()) {
+                    progress.say(p.name() + " had stopped (pid " + p.pid().orElseThrow() + "); starting it again");
+                }
+            }
+        }
+        Deadline deadline = Deadline.in(timeout);
+        infrastructure.start(timeout, progress);
+
+        List<ServiceProcess> startedHere = services.stream().filter(s -> !s.allRunning()).toList();
+        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "progress");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            for (ServiceProcess s : startedHere) {
+                progress.starting(s.name());
+                s.start();
+            }
+            ticker.scheduleAtFixedRate(() -> {
+                List<String> waiting = services.stream().filter(s -> !s.isReady()).map(ServiceProcess::name).toList();
+                if (!waiting.isEmpty()) {
+                    progress.say("waiting for " + String.join(", ", waiting));
+                }
+            }, 5, 5, TimeUnit.SECONDS);
+            List<CompletableFuture<Void>> futures = services.stream()
+                .map(s -> CompletableFuture.runAsync(() -> {
+                    s.awaitReady(deadline);
+                    progress.ready(s.name(), s.address(), startedHere.contains(s));
+                }))
+                .toList();
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
+        } catch (CompletionException | StackException e) {
+            progress.say("start failed; stopping what this command started");
+            startedHere.forEach(Infrastructure::quietStop);
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof StackException se) {
+                throw se;
+            }
+            throw new StackException("the services did not start: " + cause.getMessage(), cause);
+        } finally {
+            ticker.shutdownNow();
+        }
+    }
+
+    /** Stops every process of the stack, services first. Returns how many were running. */
+    public int down(Progress progress) {
+        int running = (int) all().stream().flatMap(c -> c.processes().stream()).filter(TrackedProcess::isAlive).count();
+        List<CompletableFuture<Void>> futures = services.stream()
+            .map(s -> CompletableFuture.runAsync(() -> {
+                if (s.anyRunning()) {
+                    progress.say("stopping " + s.name());
+                }
+                Infrastructure.quietStop(s);
+            })).toList();
+        CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
+        for (Component c : infrastructure.components()) {
+            if (c.anyRunning()) {
+                progress.say("stopping " + c.name());
+            }
+        }
+        infrastructure.stop();
+        return running;
+    }
+
+    /** Prints one line per process: pid, address, state. Returns whether everything is up and ready. */
+    public boolean status(PrintStream out) {
+        out.printf("%-21s %-8s %-10s %s%n", "PROCESS", "PID", "STATE", "ADDRESS");
+        boolean allReady = true;
+        for (Component c : all()) {
+            boolean ready = c.isReady();
+            List<TrackedProcess> processes = c.processes();
+            for (int i = 0; i < processes.size(); i++) {
+                TrackedProcess p = processes.get(i);
+                String state;
+                if (p.isAlive()) {
+                    state = ready ? "ready" : "not ready";
+                } else if (p.isDead()) {
+                    state = "DEAD";
+                } else {
+                    state = "stopped";
+                }
+                allReady &= p.isAlive() && ready;
+                String address = c instanceof RedisClusterNodes ? "redis://127.0.0.1:" + config.redisPorts().get(i) : c.address();
+                out.printf("%-21s %-8s %-10s %s%n", p.name(), p.pid().map(String::valueOf).orElse("-"), state, address);
+            }
+        }
+        out.println();
+        out.println("logs: " + config.logDir());
+        return allReady;
+    }
+
+    public StackConfig config() {
+        return config;
+    }
+}

@@ -1,0 +1,162 @@
+package io.tally.devstack;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/** The command line behind {@code ./tally}: up, down, status, token. */
+public final class Main {
+
+    private static final String USAGE = """
+        usage: ./tally <command>
+          up [--tracing]                 build what is missing, start the stack, wait until it is ready
+          down [--purge]                 stop every process of the stack (--purge also deletes its data)
+          status                         each process, its pid, state and address
+          token --tenant <t> --roles <r1,r2> [--ttl PT1H] [--sub <name>]
+                                         print a signed development token (roles: producer, admin, viewer)
+        environment: TALLY_GATEWAY_PORT (8080), TALLY_KAFKA_PORT (19092), TALLY_REDIS_BASE_PORT (17001),
+          TALLY_POSTGRES_PORT (15432), TALLY_JWT_SECRET, TALLY_STATE_DIR (.tally)""";
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.getenv(), System.out, System.err));
+    }
+
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            err.println(USAGE);
+            return 2;
+        }
+        Path home = Path.of(env.getOrDefault("TALLY_HOME", "."));
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        try {
+            StackConfig config = StackConfig.fromEnvironment(home, env);
+            return switch (args[0]) {
+                case "up" -> up(config, rest, out, err);
+                case "down" -> down(config, rest, out);
+                case "status" -> new LocalStack(config).status(out) ? 0 : 1;
+                case "token" -> token(env, rest, out, err);
+                case "help", "--help", "-h" -> {
+                    out.println(USAGE);
+                    yield 0;
+                }
+                default -> {
+                    err.println("tally: unknown command '" + args[0] + "'");
+                    err.println(USAGE);
+                    yield 2;
+                }
+            };
+        } catch (StackException e) {
+            err.println("tally: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static int up(StackConfig config, List<String> options, PrintStream out, PrintStream err) {
+        for (String option : options) {
+            if (!option.equals("--tracing")) {
+                err.println("tally up: unknown option " + option);
+                return 2;
+            }
+        }
+        if (options.contains("--tracing")) {
+            err.println("tally up: --tracing is not available yet; starting without the trace UI");
+        }
+        Progress progress = new Progress(out);
+        LocalStack stack = new LocalStack(config);
+        stack.up(Duration.ofSeconds(180), progress);
+        String token = DevTokens.mint(DevTokens.secret(config.env()), "developer", "demo",
+            List.of("producer", "admin", "viewer"), Duration.ofHours(12));
+        ServiceSpec gateway = ServiceSpec.ALL.getLast();
+        out.println();
+        out.printf("Tally is up in %.1f s.%n", progress.elapsedSeconds());
+        out.println("  gateway:  " + gateway.url(config) + "   (readiness: " + gateway.url(config) + "/health/readiness)");
+        out.println("  kafka:    " + config.kafkaBootstrap());
+        out.println("  redis:    " + config.redisUris());
+        out.println("  postgres: " + config.jdbcUrl() + " (user " + StackConfig.DB_USER + ")");
+        out.println("  logs:     " + config.logDir());
+        out.println();
+        out.println("Development token (tenant 'demo', roles producer, admin, viewer; valid 12 h):");
+        out.println(token);
+        out.println();
+        out.println("Try:  curl -H \"Authorization: Bearer $TOKEN\" " + gateway.url(config) + "/api/v1/rules");
+        out.println("Stop: ./tally down");
+        return 0;
+    }
+
+    private static int down(StackConfig config, List<String> options, PrintStream out) {
+        boolean purge = options.contains("--purge");
+        Progress progress = new Progress(out);
+        int stopped = new LocalStack(config).down(progress);
+        out.println(stopped == 0 ? "nothing was running." : "stopped " + stopped + " processes.");
+        if (purge) {
+            deleteTree(config.dataDir());
+            deleteTree(config.runDir());
+            out.println("deleted the stack's data in " + config.dataDir());
+        }
+        return 0;
+    }
+
+    private static int token(Map<String, String> env, List<String> options, PrintStream out, PrintStream err) {
+        String tenant = null;
+        String roles = null;
+        String ttl = "PT1H";
+        String sub = "developer";
+        for (int i = 0; i < options.size(); i++) {
+            String option = options.get(i);
+            if (i + 1 >= options.size()) {
+                err.println("tally token: " + option + " needs a value");
+                return 2;
+            }
+            String value = options.get(++i);
+            switch (option) {
+                case "--tenant" -> tenant = value;
+                case "--roles" -> roles = value;
+                case "--ttl" -> ttl = value;
+                case "--sub" -> sub = value;
+                default -> {
+                    err.println("tally token: unknown option " + option);
+                    return 2;
+                }
+            }
+        }
+        if (tenant == null || roles == null) {
+            err.println("usage: ./tally token --tenant <t> --roles producer,admin,viewer [--ttl PT1H] [--sub <name>]");
+            return 2;
+        }
+        Duration duration;
+        try {
+            duration = Duration.parse(ttl);
+        } catch (DateTimeParseException e) {
+            err.println("tally token: --ttl " + ttl + " is not an ISO-8601 duration such as PT1H or PT30M");
+            return 2;
+        }
+        List<String> roleList = new ArrayList<>(Stream.of(roles.split(",")).map(String::trim).filter(r -> !r.isEmpty()).toList());
+        out.println(DevTokens.mint(DevTokens.secret(env), sub, tenant, roleList, duration));
+        return 0;
+    }
+
+    private static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new StackException("cannot delete " + root + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package io.tally.devstack;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** A Tally service run from its shaded jar; ready when {@code /health/readiness} answers 200. */
+public final class ServiceProcess implements Component {
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+
+    private final StackConfig config;
+    private final ServiceSpec spec;
+    private final TrackedProcess process;
+
+    public ServiceProcess(StackConfig config, ServiceSpec spec) {
+        this.config = config;
+        this.spec = spec;
+        this.process = new TrackedProcess(config, spec.name());
+    }
+
+    @Override
+    public String name() {
+        return spec.name();
+    }
+
+    @Override
+    public List<TrackedProcess> processes() {
+        return List.of(process);
+    }
+
+    @Override
+    public String address() {
+        return spec.url(config);
+    }
+
+    public Path jar() {
+        return config.home().resolve(spec.name()).resolve("target").resolve(spec.name() + ".jar");
+    }
+
+    @Override
+    public void start() {
+        if (process.isAlive()) {
+            return;
+        }
+        Path jar = jar();
+        if (!Files.isRegularFile(jar)) {
+            throw new StackException(jar + " is missing: build it with ./mvnw -DskipTests package (./tally up does this for you)");
+        }
+        Ports.requireFree(spec.name(), spec.portVariable(), spec.port(config));
+        List<String> command = List.of(Jvm.javaExecutable(),
+            "-Xms32m", "-Xmx" + config.env().getOrDefault("TALLY_" + envName() + "_HEAP", spec.heap()),
+            "-XX:+UseSerialGC", "-Xss512k", "-XX:+ExitOnOutOfMemoryError",
+            "-Dmicronaut.environments=local",
+            "-jar", jar.toString());
+        process.start(command, environment(), config.home());
+    }
+
+    private String envName() {
+        return spec.name().replace("-service", "").replace("api-", "").replace('-', '_').toUpperCase(java.util.Locale.ROOT);
+    }
+
+    /** What every service is told about the stack; the user's own environment is inherited underneath. */
+    Map<String, String> environment() {
+        Map<String, String> env = new HashMap<>();
+        env.put("TALLY_KAFKA_BOOTSTRAP", config.kafkaBootstrap());
+        env.put("TALLY_REDIS_URIS", config.redisUris());
+        env.put("TALLY_POSTGRES_URL", config.jdbcUrl());
+        env.put("TALLY_POSTGRES_USER", StackConfig.DB_USER);
+        env.put("TALLY_POSTGRES_PASSWORD", StackConfig.DB_PASSWORD);
+        for (ServiceSpec other : ServiceSpec.ALL) {
+            env.put(other.portVariable(), Integer.toString(other.port(config)));
+            env.put(other.urlVariable(), other.url(config));
+        }
+        return env;
+    }
+
+    @Override
+    public boolean isReady() {
+        if (!process.isAlive()) {
+            return false;
+        }
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(address() + "/health/readiness"))
+                .timeout(Duration.ofSeconds(2)).GET().build();
+            return HTTP.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void awaitReady(Deadline deadline) {
+        boolean ready = deadline.await(() -> {
+            if (!process.isAlive()) {
+                throw new StackException(spec.name() + " exited during start-up; the end of " + process.logFile() + ":\n" + process.logTail(25));
+            }
+            return isReady();
+        }, Duration.ofMillis(250));
+        if (!ready) {
+            throw new StackException(spec.name() + " did not become ready in time; see " + process.logFile());
+        }
+    }
+
+    @Override
+    public void stop() {
+        process.stop("TERM", Duration.ofSeconds(20));
+    }
+}

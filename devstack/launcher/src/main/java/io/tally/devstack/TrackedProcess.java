@@ -1,0 +1,156 @@
+package io.tally.devstack;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A process of the stack that outlives the command that started it, tracked by a pid file
+ * ({@code run/<name>.pid}) and writing to {@code logs/<name>.log}.
+ */
+public final class TrackedProcess {
+
+    private static final boolean HAS_SETSID = Files.isExecutable(Path.of("/usr/bin/setsid"))
+        || Files.isExecutable(Path.of("/bin/setsid"));
+
+    private final String name;
+    private final Path pidFile;
+    private final Path logFile;
+
+    public TrackedProcess(StackConfig config, String name) {
+        this.name = name;
+        this.pidFile = config.runDir().resolve(name + ".pid");
+        this.logFile = config.logDir().resolve(name + ".log");
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Path logFile() {
+        return logFile;
+    }
+
+    /** The recorded pid, if any (the process may have died since). */
+    public Optional<Long> pid() {
+        try {
+            if (!Files.exists(pidFile)) {
+                return Optional.empty();
+            }
+            String text = Files.readString(pidFile).trim();
+            return text.isEmpty() ? Optional.empty() : Optional.of(Long.parseLong(text));
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Whether the recorded process still runs. */
+    public boolean isAlive() {
+        return pid().flatMap(ProcessHandle::of).map(ProcessHandle::isAlive).orElse(false);
+    }
+
+    /** Whether a pid was recorded for a process that is gone (crashed or killed by hand). */
+    public boolean isDead() {
+        return pid().isPresent() && !isAlive();
+    }
+
+    /** Records a pid of a process started elsewhere (PostgreSQL's postmaster). */
+    public void record(long pid) {
+        try {
+            Files.writeString(pidFile, Long.toString(pid));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public void forget() {
+        try {
+            Files.deleteIfExists(pidFile);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Starts the command in its own session (so a Ctrl-C of the launching terminal does not reach it),
+     * output appended to the log file, and records its pid.
+     */
+    public long start(List<String> command, Map<String, String> environment, Path workDir) {
+        try {
+            Files.createDirectories(logFile.getParent());
+            Files.createDirectories(pidFile.getParent());
+            var full = new java.util.ArrayList<String>();
+            if (HAS_SETSID) {
+                full.add("setsid");
+            }
+            full.addAll(command);
+            ProcessBuilder builder = new ProcessBuilder(full)
+                .directory(workDir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            builder.environment().putAll(environment);
+            Files.writeString(logFile, "---- " + Instant.now() + " starting " + String.join(" ", command) + System.lineSeparator(),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            Process process = builder.start();
+            record(process.pid());
+            return process.pid();
+        } catch (IOException e) {
+            throw new StackException("cannot start " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Stops the process: the given signal first, SIGKILL after the grace period. Returns whether a
+     * running process was stopped.
+     */
+    public boolean stop(String signal, Duration grace) {
+        Optional<ProcessHandle> handle = pid().flatMap(ProcessHandle::of).filter(ProcessHandle::isAlive);
+        boolean wasRunning = handle.isPresent();
+        handle.ifPresent(h -> terminate(h, signal, grace));
+        forget();
+        return wasRunning;
+    }
+
+    static void terminate(ProcessHandle handle, String signal, Duration grace) {
+        try {
+            if ("TERM".equals(signal)) {
+                handle.destroy();
+            } else {
+                new ProcessBuilder("kill", "-" + signal, Long.toString(handle.pid())).inheritIO().start().waitFor();
+            }
+            handle.onExit().get(grace.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            handle.destroyForcibly();
+            try {
+                handle.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception ignored) {
+                // reported by the caller's next status
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            handle.destroyForcibly();
+        } catch (Exception e) {
+            handle.destroyForcibly();
+        }
+    }
+
+    /** The last lines of the log, for error messages that say what went wrong. */
+    public String logTail(int lines) {
+        try {
+            if (!Files.exists(logFile)) {
+                return "(no log at " + logFile + ")";
+            }
+            List<String> all = Files.readAllLines(logFile, java.nio.charset.StandardCharsets.ISO_8859_1);
+            return String.join(System.lineSeparator(), all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(cannot read " + logFile + ": " + e.getMessage() + ")";
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package io.tally.testinfra;
+
+import io.tally.devstack.Infrastructure;
+import io.tally.devstack.Ports;
+import io.tally.devstack.Progress;
+import io.tally.devstack.StackConfig;
+import io.tally.devstack.TrackedProcess;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Real Kafka, Redis Cluster and PostgreSQL for tests, started once per test JVM on free ports in a
+ * throwaway folder and stopped when the JVM exits. With {@code TALLY_TEST_ATTACH=true} it attaches to
+ * an already running stack instead (the one {@code ./tally up} started, or whatever the usual
+ * {@code TALLY_*_PORT} variables point at).
+ */
+public final class TestStack {
+
+    private static final Path ROOT = Path.of(System.getProperty("java.io.tmpdir"), "tally-test-stacks");
+    private static volatile StackConfig shared;
+
+    private TestStack() {
+    }
+
+    /** The running infrastructure's configuration, starting it on first use. */
+    public static StackConfig infrastructure() {
+        StackConfig config = shared;
+        if (config == null) {
+            synchronized (TestStack.class) {
+                config = shared;
+                if (config == null) {
+                    config = "true".equalsIgnoreCase(System.getenv("TALLY_TEST_ATTACH")) ? attach() : startOwn();
+                    shared = config;
+                }
+            }
+        }
+        return config;
+    }
+
+    private static StackConfig attach() {
+        StackConfig config = StackConfig.fromEnvironment(Path.of("."), System.getenv());
+        if (!Ports.inUse(config.kafkaPort()) || !Ports.inUse(config.redisBasePort()) || !Ports.inUse(config.postgresPort())) {
+            throw new IllegalStateException("TALLY_TEST_ATTACH=true but no stack answers on Kafka " + config.kafkaPort()
+                + ", Redis " + config.redisBasePort() + ", PostgreSQL " + config.postgresPort() + ": run ./tally up first");
+        }
+        return config;
+    }
+
+    private static StackConfig startOwn() {
+        reapOrphans();
+        Path dir = ROOT.resolve(Long.toString(ProcessHandle.current().pid()));
+        Map<String, String> env = new HashMap<>(System.getenv());
+        env.put("TALLY_STATE_DIR", dir.toString());
+        env.put("TALLY_KAFKA_PORT", Integer.toString(Ports.findFreeRange(2, false)));
+        env.put("TALLY_REDIS_BASE_PORT", Integer.toString(Ports.findFreeRange(StackConfig.REDIS_NODES, true)));
+        env.put("TALLY_POSTGRES_PORT", Integer.toString(Ports.findFreeRange(1, false)));
+        env.put("TALLY_KAFKA_HEAP", "384m");
+        StackConfig config = StackConfig.fromEnvironment(dir, env);
+        Infrastructure infrastructure = new Infrastructure(config);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            infrastructure.stop();
+            deleteTree(dir);
+        }, "tally-test-stack-stop"));
+        long start = System.nanoTime();
+        infrastructure.start(Duration.ofSeconds(120), Progress.silent());
+        System.out.printf("tally test stack ready in %.1f s: kafka %s, redis %s, postgres %s (state in %s)%n",
+            (System.nanoTime() - start) / 1e9, config.kafkaBootstrap(), config.redisUris(), config.jdbcUrl(), dir);
+        return config;
+    }
+
+    /** Stops the processes of test stacks whose JVM died without its shutdown hook (kill -9). */
+    private static void reapOrphans() {
+        if (!Files.isDirectory(ROOT)) {
+            return;
+        }
+        try (Stream<Path> dirs = Files.list(ROOT)) {
+            for (Path dir : dirs.toList()) {
+                long owner;
+                try {
+                    owner = Long.parseLong(dir.getFileName().toString());
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                if (ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false)) {
+                    continue;
+                }
+                Map<String, String> env = Map.of("TALLY_STATE_DIR", dir.toString());
+                StackConfig orphan = StackConfig.fromEnvironment(dir, env);
+                try (Stream<Path> pids = Files.list(orphan.runDir())) {
+                    for (Path pidFile : pids.toList()) {
+                        String name = pidFile.getFileName().toString().replace(".pid", "");
+                        new TrackedProcess(orphan, name).stop("KILL", Duration.ofSeconds(5));
+                    }
+                } catch (IOException ignored) {
+                    // nothing recorded
+                }
+                deleteTree(dir);
+            }
+        } catch (IOException ignored) {
+            // nothing to reap
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort: the folder lives under the temp dir
+        }
+    }
+}

@@ -1,0 +1,17 @@
+package io.tally.query;
+
+import io.micronaut.runtime.Micronaut;
+
+/** Starts the query-service. */
+public final class Application {
+
+    private Application() {
+    }
+
+    public static void main(String[] args) {
+        Micronaut.build(args)
+            .banner(false)
+            .mainClass(Application.class)
+            .start();
+    }
+}
