@@ -148,7 +148,8 @@ public final class KafkaBroker implements Component {
 
     @Override
     public boolean isReady() {
-        if (!process.isAlive()) {
+        // Probe the port first: an admin client against a closed port only logs warnings.
+        if (!process.isAlive() || !Ports.inUse(config.kafkaPort())) {
             return false;
         }
         try (Admin admin = admin(Duration.ofSeconds(2))) {

@@ -51,6 +51,7 @@ public final class LocalStack {
         infrastructure.start(timeout, progress);
 
         List<ServiceProcess> startedHere = services.stream().filter(s -> !s.allRunning()).toList();
+        java.util.Set<String> ready = java.util.concurrent.ConcurrentHashMap.newKeySet();
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "progress");
             t.setDaemon(true);
@@ -62,7 +63,7 @@ public final class LocalStack {
                 s.start();
             }
             ticker.scheduleAtFixedRate(() -> {
-                List<String> waiting = services.stream().filter(s -> !s.isReady()).map(ServiceProcess::name).toList();
+                List<String> waiting = services.stream().map(ServiceProcess::name).filter(n -> !ready.contains(n)).toList();
                 if (!waiting.isEmpty()) {
                     progress.say("waiting for " + String.join(", ", waiting));
                 }
@@ -70,6 +71,7 @@ public final class LocalStack {
             List<CompletableFuture<Void>> futures = services.stream()
                 .map(s -> CompletableFuture.runAsync(() -> {
                     s.awaitReady(deadline);
+                    ready.add(s.name());
                     progress.ready(s.name(), s.address(), startedHere.contains(s));
                 }))
                 .toList();

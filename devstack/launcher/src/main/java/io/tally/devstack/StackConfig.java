@@ -92,7 +92,7 @@ public record StackConfig(Path home, Path stateDir, int kafkaPort, int redisBase
 
     /** Creates the state folders if they are missing. */
     public void ensureDirectories() {
-        for (Path dir : List.of(runDir(), logDir(), dataDir(), binDir())) {
+        for (Path dir : List.of(runDir(), logDir(), dataDir(), binDir(), stateDir.resolve("cds"))) {
             try {
                 Files.createDirectories(dir);
             } catch (java.io.IOException e) {
