@@ -11,6 +11,9 @@ public interface Component {
     /** The processes that make up this component. */
     List<TrackedProcess> processes();
 
+    /** Fails with a helpful message if a port this component would bind is taken (checked before any start). */
+    void checkPorts();
+
     /** Starts whatever of this component is not running. */
     void start();
 

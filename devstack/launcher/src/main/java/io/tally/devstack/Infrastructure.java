@@ -9,6 +9,8 @@ import java.util.concurrent.CompletionException;
 /** Kafka, the Redis Cluster and PostgreSQL: what the services need, started side by side. */
 public final class Infrastructure {
 
+    private static final java.util.concurrent.Executor STOPPER = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+
     private final StackConfig config;
     private final List<Component> components;
 
@@ -27,9 +29,16 @@ public final class Infrastructure {
 
     /**
      * Starts what is not running and waits until all of it answers. On failure, stops what this call
-     * started, so a failed start leaves nothing behind.
+     * started, so a failed start leaves nothing behind. Returns the components this call started.
      */
-    public void start(Duration timeout, Progress progress) {
+    public List<Component> start(Duration timeout, Progress progress) {
+        try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            return start(timeout, progress, executor);
+        }
+    }
+
+    /** As {@link #start(Duration, Progress)}, running the parallel steps on {@code executor}. */
+    public List<Component> start(Duration timeout, Progress progress, java.util.concurrent.Executor executor) {
         config.ensureDirectories();
         List<Component> startedHere = new ArrayList<>();
         for (Component c : components) {
@@ -48,9 +57,10 @@ public final class Infrastructure {
                     }
                     c.awaitReady(deadline);
                     progress.ready(c.name(), c.address(), fresh);
-                }))
+                }, executor))
                 .toList();
             CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
+            return startedHere;
         } catch (CompletionException e) {
             startedHere.forEach(Infrastructure::quietStop);
             Throwable cause = e.getCause() == null ? e : e.getCause();
@@ -63,7 +73,7 @@ public final class Infrastructure {
 
     public void stop() {
         List<CompletableFuture<Void>> futures = components.stream()
-            .map(c -> CompletableFuture.runAsync(() -> quietStop(c))).toList();
+            .map(c -> CompletableFuture.runAsync(() -> quietStop(c), STOPPER)).toList();
         CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
     }
 

@@ -52,11 +52,18 @@ public final class KafkaBroker implements Component {
     }
 
     @Override
+    public void checkPorts() {
+        if (!process.isAlive()) {
+            Ports.requireFree("Kafka", "TALLY_KAFKA_PORT", config.kafkaPort(), config.kafkaControllerPort());
+        }
+    }
+
+    @Override
     public void start() {
         if (process.isAlive()) {
             return;
         }
-        Ports.requireFree("Kafka", "TALLY_KAFKA_PORT", config.kafkaPort(), config.kafkaControllerPort());
+        checkPorts();
         try {
             Files.createDirectories(logDir);
             Path properties = config.dataDir().resolve("kafka-server.properties");

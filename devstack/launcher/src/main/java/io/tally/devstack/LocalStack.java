@@ -47,8 +47,40 @@ public final class LocalStack {
                 }
             }
         }
+        // Every port is checked before anything starts, so a clash costs nothing to undo.
+        List<Component> notRunning = all().stream().filter(c -> !c.allRunning()).toList();
+        notRunning.forEach(Component::checkPorts);
+        // Interrupted (Ctrl-C) before the stack is ready: no new starts, let those under way finish,
+        // then stop what this command started.
+        java.util.concurrent.ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+        Thread interrupted = new Thread(() -> {
+            System.out.println();
+            progress.say("interrupted; stopping what this command started");
+            TrackedProcess.refuseNewStarts();
+            executor.shutdownNow();
+            try {
+                executor.awaitTermination(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            notRunning.reversed().forEach(Infrastructure::quietStop);
+        }, "tally-up-interrupted");
+        Runtime.getRuntime().addShutdownHook(interrupted);
+        try {
+            startAll(timeout, progress, executor);
+        } finally {
+            executor.shutdown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(interrupted);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running already
+            }
+        }
+    }
+
+    private void startAll(Duration timeout, Progress progress, java.util.concurrent.ExecutorService executor) {
         Deadline deadline = Deadline.in(timeout);
-        infrastructure.start(timeout, progress);
+        List<Component> infraStartedHere = infrastructure.start(timeout, progress, executor);
 
         List<ServiceProcess> startedHere = services.stream().filter(s -> !s.allRunning()).toList();
         java.util.Set<String> ready = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -73,12 +105,14 @@ public final class LocalStack {
                     s.awaitReady(deadline);
                     ready.add(s.name());
                     progress.ready(s.name(), s.address(), startedHere.contains(s));
-                }))
+                }, executor))
                 .toList();
             CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
         } catch (CompletionException | StackException e) {
+            ticker.shutdownNow();
             progress.say("start failed; stopping what this command started");
             startedHere.forEach(Infrastructure::quietStop);
+            infraStartedHere.forEach(Infrastructure::quietStop);
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             if (cause instanceof StackException se) {
                 throw se;
@@ -92,14 +126,16 @@ public final class LocalStack {
     /** Stops every process of the stack, services first. Returns how many were running. */
     public int down(Progress progress) {
         int running = (int) all().stream().flatMap(c -> c.processes().stream()).filter(TrackedProcess::isAlive).count();
-        List<CompletableFuture<Void>> futures = services.stream()
-            .map(s -> CompletableFuture.runAsync(() -> {
-                if (s.anyRunning()) {
-                    progress.say("stopping " + s.name());
-                }
-                Infrastructure.quietStop(s);
-            })).toList();
-        CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
+        try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (ServiceProcess s : services) {
+                executor.execute(() -> {
+                    if (s.anyRunning()) {
+                        progress.say("stopping " + s.name());
+                    }
+                    Infrastructure.quietStop(s);
+                });
+            }
+        }
         for (Component c : infrastructure.components()) {
             if (c.anyRunning()) {
                 progress.say("stopping " + c.name());

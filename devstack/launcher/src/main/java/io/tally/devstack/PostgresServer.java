@@ -45,11 +45,19 @@ public final class PostgresServer implements Component {
     }
 
     @Override
+    public void checkPorts() {
+        if (!process.isAlive()) {
+            Ports.requireFree("PostgreSQL", "TALLY_POSTGRES_PORT", config.postgresPort());
+        }
+    }
+
+    @Override
     public void start() {
         if (process.isAlive()) {
             return;
         }
-        Ports.requireFree("PostgreSQL", "TALLY_POSTGRES_PORT", config.postgresPort());
+        checkPorts();
+        TrackedProcess.requireStartsAllowed();
         try {
             Files.createDirectories(dataDir);
             Files.deleteIfExists(dataDir.resolve("postmaster.pid")); // stale after a crash; the port check above guards a live one
@@ -120,5 +128,16 @@ public final class PostgresServer implements Component {
     public void stop() {
         // SIGINT is PostgreSQL's "fast" shutdown: roll back open sessions, checkpoint, exit.
         process.stop("INT", Duration.ofSeconds(30));
+        // A postmaster whose start was under way when we were asked to stop has not been recorded yet.
+        Deadline.in(Duration.ofSeconds(3)).await(() -> {
+            try {
+                long pid = postmasterPid();
+                ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                    .ifPresent(h -> TrackedProcess.terminate(h, "INT", Duration.ofSeconds(30)));
+                return true;
+            } catch (IOException | RuntimeException notThereYet) {
+                return !Files.exists(dataDir.resolve("postmaster.pid"));
+            }
+        }, Duration.ofMillis(200));
     }
 }

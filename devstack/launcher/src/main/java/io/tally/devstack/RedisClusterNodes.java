@@ -52,6 +52,16 @@ public final class RedisClusterNodes implements Component {
     }
 
     @Override
+    public void checkPorts() {
+        List<Integer> ports = config.redisPorts();
+        for (int i = 0; i < nodes.size(); i++) {
+            if (!nodes.get(i).isAlive()) {
+                Ports.requireFree("Redis node " + (i + 1), "TALLY_REDIS_BASE_PORT", ports.get(i), ports.get(i) + 10000);
+            }
+        }
+    }
+
+    @Override
     public void start() {
         Path binary = redisServerBinary();
         List<Integer> ports = config.redisPorts();

@@ -46,6 +46,13 @@ public final class ServiceProcess implements Component {
     }
 
     @Override
+    public void checkPorts() {
+        if (!process.isAlive()) {
+            Ports.requireFree(spec.name(), spec.portVariable(), spec.port(config));
+        }
+    }
+
+    @Override
     public void start() {
         if (process.isAlive()) {
             return;
@@ -54,12 +61,12 @@ public final class ServiceProcess implements Component {
         if (!Files.isRegularFile(jar)) {
             throw new StackException(jar + " is missing: build it with ./mvnw -DskipTests package (./tally up does this for you)");
         }
-        Ports.requireFree(spec.name(), spec.portVariable(), spec.port(config));
+        checkPorts();
         // A class-data-sharing archive per service, written on the first run: later starts load faster.
         Path cds = config.stateDir().resolve("cds").resolve(spec.name() + ".jsa");
         List<String> command = List.of(Jvm.javaExecutable(),
             "-Xms32m", "-Xmx" + config.env().getOrDefault("TALLY_" + envName() + "_HEAP", spec.heap()),
-            "-XX:+UseSerialGC", "-Xss512k", "-XX:+ExitOnOutOfMemoryError",
+            "-XX:+UseSerialGC", "-Xss512k", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED",
             "-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=" + cds, "-Xlog:cds=off", "-Xlog:cds+dynamic=off",
             "-Dmicronaut.environments=local",
             "-jar", jar.toString());

@@ -19,6 +19,8 @@ public final class TrackedProcess {
     private static final boolean HAS_SETSID = Files.isExecutable(Path.of("/usr/bin/setsid"))
         || Files.isExecutable(Path.of("/bin/setsid"));
 
+    private static volatile boolean refusingStarts;
+
     private final String name;
     private final Path pidFile;
     private final Path logFile;
@@ -60,6 +62,17 @@ public final class TrackedProcess {
         return pid().isPresent() && !isAlive();
     }
 
+    /** From now on this JVM starts no process (it is being interrupted and cleans up). */
+    public static void refuseNewStarts() {
+        refusingStarts = true;
+    }
+
+    static void requireStartsAllowed() {
+        if (refusingStarts) {
+            throw new StackException("interrupted");
+        }
+    }
+
     /** Records a pid of a process started elsewhere (PostgreSQL's postmaster). */
     public void record(long pid) {
         try {
@@ -82,6 +95,7 @@ public final class TrackedProcess {
      * output appended to the log file, and records its pid.
      */
     public long start(List<String> command, Map<String, String> environment, Path workDir) {
+        requireStartsAllowed();
         try {
             Files.createDirectories(logFile.getParent());
             Files.createDirectories(pidFile.getParent());
