@@ -1,0 +1,124 @@
+package io.tally.ingestion.messaging;
+
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micronaut.context.annotation.Value;
+import io.tally.ingestion.config.IngestionConfig;
+import io.tally.ingestion.domain.PartitionKeys;
+import io.tally.model.Event;
+import io.tally.model.EventCodec;
+import io.tally.model.Topics;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Appends accepted events to {@link Topics#EVENTS}: idempotent producer, {@code acks=all}; returns
+ * only when the broker acknowledged every event. Broker failures open a circuit breaker so requests
+ * fail fast (503) instead of piling up while Kafka is away.
+ */
+@Singleton
+public class KafkaEventLog implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaEventLog.class);
+
+    private final KafkaProducer<String, byte[]> producer;
+    private final CircuitBreaker breaker;
+    private final PartitionKeys keys;
+    private final Duration ackTimeout;
+    private final int retryAfterSeconds;
+
+    public KafkaEventLog(@Value("${kafka.bootstrap.servers}") String bootstrap, IngestionConfig config, MeterRegistry meters) {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ProducerConfig.CLIENT_ID_CONFIG, "ingestion-service");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 2);
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, 128 * 1024);
+        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        // Bounded waits: metadata (broker down) and delivery both give up well before the request times out.
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 3000);
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 4000);
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(6000, config.ackTimeout().toMillis() - 1000));
+        props.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
+        this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+        this.keys = new PartitionKeys(new HashSet<>(config.hotKeys().stream().filter(k -> !k.isBlank()).toList()), config.saltBuckets());
+        this.ackTimeout = config.ackTimeout();
+        this.retryAfterSeconds = (int) Math.max(1, config.breakerOpenFor().toSeconds());
+        this.breaker = CircuitBreaker.of("kafka-events", CircuitBreakerConfig.custom()
+            .slidingWindowSize(20)
+            .minimumNumberOfCalls(4)
+            .failureRateThreshold(50)
+            .waitDurationInOpenState(config.breakerOpenFor())
+            .permittedNumberOfCallsInHalfOpenState(2)
+            .automaticTransitionFromOpenToHalfOpenEnabled(true)
+            .recordExceptions(EventLogUnavailableException.class)
+            .build());
+        breaker.getEventPublisher().onStateTransition(e -> LOG.warn("Kafka circuit breaker {}", e.getStateTransition()));
+        meters.gauge("tally.ingest.breaker.open", breaker, b -> b.getState() == CircuitBreaker.State.OPEN ? 1 : 0);
+    }
+
+    /** Writes every event durably or throws {@link EventLogUnavailableException}. */
+    public void append(List<Event> events) {
+        try {
+            breaker.executeRunnable(() -> sendAll(events));
+        } catch (CallNotPermittedException e) {
+            throw new EventLogUnavailableException("the event log is unavailable (circuit open)", retryAfterSeconds, e);
+        }
+    }
+
+    private void sendAll(List<Event> events) {
+        long deadline = System.nanoTime() + ackTimeout.toNanos();
+        CompletableFuture<?>[] acks = new CompletableFuture<?>[events.size()];
+        try {
+            for (int i = 0; i < events.size(); i++) {
+                Event event = events.get(i);
+                CompletableFuture<Void> ack = new CompletableFuture<>();
+                producer.send(new ProducerRecord<>(Topics.EVENTS, keys.keyOf(event), EventCodec.encode(event)), (metadata, error) -> {
+                    if (error == null) {
+                        ack.complete(null);
+                    } else {
+                        ack.completeExceptionally(error);
+                    }
+                });
+                acks[i] = ack;
+            }
+            CompletableFuture.allOf(acks).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new EventLogUnavailableException("the broker did not acknowledge the events in " + ackTimeout.toSeconds() + " s", retryAfterSeconds, e);
+        } catch (ExecutionException e) {
+            throw new EventLogUnavailableException("the broker refused the events: " + e.getCause().getMessage(), retryAfterSeconds, e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EventLogUnavailableException("interrupted while waiting for the broker", retryAfterSeconds, e);
+        } catch (org.apache.kafka.common.KafkaException e) {
+            // send() itself fails when metadata cannot be fetched within max.block.ms (broker down)
+            throw new EventLogUnavailableException("the broker is unreachable: " + e.getMessage(), retryAfterSeconds, e);
+        }
+    }
+
+    @PreDestroy
+    @Override
+    public void close() {
+        producer.close(Duration.ofSeconds(5));
+    }
+}
