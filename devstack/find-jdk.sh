@@ -46,7 +46,7 @@ tally_find_jdk() {
   {
     echo "Tally needs a JDK 21 or newer, and none was found"
     echo "  (looked at JAVA_HOME=${JAVA_HOME:-<unset>}, /usr/lib/jvm, and java on the PATH)."
-    echo "Install one, e.g. 'apt-get install openjdk-21-jdk-headless' or Eclipse Temurin 21,"
+    echo "Install one (Eclipse Temurin 21 or newer, or your distribution's openjdk-21+ package),"
     echo "then run again or point JAVA_HOME at it."
   } >&2
   return 1
