@@ -32,11 +32,13 @@ public final class Ports {
 
     /**
      * Finds a base port with {@code count} consecutive free ports (and, if {@code alsoPlus10000}, the
-     * ports 10000 above them, as Redis Cluster's bus needs), for throwaway test stacks.
+     * ports 10000 above them, as Redis Cluster's bus needs), for throwaway test stacks. Bases are drawn
+     * from 20000-22699 so every port, bus ports included, stays below Linux's ephemeral range
+     * (32768 and up), where client sockets would otherwise take them at random.
      */
     public static int findFreeRange(int count, boolean alsoPlus10000) {
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int base = 20000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(0, 35000 - count);
+        for (int attempt = 0; attempt < 500; attempt++) {
+            int base = 20000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(0, 2700 - count);
             boolean free = true;
             for (int i = 0; i < count && free; i++) {
                 free = bindable(base + i) && (!alsoPlus10000 || bindable(base + i + 10000));
@@ -45,7 +47,7 @@ public final class Ports {
                 return base;
             }
         }
-        throw new StackException("no free range of " + count + " ports found on 127.0.0.1");
+        throw new StackException("no free range of " + count + " ports found on 127.0.0.1 below 32768");
     }
 
     private static boolean bindable(int port) {

@@ -17,7 +17,7 @@ import java.util.List;
  */
 @ConfigurationProperties(IngestionConfig.PREFIX)
 public record IngestionConfig(
-    @Bindable(defaultValue = "10s") Duration ackTimeout,
+    @Bindable(defaultValue = "6s") Duration ackTimeout,
     @Bindable(defaultValue = "") List<String> hotKeys,
     @Bindable(defaultValue = "8") int saltBuckets,
     @Bindable(defaultValue = "5s") Duration breakerOpenFor) {

@@ -58,9 +58,12 @@ public final class TestStack {
         Path dir = ROOT.resolve(Long.toString(ProcessHandle.current().pid()));
         Map<String, String> env = new HashMap<>(System.getenv());
         env.put("TALLY_STATE_DIR", dir.toString());
-        env.put("TALLY_KAFKA_PORT", Integer.toString(Ports.findFreeRange(2, false)));
-        env.put("TALLY_REDIS_BASE_PORT", Integer.toString(Ports.findFreeRange(StackConfig.REDIS_NODES, true)));
-        env.put("TALLY_POSTGRES_PORT", Integer.toString(Ports.findFreeRange(1, false)));
+        // One block for the whole stack, so its parts never draw overlapping ports:
+        // Redis nodes base..base+5 (bus +10000), Kafka base+6 and base+7, PostgreSQL base+8.
+        int base = Ports.findFreeRange(StackConfig.REDIS_NODES + 3, true);
+        env.put("TALLY_REDIS_BASE_PORT", Integer.toString(base));
+        env.put("TALLY_KAFKA_PORT", Integer.toString(base + StackConfig.REDIS_NODES));
+        env.put("TALLY_POSTGRES_PORT", Integer.toString(base + StackConfig.REDIS_NODES + 2));
         env.put("TALLY_KAFKA_HEAP", "384m");
         StackConfig config = StackConfig.fromEnvironment(dir, env);
         Infrastructure infrastructure = new Infrastructure(config);
