@@ -16,6 +16,8 @@ public interface TallyInfrastructure extends TestPropertyProvider {
     default Map<String, String> getProperties() {
         StackConfig stack = TestStack.infrastructure();
         Map<String, String> properties = new HashMap<>();
+        // A random port: the service's configured one may be taken by a running local stack or another test.
+        properties.put("micronaut.server.port", "-1");
         properties.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
         properties.put("redis.uris", stack.redisUris());
         properties.put("datasources.default.url", stack.jdbcUrl());
