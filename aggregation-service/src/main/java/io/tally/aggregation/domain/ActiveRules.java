@@ -1,0 +1,50 @@
+package io.tally.aggregation.domain;
+
+import io.tally.model.RuleRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** The compiled rules per tenant, swapped atomically as rule versions arrive. */
+public final class ActiveRules {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ActiveRules.class);
+
+    private final Map<String, List<CompiledRule>> byTenant = new ConcurrentHashMap<>();
+
+    /** Installs a rule version (or removes the rule when {@code record} is null); returns the compiled rule, if any. */
+    public CompiledRule apply(String tenant, String id, RuleRecord record) {
+        CompiledRule compiled = null;
+        if (record != null) {
+            try {
+                compiled = CompiledRule.compile(record);
+            } catch (RuntimeException e) {
+                LOG.warn("rule {}:{} v{} cannot run and is ignored: {}", tenant, id, record.version(), e.getMessage());
+                return null;
+            }
+        }
+        CompiledRule installed = compiled;
+        byTenant.compute(tenant, (t, rules) -> {
+            List<CompiledRule> next = new ArrayList<>(rules == null ? List.of() : rules);
+            next.removeIf(r -> r.id().equals(id));
+            if (installed != null) {
+                next.add(installed);
+            }
+            return next.isEmpty() ? null : List.copyOf(next);
+        });
+        return compiled;
+    }
+
+    public List<CompiledRule> of(String tenant) {
+        return byTenant.getOrDefault(tenant, List.of());
+    }
+
+    /** How long a tenant's ids must be remembered for dedup. */
+    public long horizonMillis(String tenant) {
+        return of(tenant).stream().mapToLong(CompiledRule::horizonMillis).max().orElse(0);
+    }
+}

@@ -1,0 +1,99 @@
+package io.tally.aggregation.domain;
+
+import io.tally.model.Event;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+/** What one batch adds to one group of one window of one rule, folded in memory before the flush. */
+public final class GroupDelta {
+
+    private long events;
+    private final long[] counts;
+    private final double[] sums;
+    private final double[] mins;
+    private final double[] maxs;
+    private final Set<String>[] distinct;
+    private final Map<String, Long>[] topk;
+
+    @SuppressWarnings("unchecked")
+    GroupDelta(int ops) {
+        counts = new long[ops];
+        sums = new double[ops];
+        mins = new double[ops];
+        maxs = new double[ops];
+        java.util.Arrays.fill(mins, Double.POSITIVE_INFINITY);
+        java.util.Arrays.fill(maxs, Double.NEGATIVE_INFINITY);
+        distinct = new Set[ops];
+        topk = new Map[ops];
+    }
+
+    void add(Event e, CompiledRule.Op[] ops) {
+        events++;
+        for (int i = 0; i < ops.length; i++) {
+            CompiledRule.Op op = ops[i];
+            switch (op.kind()) {
+                case COUNT, RATE -> counts[i]++;
+                case SUM, AVG, MIN, MAX -> {
+                    Double v = op.field().number(e);
+                    if (v != null) {
+                        counts[i]++;
+                        sums[i] += v;
+                        mins[i] = Math.min(mins[i], v);
+                        maxs[i] = Math.max(maxs[i], v);
+                    }
+                }
+                case DISTINCT -> {
+                    Object v = op.field().read(e);
+                    if (v != null) {
+                        if (distinct[i] == null) {
+                            distinct[i] = new HashSet<>();
+                        }
+                        distinct[i].add(Json.value(v));
+                    }
+                }
+                case TOPK -> {
+                    Object v = op.field().read(e);
+                    if (v != null) {
+                        if (topk[i] == null) {
+                            topk[i] = new HashMap<>();
+                        }
+                        topk[i].merge(Json.value(v), 1L, Long::sum);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Events in this group in this batch. */
+    public long events() {
+        return events;
+    }
+
+    /** Events counted by op {@code i} (for numeric ops: those with a number). */
+    public long count(int i) {
+        return counts[i];
+    }
+
+    public double sum(int i) {
+        return sums[i];
+    }
+
+    public double min(int i) {
+        return mins[i];
+    }
+
+    public double max(int i) {
+        return maxs[i];
+    }
+
+    public Set<String> distinctValues(int i) {
+        return distinct[i] == null ? Set.of() : distinct[i];
+    }
+
+    public Map<String, Long> topkCounts(int i) {
+        return topk[i] == null ? Map.of() : topk[i];
+    }
+}

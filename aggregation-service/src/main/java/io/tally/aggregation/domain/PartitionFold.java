@@ -1,0 +1,146 @@
+package io.tally.aggregation.domain;
+
+import io.tally.model.Event;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Folds one micro-batch of one Kafka partition into per-rule deltas, in offset order, applying the
+ * contract's event-time semantics:
+ * <ul>
+ *   <li>the watermark is per partition and tenant: the highest event time seen from that tenant here;</li>
+ *   <li>an event joins each of its windows still open ({@code watermark < end + allowedLateness});
+ *       with none open it is late: counted in the rule's late events, kept for the late topic;</li>
+ *   <li>a duplicate id (seen before, or earlier in this batch) is dropped;</li>
+ *   <li>an event at or below a rule's fence was applied before a crash and is skipped for that rule.</li>
+ * </ul>
+ */
+public final class PartitionFold {
+
+    /** Event-time bucket of the dedup horizon. */
+    public static final long DEDUP_BUCKET_MILLIS = 60_000;
+
+    private final int partition;
+    private final PartitionState state;
+    private final Map<String, RuleDelta> deltas = new HashMap<>();
+    private final Map<String, Set<String>> newIds = new HashMap<>();
+    private final List<Event> lateEvents = new ArrayList<>();
+    private long[] starts = new long[16];
+    private long firstOffset = -1;
+    private long lastOffset = -1;
+    private long duplicates;
+    private long events;
+
+    public PartitionFold(int partition, PartitionState state) {
+        this.partition = partition;
+        this.state = state;
+    }
+
+    /**
+     * Folds one event. {@code seenBefore} answers whether (tenant, id) was seen in an earlier batch;
+     * {@code rulesOf} gives a tenant's active rules.
+     */
+    public void add(long offset, Event e, DedupIndex seenBefore, Function<String, List<CompiledRule>> rulesOf) {
+        if (firstOffset < 0) {
+            firstOffset = offset;
+        }
+        lastOffset = offset;
+        events++;
+        String idKey = dedupKey(e.tenant(), e.timeMillis());
+        Set<String> batchIds = newIds.computeIfAbsent(idKey, k -> new HashSet<>());
+        if (batchIds.contains(e.id()) || seenBefore.seen(partition, e.tenant(), bucketOf(e.timeMillis()), e.id())) {
+            duplicates++;
+            return;
+        }
+        batchIds.add(e.id());
+        long watermark = state.advance(e.tenant(), e.timeMillis());
+        boolean late = false;
+        for (CompiledRule rule : rulesOf.apply(e.tenant())) {
+            if (offset <= state.fence(rule)) {
+                continue;
+            }
+            if (!rule.matches(e)) {
+                continue;
+            }
+            if (starts.length < rule.windows().windowsPerEvent()) {
+                starts = new long[rule.windows().windowsPerEvent()];
+            }
+            int n = rule.windows().assign(e.timeMillis(), starts);
+            long size = rule.windows().sizeMillis();
+            String group = null;
+            boolean joined = false;
+            for (int i = 0; i < n; i++) {
+                long start = starts[i];
+                if (watermark < start + size + rule.latenessMillis()) {
+                    if (group == null) {
+                        group = rule.groupKey(e);
+                    }
+                    delta(rule).group(start, group).add(e, rule.ops());
+                    joined = true;
+                }
+            }
+            if (!joined) {
+                delta(rule).late();
+                late = true;
+            }
+        }
+        if (late) {
+            lateEvents.add(e);
+        }
+    }
+
+    private RuleDelta delta(CompiledRule rule) {
+        return deltas.computeIfAbsent(rule.tenant() + ":" + rule.id(), k -> new RuleDelta(rule));
+    }
+
+    public static long bucketOf(long timeMillis) {
+        return Math.floorDiv(timeMillis, DEDUP_BUCKET_MILLIS);
+    }
+
+    private static String dedupKey(String tenant, long time) {
+        return tenant + "\u001f" + bucketOf(time);
+    }
+
+    public int partition() {
+        return partition;
+    }
+
+    public Map<String, RuleDelta> deltas() {
+        return deltas;
+    }
+
+    /** New ids of this batch, by {@code tenant SEP bucket}, to persist into the dedup index. */
+    public Map<String, Set<String>> newIds() {
+        return newIds;
+    }
+
+    public List<Event> lateEvents() {
+        return lateEvents;
+    }
+
+    public long firstOffset() {
+        return firstOffset;
+    }
+
+    public long lastOffset() {
+        return lastOffset;
+    }
+
+    public long duplicates() {
+        return duplicates;
+    }
+
+    public long events() {
+        return events;
+    }
+
+    public boolean isEmpty() {
+        return lastOffset < 0;
+    }
+}

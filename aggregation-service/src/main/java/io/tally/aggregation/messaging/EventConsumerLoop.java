@@ -1,0 +1,318 @@
+package io.tally.aggregation.messaging;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micronaut.context.annotation.Value;
+import io.micronaut.context.event.ApplicationEventListener;
+import io.micronaut.runtime.server.event.ServerStartupEvent;
+import io.tally.aggregation.config.AggregationConfig;
+import io.tally.aggregation.domain.ActiveRules;
+import io.tally.aggregation.domain.CompiledRule;
+import io.tally.aggregation.domain.PartitionFold;
+import io.tally.aggregation.domain.PartitionState;
+import io.tally.aggregation.persistence.FencedRedisWriter;
+import io.tally.model.Event;
+import io.tally.model.EventCodec;
+import io.tally.model.Topics;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The aggregation engine's single consumer thread: poll {@code tally.events}, fold micro-batches per
+ * partition, flush them with fenced scripts, persist partition state, then commit offsets. Any failure
+ * of a flush rewinds to the committed offsets; the fences make the replay harmless.
+ */
+@Singleton
+public class EventConsumerLoop implements ApplicationEventListener<ServerStartupEvent>, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EventConsumerLoop.class);
+    private static final String SEP = "\u001f";
+
+    private final String bootstrap;
+    private final AggregationConfig config;
+    private final ActiveRules rules;
+    private final FencedRedisWriter writer;
+    private final Map<Integer, PartitionState> states = new ConcurrentHashMap<>();
+    private final Map<Integer, List<ConsumerRecord<String, byte[]>>> buffer = new LinkedHashMap<>();
+    private final Counter eventsCounter;
+    private final Counter duplicatesCounter;
+    private final Counter lateCounter;
+    private final Counter rewinds;
+    private final Timer flushTimer;
+    private volatile boolean running = true;
+    private volatile long lastProgressMillis = System.currentTimeMillis();
+    private KafkaConsumer<String, byte[]> consumer;
+    private KafkaProducer<String, byte[]> lateProducer;
+    private Thread thread;
+    private int buffered;
+    private long oldestBufferedNanos;
+
+    public EventConsumerLoop(@Value("${kafka.bootstrap.servers}") String bootstrap, AggregationConfig config,
+                             RuleFeed feed, FencedRedisWriter writer, MeterRegistry meters) {
+        this.bootstrap = bootstrap;
+        this.config = config;
+        this.rules = feed.active();
+        this.writer = writer;
+        this.eventsCounter = meters.counter("tally.aggregation.events");
+        this.duplicatesCounter = meters.counter("tally.aggregation.duplicates");
+        this.lateCounter = meters.counter("tally.aggregation.late");
+        this.rewinds = meters.counter("tally.aggregation.rewinds");
+        this.flushTimer = meters.timer("tally.aggregation.flush");
+        meters.gauge("tally.aggregation.partitions", states, Map::size);
+        try {
+            // Rules first: events folded before the catalog caught up would miss rules that exist.
+            if (!feed.catalog().awaitCaughtUp(Duration.ofSeconds(60))) {
+                LOG.warn("the rule catalog has not caught up after 60 s; starting anyway");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void onApplicationEvent(ServerStartupEvent event) {
+        consumer = new KafkaConsumer<>(Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+            ConsumerConfig.GROUP_ID_CONFIG, config.groupId(),
+            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxBatchEvents(),
+            ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20,
+            ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"),
+            new StringDeserializer(), new ByteArrayDeserializer());
+        lateProducer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+            ProducerConfig.CLIENT_ID_CONFIG, "aggregation-late-events", ProducerConfig.LINGER_MS_CONFIG, 5,
+            ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer());
+        thread = Thread.ofPlatform().name("event-consumer").unstarted(this::run);
+        thread.start();
+    }
+
+    /** Whether the loop runs and made progress recently (readiness). */
+    public boolean healthy() {
+        return thread != null && thread.isAlive();
+    }
+
+    private void run() {
+        consumer.subscribe(List.of(Topics.EVENTS), new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                flushQuietly();
+                partitions.forEach(p -> states.remove(p.partition()));
+            }
+
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                for (TopicPartition p : partitions) {
+                    PartitionState state = new PartitionState();
+                    writer.loadWatermarks(p.partition(), state);
+                    states.put(p.partition(), state);
+                }
+                LOG.info("assigned partitions {}", partitions.stream().map(TopicPartition::partition).sorted().toList());
+            }
+        });
+        while (running) {
+            try {
+                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(10))) {
+                    if (buffered == 0) {
+                        oldestBufferedNanos = System.nanoTime();
+                    }
+                    buffer.computeIfAbsent(record.partition(), p -> new ArrayList<>()).add(record);
+                    buffered++;
+                }
+                if (buffered >= config.maxBatchEvents()
+                    || (buffered > 0 && System.nanoTime() - oldestBufferedNanos >= config.maxBatchDelay().toNanos())) {
+                    flush();
+                }
+            } catch (WakeupException e) {
+                break;
+            } catch (RuntimeException e) {
+                LOG.warn("flush failed, rewinding to the committed offsets: {}", e.toString());
+                rewind();
+                sleepQuietly(500);
+            }
+        }
+        flushQuietly();
+        consumer.close(Duration.ofSeconds(5));
+    }
+
+    private void flush() {
+        if (buffered == 0) {
+            return;
+        }
+        long start = System.nanoTime();
+        List<PartitionFold> folds = new ArrayList<>();
+        List<Event> late = new ArrayList<>();
+        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
+        for (Map.Entry<Integer, List<ConsumerRecord<String, byte[]>>> entry : buffer.entrySet()) {
+            int partition = entry.getKey();
+            PartitionState state = states.computeIfAbsent(partition, p -> {
+                PartitionState s = new PartitionState();
+                writer.loadWatermarks(p, s);
+                return s;
+            });
+            List<ConsumerRecord<String, byte[]>> records = entry.getValue();
+            List<Event> events = new ArrayList<>(records.size());
+            Map<String, List<String>> idsByBucket = new HashMap<>();
+            Set<String> tenants = new HashSet<>();
+            for (ConsumerRecord<String, byte[]> record : records) {
+                Event e;
+                try {
+                    e = EventCodec.decode(record.value());
+                } catch (IllegalArgumentException bad) {
+                    LOG.warn("skipping an unreadable event at {}-{}@{}: {}", record.topic(), partition, record.offset(), bad.getMessage());
+                    e = null;
+                }
+                events.add(e);
+                if (e != null) {
+                    tenants.add(e.tenant());
+                    idsByBucket.computeIfAbsent(e.tenant() + SEP + PartitionFold.bucketOf(e.timeMillis()), k -> new ArrayList<>()).add(e.id());
+                }
+            }
+            List<CompiledRule> involved = tenants.stream().flatMap(t -> rules.of(t).stream()).toList();
+            writer.loadFences(partition, involved, state);
+            Set<String> seen = writer.seen(partition, idsByBucket);
+            PartitionFold fold = new PartitionFold(partition, state);
+            for (int i = 0; i < records.size(); i++) {
+                Event e = events.get(i);
+                if (e != null) {
+                    fold.add(records.get(i).offset(), e,
+                        (p, tenant, bucket, id) -> seen.contains(tenant + SEP + bucket + SEP + id), rules::of);
+                }
+            }
+            folds.add(fold);
+            late.addAll(fold.lateEvents());
+            commits.put(new TopicPartition(Topics.EVENTS, partition), new OffsetAndMetadata(records.getLast().offset() + 1));
+        }
+        Map<Integer, Map<String, FencedRedisWriter.Outcome>> outcomes = writer.apply(folds, states);
+        for (PartitionFold fold : folds) {
+            PartitionState state = states.get(fold.partition());
+            for (var rule : fold.deltas().values()) {
+                var outcome = outcomes.get(fold.partition()).get(rule.rule().tenant() + ":" + rule.rule().id());
+                if (outcome == FencedRedisWriter.Outcome.FENCE_MOVED) {
+                    throw new IllegalStateException("the fence of rule " + rule.rule().id() + " on partition "
+                        + fold.partition() + " moved under this instance (another writer?)");
+                }
+                state.setFence(rule.rule().tenant(), rule.rule().id(), Math.max(state.fence(rule.rule()), fold.lastOffset()));
+            }
+        }
+        Map<String, Long> horizons = new HashMap<>();
+        folds.forEach(f -> f.newIds().keySet().forEach(k -> {
+            String tenant = k.substring(0, k.indexOf(SEP));
+            horizons.computeIfAbsent(tenant, rules::horizonMillis);
+        }));
+        writer.persistPartitions(folds, states, horizons);
+        publishLate(late);
+        consumer.commitSync(commits);
+        for (PartitionFold fold : folds) {
+            eventsCounter.increment(fold.events());
+            duplicatesCounter.increment(fold.duplicates());
+        }
+        lateCounter.increment(late.size());
+        buffer.clear();
+        buffered = 0;
+        lastProgressMillis = System.currentTimeMillis();
+        flushTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    }
+
+    private void publishLate(List<Event> late) {
+        List<Future<?>> sends = new ArrayList<>(late.size());
+        for (Event e : late) {
+            sends.add(lateProducer.send(new ProducerRecord<>(Topics.LATE_EVENTS, e.partitionKey(), EventCodec.encode(e))));
+        }
+        for (Future<?> send : sends) {
+            try {
+                send.get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new IllegalStateException("late events could not be published: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Drops the buffer and partition state and seeks every partition back to its committed offset. */
+    private void rewind() {
+        rewinds.increment();
+        buffer.clear();
+        buffered = 0;
+        Set<TopicPartition> assigned = consumer.assignment();
+        states.clear();
+        if (assigned.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(assigned);
+        for (TopicPartition p : assigned) {
+            OffsetAndMetadata offset = committed.get(p);
+            if (offset == null) {
+                consumer.seekToBeginning(List.of(p));
+            } else {
+                consumer.seek(p, offset.offset());
+            }
+        }
+    }
+
+    private void flushQuietly() {
+        try {
+            flush();
+        } catch (RuntimeException e) {
+            LOG.warn("flush before losing partitions failed; they will be replayed: {}", e.toString());
+            buffer.clear();
+            buffered = 0;
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @PreDestroy
+    @Override
+    public void close() {
+        running = false;
+        if (consumer != null) {
+            consumer.wakeup();
+        }
+        if (thread != null) {
+            try {
+                thread.join(15_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (lateProducer != null) {
+            lateProducer.close(Duration.ofSeconds(2));
+        }
+    }
+}

@@ -1,0 +1,311 @@
+package io.tally.aggregation.persistence;
+
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.tally.aggregation.domain.CompiledRule;
+import io.tally.aggregation.domain.GroupDelta;
+import io.tally.aggregation.domain.PartitionFold;
+import io.tally.aggregation.domain.PartitionState;
+import io.tally.aggregation.domain.RuleDelta;
+import io.tally.model.StateKeys;
+import jakarta.inject.Singleton;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Writes folded batches to Redis Cluster. Each rule's delta goes in one Lua script that checks and
+ * moves the rule's fence for the source partition, so a batch replayed after a crash is skipped and
+ * readers never see half a batch. All scripts of a flush are pipelined on one connection.
+ */
+@Singleton
+public class FencedRedisWriter {
+
+    /** The outcome of applying one rule delta. */
+    public enum Outcome { APPLIED, ALREADY_APPLIED, FENCE_MOVED }
+
+    private static final String APPLY = load("/lua/apply-rule-delta.lua");
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    private final RedisAdvancedClusterAsyncCommands<String, String> redis;
+    private final String applySha;
+
+    public FencedRedisWriter(StatefulRedisClusterConnection<String, String> connection) {
+        this.redis = connection.async();
+        this.applySha = sha1(APPLY);
+    }
+
+    /** Applies every rule delta of the folds; returns each rule's outcome keyed by partition then rule key. */
+    public Map<Integer, Map<String, Outcome>> apply(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
+        Map<Integer, Map<String, RedisFuture<Long>>> pending = new LinkedHashMap<>();
+        for (PartitionFold fold : folds) {
+            PartitionState state = states.get(fold.partition());
+            Map<String, RedisFuture<Long>> byRule = new LinkedHashMap<>();
+            for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
+                RuleDelta delta = e.getValue();
+                Script script = script(fold.partition(), delta, state.fence(delta.rule()), fold.lastOffset());
+                byRule.put(e.getKey(), evalsha(script.keys, script.args));
+            }
+            pending.put(fold.partition(), byRule);
+        }
+        Map<Integer, Map<String, Outcome>> outcomes = new HashMap<>();
+        for (var p : pending.entrySet()) {
+            Map<String, Outcome> byRule = new HashMap<>();
+            for (var r : p.getValue().entrySet()) {
+                long result = await(r.getValue());
+                byRule.put(r.getKey(), result == 1 ? Outcome.APPLIED : result == 0 ? Outcome.ALREADY_APPLIED : Outcome.FENCE_MOVED);
+            }
+            outcomes.put(p.getKey(), byRule);
+        }
+        return outcomes;
+    }
+
+    private RedisFuture<Long> evalsha(String[] keys, String[] args) {
+        // EVALSHA saves sending the script each time; a node that has not seen it yet gets EVAL once.
+        RedisFuture<Long> sha = redis.evalsha(applySha, ScriptOutputType.INTEGER, keys, args);
+        return new FallbackFuture(sha, () -> redis.eval(APPLY, ScriptOutputType.INTEGER, keys, args));
+    }
+
+    private record Script(String[] keys, String[] args) {
+    }
+
+    static Script script(int partition, RuleDelta delta, long expectedFence, long lastOffset) {
+        CompiledRule rule = delta.rule();
+        String tenant = rule.tenant();
+        String id = rule.id();
+        List<String> stateKeys = new ArrayList<>();
+        List<String> expiries = new ArrayList<>();
+        Map<String, Integer> keyIndex = new HashMap<>();
+        List<String> ops = new ArrayList<>();
+        CompiledRule.Op[] aggregations = rule.ops();
+        char sep = StateKeys.SEP;
+        for (Map.Entry<Long, Map<String, GroupDelta>> w : delta.windows().entrySet()) {
+            long start = w.getKey();
+            long expireAt = start + rule.windows().sizeMillis() + rule.retentionMillis();
+            int windowKey = index(StateKeys.window(tenant, id, rule.version(), start), expireAt, stateKeys, expiries, keyIndex);
+            for (Map.Entry<String, GroupDelta> g : w.getValue().entrySet()) {
+                String group = g.getKey();
+                GroupDelta d = g.getValue();
+                op(ops, "i", windowKey, group + sep, Long.toString(d.events()));
+                for (int i = 0; i < aggregations.length; i++) {
+                    CompiledRule.Op agg = aggregations[i];
+                    String field = group + sep + agg.name();
+                    switch (agg.kind()) {
+                        case COUNT, RATE -> op(ops, "i", windowKey, field, Long.toString(d.count(i)));
+                        case SUM -> {
+                            if (d.count(i) > 0) {
+                                op(ops, "f", windowKey, field, Double.toString(d.sum(i)));
+                            }
+                        }
+                        case MIN -> {
+                            if (d.count(i) > 0) {
+                                op(ops, "<", windowKey, field, Double.toString(d.min(i)));
+                            }
+                        }
+                        case MAX -> {
+                            if (d.count(i) > 0) {
+                                op(ops, ">", windowKey, field, Double.toString(d.max(i)));
+                            }
+                        }
+                        case AVG -> {
+                            if (d.count(i) > 0) {
+                                op(ops, "f", windowKey, field + sep + "s", Double.toString(d.sum(i)));
+                                op(ops, "i", windowKey, field + sep + "n", Long.toString(d.count(i)));
+                            }
+                        }
+                        case DISTINCT -> {
+                            if (!d.distinctValues(i).isEmpty()) {
+                                int hll = index(StateKeys.distinct(tenant, id, rule.version(), start, group, agg.name()), expireAt,
+                                    stateKeys, expiries, keyIndex);
+                                for (String value : d.distinctValues(i)) {
+                                    op(ops, "h", hll, "", value);
+                                }
+                            }
+                        }
+                        case TOPK -> {
+                            for (Map.Entry<String, Long> v : d.topkCounts(i).entrySet()) {
+                                op(ops, "i", windowKey, field + sep + v.getKey(), Long.toString(v.getValue()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        String[] keys = new String[2 + stateKeys.size()];
+        keys[0] = StateKeys.fence(tenant, id);
+        keys[1] = StateKeys.meta(tenant, id);
+        for (int i = 0; i < stateKeys.size(); i++) {
+            keys[2 + i] = stateKeys.get(i);
+        }
+        List<String> args = new ArrayList<>(5 + expiries.size() + ops.size());
+        args.add(Integer.toString(partition));
+        args.add(Long.toString(expectedFence));
+        args.add(Long.toString(lastOffset));
+        args.add(Long.toString(delta.lateEvents()));
+        args.add(Integer.toString(stateKeys.size()));
+        args.addAll(expiries);
+        args.addAll(ops);
+        return new Script(keys, args.toArray(String[]::new));
+    }
+
+    private static int index(String key, long expireAt, List<String> keys, List<String> expiries, Map<String, Integer> index) {
+        return index.computeIfAbsent(key, k -> {
+            keys.add(k);
+            expiries.add(Long.toString(expireAt));
+            return keys.size();
+        });
+    }
+
+    private static void op(List<String> ops, String op, int key, String field, String value) {
+        ops.add(op);
+        ops.add(Integer.toString(key));
+        ops.add(field);
+        ops.add(value);
+    }
+
+    /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids. */
+    public void persistPartitions(List<PartitionFold> folds, Map<Integer, PartitionState> states, Map<String, Long> horizonByTenant) {
+        List<RedisFuture<?>> pending = new ArrayList<>();
+        for (PartitionFold fold : folds) {
+            int partition = fold.partition();
+            for (Map.Entry<String, Set<String>> ids : fold.newIds().entrySet()) {
+                if (ids.getValue().isEmpty()) {
+                    continue;
+                }
+                String[] tenantAndBucket = ids.getKey().split("\u001f");
+                String tenant = tenantAndBucket[0];
+                long bucket = Long.parseLong(tenantAndBucket[1]);
+                String key = StateKeys.dedup(partition, tenant, bucket);
+                pending.add(redis.sadd(key, ids.getValue().toArray(String[]::new)));
+                long horizon = horizonByTenant.getOrDefault(tenant, 0L);
+                long expireAt = (bucket + 1) * PartitionFold.DEDUP_BUCKET_MILLIS + horizon;
+                // Event time and wall time differ for replays and skewed producers: keep ids at least a horizon from now.
+                pending.add(redis.pexpireat(key, Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
+            }
+            Map<String, String> watermarks = new HashMap<>();
+            states.get(partition).watermarks().forEach((tenant, wm) -> watermarks.put(tenant, Long.toString(wm)));
+            if (!watermarks.isEmpty()) {
+                pending.add(redis.hset(StateKeys.watermarks(partition), watermarks));
+            }
+        }
+        pending.forEach(FencedRedisWriter::await);
+    }
+
+    /** Loads the fences of these rules for a partition (pipelined). */
+    public void loadFences(int partition, List<CompiledRule> rules, PartitionState state) {
+        Map<CompiledRule, RedisFuture<String>> pending = new LinkedHashMap<>();
+        for (CompiledRule rule : rules) {
+            if (!state.knowsFence(rule)) {
+                pending.put(rule, redis.hget(StateKeys.fence(rule.tenant(), rule.id()), Integer.toString(partition)));
+            }
+        }
+        pending.forEach((rule, future) -> {
+            String value = await(future);
+            state.setFence(rule.tenant(), rule.id(), value == null ? -1 : Long.parseLong(value));
+        });
+    }
+
+    /** Restores a partition's watermarks. */
+    public void loadWatermarks(int partition, PartitionState state) {
+        Map<String, String> stored = await(redis.hgetall(StateKeys.watermarks(partition)));
+        stored.forEach((tenant, wm) -> state.restoreWatermark(tenant, Long.parseLong(wm)));
+    }
+
+    /** Which of these (tenant, bucket) ids were seen in earlier batches, one pipelined round trip. */
+    public Set<String> seen(int partition, Map<String, List<String>> idsByTenantBucket) {
+        Map<String, RedisFuture<List<Boolean>>> pending = new LinkedHashMap<>();
+        for (Map.Entry<String, List<String>> e : idsByTenantBucket.entrySet()) {
+            String[] tenantAndBucket = e.getKey().split("\u001f");
+            String key = StateKeys.dedup(partition, tenantAndBucket[0], Long.parseLong(tenantAndBucket[1]));
+            pending.put(e.getKey(), redis.smismember(key, e.getValue().toArray(String[]::new)));
+        }
+        Set<String> seen = new java.util.HashSet<>();
+        pending.forEach((tenantBucket, future) -> {
+            List<Boolean> member = await(future);
+            List<String> ids = idsByTenantBucket.get(tenantBucket);
+            for (int i = 0; i < ids.size(); i++) {
+                if (Boolean.TRUE.equals(member.get(i))) {
+                    seen.add(tenantBucket + "\u001f" + ids.get(i));
+                }
+            }
+        });
+        return seen;
+    }
+
+    static <T> T await(java.util.concurrent.Future<T> future) {
+        try {
+            return future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StateStoreException("interrupted while writing to Redis", e);
+        } catch (Exception e) {
+            throw new StateStoreException("Redis did not answer: " + e.getMessage(), e);
+        }
+    }
+
+    private static String load(String resource) {
+        try (InputStream in = FencedRedisWriter.class.getResourceAsStream(resource)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String sha1(String script) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-1").digest(script.getBytes(StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(digest);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** EVALSHA, falling back to EVAL when the node answers NOSCRIPT. */
+    private static final class FallbackFuture extends CompletableFuture<Long> implements RedisFuture<Long> {
+        FallbackFuture(RedisFuture<Long> first, java.util.function.Supplier<RedisFuture<Long>> fallback) {
+            first.whenComplete((value, error) -> {
+                if (error == null) {
+                    complete(value);
+                } else if (String.valueOf(error.getMessage()).contains("NOSCRIPT")) {
+                    fallback.get().whenComplete((v, e) -> {
+                        if (e == null) {
+                            complete(v);
+                        } else {
+                            completeExceptionally(e);
+                        }
+                    });
+                } else {
+                    completeExceptionally(error);
+                }
+            });
+        }
+
+        @Override
+        public String getError() {
+            return null;
+        }
+
+        @Override
+        public boolean await(long timeout, TimeUnit unit) {
+            try {
+                get(timeout, unit);
+                return true;
+            } catch (Exception e) {
+                return isDone();
+            }
+        }
+    }
+}

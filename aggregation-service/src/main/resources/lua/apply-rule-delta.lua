@@ -1,0 +1,50 @@
+-- Applies one batch of one source partition to one rule, atomically and at most once.
+-- KEYS[1] fence hash (field: partition -> last applied offset), KEYS[2] meta hash, KEYS[3..] state keys.
+-- ARGV[1] partition, ARGV[2] the fence the writer expects, ARGV[3] the batch's last offset,
+-- ARGV[4] late events, ARGV[5] n = number of state keys, ARGV[6..5+n] expiry (epoch ms) per state key,
+-- then quadruples: op, state key index (1-based), field, value.
+-- Returns 1 applied, 0 already applied (a replay after a crash), -1 fence moved under the writer.
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
+local last = tonumber(ARGV[3])
+if current >= last then
+  return 0
+end
+if current ~= tonumber(ARGV[2]) then
+  return -1
+end
+local n = tonumber(ARGV[5])
+local i = 6 + n
+while i <= #ARGV do
+  local op = ARGV[i]
+  local key = KEYS[2 + tonumber(ARGV[i + 1])]
+  local field = ARGV[i + 2]
+  local value = ARGV[i + 3]
+  if op == 'i' then
+    redis.call('HINCRBY', key, field, value)
+  elseif op == 'f' then
+    redis.call('HINCRBYFLOAT', key, field, value)
+  elseif op == '<' then
+    local old = redis.call('HGET', key, field)
+    if (not old) or tonumber(value) < tonumber(old) then
+      redis.call('HSET', key, field, value)
+    end
+  elseif op == '>' then
+    local old = redis.call('HGET', key, field)
+    if (not old) or tonumber(value) > tonumber(old) then
+      redis.call('HSET', key, field, value)
+    end
+  elseif op == 'h' then
+    redis.call('PFADD', key, value)
+  end
+  i = i + 4
+end
+for k = 1, n do
+  redis.call('PEXPIREAT', KEYS[2 + k], ARGV[5 + k])
+end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('HINCRBY', KEYS[2], 'late', ARGV[4])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], 604800000)
+redis.call('PEXPIRE', KEYS[2], 604800000)
+return 1

@@ -1,0 +1,154 @@
+package io.tally.aggregation.domain;
+
+import io.tally.model.Event;
+import io.tally.model.RuleRecord;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PartitionFoldTest {
+
+    private static final long T0 = Instant.parse("2026-11-23T10:00:00Z").toEpochMilli();
+
+    private static RuleRecord rule(String id, String size, String slide, String lateness, List<String> groupBy,
+                                   RuleRecord.Filter filter, RuleRecord.Aggregation... aggs) {
+        return new RuleRecord("acme", id, 1, id, filter, groupBy, List.of(aggs), new RuleRecord.Window(size, slide), lateness, "PT24H");
+    }
+
+    private static RuleRecord.Aggregation agg(String name, String op, String field, Integer k) {
+        return new RuleRecord.Aggregation(name, op, field, k);
+    }
+
+    private static Event event(String id, long time, String category, String geo, Double value, Map<String, Object> attrs) {
+        return new Event("acme", id, category, time, null, geo, value, attrs, null);
+    }
+
+    private static Event event(String id, long time) {
+        return event(id, time, "sports", "US", null, Map.of());
+    }
+
+    private final PartitionState state = new PartitionState();
+
+    private PartitionFold fold(List<CompiledRule> rules, Event... events) {
+        PartitionFold fold = new PartitionFold(3, state);
+        long offset = 100;
+        for (Event e : events) {
+            fold.add(offset++, e, DedupIndex.NONE, tenant -> tenant.equals("acme") ? rules : List.of());
+        }
+        return fold;
+    }
+
+    private static long count(PartitionFold fold, String rule, long window, String group) {
+        return fold.deltas().get("acme:" + rule).windows().get(window).get(group).count(0);
+    }
+
+    @Test
+    void countsEachDuplicateIdOnce() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
+        PartitionFold fold = fold(List.of(r), event("a", T0 + 1), event("a", T0 + 1), event("b", T0 + 2), event("a", T0 + 1));
+        assertEquals(2, count(fold, "r", T0, "[]"));
+        assertEquals(2, fold.duplicates());
+    }
+
+    @Test
+    void dropsIdsSeenInEarlierBatches() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
+        PartitionFold fold = new PartitionFold(3, state);
+        fold.add(1, event("old", T0), (p, tenant, bucket, id) -> id.equals("old"), t -> List.of(r));
+        fold.add(2, event("new", T0), (p, tenant, bucket, id) -> id.equals("old"), t -> List.of(r));
+        assertEquals(1, count(fold, "r", T0, "[]"));
+    }
+
+    @Test
+    void countsOutOfOrderEventsInTheirWindowWhileItIsOpen() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT30S", List.of(), null, agg("n", "count", null, null)));
+        // The watermark reaches 10:01:20; the 10:00 window stays open until 10:01:30.
+        PartitionFold fold = fold(List.of(r), event("a", T0 + 80_000), event("b", T0 + 59_000));
+        assertEquals(1, count(fold, "r", T0, "[]"));
+        assertEquals(0, fold.deltas().get("acme:r").lateEvents());
+    }
+
+    @Test
+    void reportsAnEventLateOnceAllItsWindowsClosed() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT30S", List.of(), null, agg("n", "count", null, null)));
+        PartitionFold fold = fold(List.of(r), event("a", T0 + 90_000), event("late", T0 + 59_999));
+        assertEquals(1, fold.deltas().get("acme:r").lateEvents());
+        assertEquals(List.of("late"), fold.lateEvents().stream().map(Event::id).toList());
+        assertTrue(fold.deltas().get("acme:r").windows().get(T0) == null, "a closed window never changes");
+    }
+
+    @Test
+    void aHoppingEventJoinsOnlyItsOpenWindows() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", "PT20S", "PT0S", List.of(), null, agg("n", "count", null, null)));
+        // Watermark 10:01:05: of the windows of 10:00:50 ([10:00:00..), [10:00:20..), [10:00:40..)), the first has closed.
+        PartitionFold fold = fold(List.of(r), event("a", T0 + 65_000), event("b", T0 + 50_000));
+        Map<Long, Map<String, GroupDelta>> windows = fold.deltas().get("acme:r").windows();
+        assertEquals(null, windows.get(T0));
+        // a (10:01:05) is in [10:00:20, 10:01:20), [10:00:40, 10:01:40) and [10:01:00, 10:02:00); b joins the first two.
+        assertEquals(2, windows.get(T0 + 20_000).get("[]").count(0));
+        assertEquals(2, windows.get(T0 + 40_000).get("[]").count(0));
+        assertEquals(1, windows.get(T0 + 60_000).get("[]").count(0));
+        assertEquals(0, fold.deltas().get("acme:r").lateEvents());
+    }
+
+    @Test
+    void oneTenantsClockNeverMakesAnothersEventsLate() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT0S", List.of(), null, agg("n", "count", null, null)));
+        PartitionFold fold = new PartitionFold(0, state);
+        fold.add(1, new Event("other", "x", "sports", T0 + 3_600_000, null, null, null, Map.of(), null), DedupIndex.NONE, t -> List.of(r));
+        fold.add(2, event("mine", T0), DedupIndex.NONE, t -> t.equals("acme") ? List.of(r) : List.of());
+        assertEquals(1, count(fold, "r", T0, "[]"));
+        assertEquals(T0 + 3_600_000, state.watermark("other"));
+        assertEquals(T0, state.watermark("acme"));
+    }
+
+    @Test
+    void skipsEventsAtOrBelowTheRulesFenceOnReplay() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
+        state.setFence("acme", "r", 101);
+        PartitionFold fold = fold(List.of(r), event("a", T0), event("b", T0), event("c", T0));
+        assertEquals(1, count(fold, "r", T0, "[]"), "offsets 100 and 101 were applied before the crash");
+    }
+
+    @Test
+    void filtersAndGroupsWithNullForMissingDimensions() {
+        RuleRecord.Filter filter = new RuleRecord.Filter(List.of("sports"), null, null, Map.of("league", "nba"));
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of("category", "geo"), filter, agg("n", "count", null, null)));
+        PartitionFold fold = fold(List.of(r),
+            event("a", T0, "sports", "US", null, Map.of("league", "nba")),
+            event("b", T0, "sports", null, null, Map.of("league", "nba")),
+            event("c", T0, "sports", "US", null, Map.of("league", "nfl")),
+            event("d", T0, "movies", "US", null, Map.of("league", "nba")));
+        assertEquals(Set.of("[\"sports\",\"US\"]", "[\"sports\",null]"), fold.deltas().get("acme:r").windows().get(T0).keySet());
+    }
+
+    @Test
+    void foldsEveryOperation() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null,
+            agg("n", "count", null, null), agg("s", "sum", "value", null), agg("lo", "min", "value", null),
+            agg("hi", "max", "value", null), agg("mean", "avg", "attributes.score", null), agg("perSec", "rate", null, null),
+            agg("users", "distinct", "attributes.user", null), agg("teams", "topk", "attributes.team", 2)));
+        PartitionFold fold = fold(List.of(r),
+            event("a", T0, "c", null, 2.0, Map.of("user", "u1", "team", "Lakers", "score", 10.0)),
+            event("b", T0, "c", null, -1.5, Map.of("user", "u2", "team", "Lakers")),
+            event("c", T0, "c", null, null, Map.of("user", "u1", "team", "Bulls", "score", "n/a")));
+        GroupDelta d = fold.deltas().get("acme:r").windows().get(T0).get("[]");
+        assertEquals(3, d.events());
+        assertEquals(3, d.count(0));
+        assertEquals(0.5, d.sum(1));
+        assertEquals(2, d.count(1), "an event without a number is skipped by sum");
+        assertEquals(-1.5, d.min(2));
+        assertEquals(2.0, d.max(3));
+        assertEquals(10.0, d.sum(4));
+        assertEquals(1, d.count(4));
+        assertEquals(3, d.count(5));
+        assertEquals(Set.of("\"u1\"", "\"u2\""), d.distinctValues(6));
+        assertEquals(Map.of("\"Lakers\"", 2L, "\"Bulls\"", 1L), d.topkCounts(7));
+    }
+}
