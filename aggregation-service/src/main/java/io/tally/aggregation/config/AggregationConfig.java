@@ -11,12 +11,18 @@ import java.time.Duration;
  * @param maxBatchEvents a micro-batch is flushed once it holds this many events
  * @param maxBatchDelay  ... or once its oldest event waited this long
  * @param groupId        the consumer group of the aggregation instances
+ * @param instanceId     static group membership: a restarted instance with the same id gets its partitions back
+ *                       at once instead of after the session timeout; distinct per live instance
+ * @param haltAfterApply fault injection for crash tests, off (0) by default: halt the JVM right after the Nth
+ *                       batch reached Redis and before its offsets are committed, the worst moment to die
  */
 @ConfigurationProperties(AggregationConfig.PREFIX)
 public record AggregationConfig(
     @Bindable(defaultValue = "5000") int maxBatchEvents,
     @Bindable(defaultValue = "50ms") Duration maxBatchDelay,
-    @Bindable(defaultValue = "tally-aggregation") String groupId) {
+    @Bindable(defaultValue = "tally-aggregation") String groupId,
+    @Bindable(defaultValue = "aggregation-local") String instanceId,
+    @Bindable(defaultValue = "0") int haltAfterApply) {
 
     public static final String PREFIX = "tally.aggregation";
 }

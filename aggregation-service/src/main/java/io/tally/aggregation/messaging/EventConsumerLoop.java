@@ -62,6 +62,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final AggregationConfig config;
     private final ActiveRules rules;
     private final FencedRedisWriter writer;
+    private final RuleFeed feed;
     private final Map<Integer, PartitionState> states = new ConcurrentHashMap<>();
     private final Map<Integer, List<ConsumerRecord<String, byte[]>>> buffer = new LinkedHashMap<>();
     private final Counter eventsCounter;
@@ -75,6 +76,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private KafkaProducer<String, byte[]> lateProducer;
     private Thread thread;
     private int buffered;
+    private int appliedBatches;
     private long oldestBufferedNanos;
 
     public EventConsumerLoop(@Value("${kafka.bootstrap.servers}") String bootstrap, AggregationConfig config,
@@ -89,14 +91,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         this.rewinds = meters.counter("tally.aggregation.rewinds");
         this.flushTimer = meters.timer("tally.aggregation.flush");
         meters.gauge("tally.aggregation.partitions", states, Map::size);
-        try {
-            // Rules first: events folded before the catalog caught up would miss rules that exist.
-            if (!feed.catalog().awaitCaughtUp(Duration.ofSeconds(60))) {
-                LOG.warn("the rule catalog has not caught up after 60 s; starting anyway");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        this.feed = feed;
     }
 
     @Override
@@ -104,6 +99,9 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         consumer = new KafkaConsumer<>(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ConsumerConfig.GROUP_ID_CONFIG, config.groupId(),
+            ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.instanceId(),
+            ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 15_000,
+            ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000,
             ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
             ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
             ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxBatchEvents(),
@@ -123,6 +121,15 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     }
 
     private void run() {
+        // Rules first: events folded before the catalog caught up would miss rules that exist.
+        try {
+            while (running && !feed.catalog().awaitCaughtUp(Duration.ofSeconds(5))) {
+                LOG.info("waiting for the rule catalog to catch up with {}", Topics.RULES);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
         consumer.subscribe(List.of(Topics.EVENTS), new ConsumerRebalanceListener() {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
@@ -132,11 +139,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
 
             @Override
             public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-                for (TopicPartition p : partitions) {
-                    PartitionState state = new PartitionState();
-                    writer.loadWatermarks(p.partition(), state);
-                    states.put(p.partition(), state);
-                }
+                // State is restored lazily by the first flush of each partition (Redis may be away now).
+                partitions.forEach(p -> states.remove(p.partition()));
                 LOG.info("assigned partitions {}", partitions.stream().map(TopicPartition::partition).sorted().toList());
             }
         });
@@ -214,6 +218,10 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             commits.put(new TopicPartition(Topics.EVENTS, partition), new OffsetAndMetadata(records.getLast().offset() + 1));
         }
         Map<Integer, Map<String, FencedRedisWriter.Outcome>> outcomes = writer.apply(folds, states);
+        if (config.haltAfterApply() > 0 && ++appliedBatches >= config.haltAfterApply()) {
+            LOG.warn("fault injection: halting after batch {} reached Redis, before its offsets are committed", appliedBatches);
+            Runtime.getRuntime().halt(137);
+        }
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
             for (var rule : fold.deltas().values()) {

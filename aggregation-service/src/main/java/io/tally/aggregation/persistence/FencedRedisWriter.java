@@ -40,12 +40,27 @@ public class FencedRedisWriter {
     private static final String APPLY = load("/lua/apply-rule-delta.lua");
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
-    private final RedisAdvancedClusterAsyncCommands<String, String> redis;
+    private final jakarta.inject.Provider<StatefulRedisClusterConnection<String, String>> connection;
     private final String applySha;
+    private volatile RedisAdvancedClusterAsyncCommands<String, String> commands;
 
-    public FencedRedisWriter(StatefulRedisClusterConnection<String, String> connection) {
-        this.redis = connection.async();
+    /** Connects on first use, so the service starts (and reports not ready) while Redis is away. */
+    public FencedRedisWriter(jakarta.inject.Provider<StatefulRedisClusterConnection<String, String>> connection) {
+        this.connection = connection;
         this.applySha = sha1(APPLY);
+    }
+
+    private RedisAdvancedClusterAsyncCommands<String, String> redis() {
+        RedisAdvancedClusterAsyncCommands<String, String> c = commands;
+        if (c == null) {
+            try {
+                c = connection.get().async();
+            } catch (RuntimeException e) {
+                throw new StateStoreException("Redis Cluster is unreachable: " + e.getMessage(), e);
+            }
+            commands = c;
+        }
+        return c;
     }
 
     /** Applies every rule delta of the folds; returns each rule's outcome keyed by partition then rule key. */
@@ -75,8 +90,8 @@ public class FencedRedisWriter {
 
     private RedisFuture<Long> evalsha(String[] keys, String[] args) {
         // EVALSHA saves sending the script each time; a node that has not seen it yet gets EVAL once.
-        RedisFuture<Long> sha = redis.evalsha(applySha, ScriptOutputType.INTEGER, keys, args);
-        return new FallbackFuture(sha, () -> redis.eval(APPLY, ScriptOutputType.INTEGER, keys, args));
+        RedisFuture<Long> sha = redis().evalsha(applySha, ScriptOutputType.INTEGER, keys, args);
+        return new FallbackFuture(sha, () -> redis().eval(APPLY, ScriptOutputType.INTEGER, keys, args));
     }
 
     private record Script(String[] keys, String[] args) {
@@ -189,16 +204,16 @@ public class FencedRedisWriter {
                 String tenant = tenantAndBucket[0];
                 long bucket = Long.parseLong(tenantAndBucket[1]);
                 String key = StateKeys.dedup(partition, tenant, bucket);
-                pending.add(redis.sadd(key, ids.getValue().toArray(String[]::new)));
+                pending.add(redis().sadd(key, ids.getValue().toArray(String[]::new)));
                 long horizon = horizonByTenant.getOrDefault(tenant, 0L);
                 long expireAt = (bucket + 1) * PartitionFold.DEDUP_BUCKET_MILLIS + horizon;
                 // Event time and wall time differ for replays and skewed producers: keep ids at least a horizon from now.
-                pending.add(redis.pexpireat(key, Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
+                pending.add(redis().pexpireat(key, Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
             }
             Map<String, String> watermarks = new HashMap<>();
             states.get(partition).watermarks().forEach((tenant, wm) -> watermarks.put(tenant, Long.toString(wm)));
             if (!watermarks.isEmpty()) {
-                pending.add(redis.hset(StateKeys.watermarks(partition), watermarks));
+                pending.add(redis().hset(StateKeys.watermarks(partition), watermarks));
             }
         }
         pending.forEach(FencedRedisWriter::await);
@@ -209,7 +224,7 @@ public class FencedRedisWriter {
         Map<CompiledRule, RedisFuture<String>> pending = new LinkedHashMap<>();
         for (CompiledRule rule : rules) {
             if (!state.knowsFence(rule)) {
-                pending.put(rule, redis.hget(StateKeys.fence(rule.tenant(), rule.id()), Integer.toString(partition)));
+                pending.put(rule, redis().hget(StateKeys.fence(rule.tenant(), rule.id()), Integer.toString(partition)));
             }
         }
         pending.forEach((rule, future) -> {
@@ -220,7 +235,7 @@ public class FencedRedisWriter {
 
     /** Restores a partition's watermarks. */
     public void loadWatermarks(int partition, PartitionState state) {
-        Map<String, String> stored = await(redis.hgetall(StateKeys.watermarks(partition)));
+        Map<String, String> stored = await(redis().hgetall(StateKeys.watermarks(partition)));
         stored.forEach((tenant, wm) -> state.restoreWatermark(tenant, Long.parseLong(wm)));
     }
 
@@ -230,7 +245,7 @@ public class FencedRedisWriter {
         for (Map.Entry<String, List<String>> e : idsByTenantBucket.entrySet()) {
             String[] tenantAndBucket = e.getKey().split("\u001f");
             String key = StateKeys.dedup(partition, tenantAndBucket[0], Long.parseLong(tenantAndBucket[1]));
-            pending.put(e.getKey(), redis.smismember(key, e.getValue().toArray(String[]::new)));
+            pending.put(e.getKey(), redis().smismember(key, e.getValue().toArray(String[]::new)));
         }
         Set<String> seen = new java.util.HashSet<>();
         pending.forEach((tenantBucket, future) -> {

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -87,10 +86,10 @@ public final class KafkaBroker implements Component {
 
     private void format(String java, String classpath, Path properties) {
         // A fresh cluster id per data folder; formatting is a one-off before the first start.
-        String clusterId = Uuids.kafkaClusterId(UUID.randomUUID());
+        String clusterId = Uuids.newKafkaClusterId();
         TrackedProcess formatter = new TrackedProcess(config, "kafka-format");
         long pid = formatter.start(List.of(java, "-Xmx128m", "-cp", classpath, "kafka.tools.StorageTool", "format",
-            "-t", clusterId, "-c", properties.toString()), Map.of(), config.dataDir());
+            "--cluster-id=" + clusterId, "--config=" + properties), Map.of(), config.dataDir());
         ProcessHandle handle = ProcessHandle.of(pid).orElse(null);
         try {
             if (handle != null) {

@@ -10,6 +10,16 @@ final class Uuids {
     private Uuids() {
     }
 
+    /** A random cluster id that does not start with '-' (command-line parsers would take it for an option). */
+    static String newKafkaClusterId() {
+        while (true) {
+            String id = kafkaClusterId(UUID.randomUUID());
+            if (id.charAt(0) != '-') {
+                return id;
+            }
+        }
+    }
+
     static String kafkaClusterId(UUID uuid) {
         ByteBuffer buffer = ByteBuffer.allocate(16);
         buffer.putLong(uuid.getMostSignificantBits()).putLong(uuid.getLeastSignificantBits());

@@ -54,5 +54,8 @@ class StackConfigTest {
         String id = Uuids.kafkaClusterId(UUID.fromString("00000000-0000-0000-0000-000000000001"));
         assertEquals(22, id.length());
         assertEquals("AAAAAAAAAAAAAAAAAAAAAQ", id);
+        for (int i = 0; i < 1000; i++) {
+            assertTrue(Uuids.newKafkaClusterId().charAt(0) != '-', "an id starting with '-' reads as an option");
+        }
     }
 }
