@@ -1,0 +1,176 @@
+package io.tally.query.api;
+
+import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.micronaut.context.annotation.Value;
+import io.micronaut.core.type.Argument;
+import io.micronaut.serde.ObjectMapper;
+import io.tally.model.RuleRecord;
+import io.tally.problem.FieldError;
+import io.tally.problem.ProblemException;
+import io.tally.query.domain.RawWindow;
+import io.tally.query.domain.ResultAssembler;
+import io.tally.query.domain.RuleView;
+import io.tally.query.persistence.StateReader;
+import io.tally.query.persistence.StateUnavailableException;
+import io.tally.rules.catalog.RuleCatalog;
+import jakarta.inject.Singleton;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Results and rankings of a rule. Identical concurrent reads collapse into one Redis read
+ * (single-flight) and a snapshot is reused for a short time; a newer snapshot only ever replaces an
+ * older one, so no reader is served a value lower than one already served.
+ */
+@Singleton
+public class ResultsService {
+
+    static final int MAX_WINDOWS = 2000;
+
+    private final RuleCatalog catalog;
+    private final StateReader reader;
+    private final ResultAssembler assembler;
+    private final AsyncCache<String, StateReader.Snapshot> cache;
+    private final Clock clock = Clock.systemUTC();
+
+    public ResultsService(RuleCatalog catalog, StateReader reader, ObjectMapper json,
+                          @Value("${tally.query.cache-ttl:200ms}") Duration cacheTtl) {
+        this.catalog = catalog;
+        this.reader = reader;
+        this.assembler = new ResultAssembler(text -> read(json, text, Argument.listOf(Object.class)), text -> read(json, text, Argument.OBJECT_ARGUMENT));
+        this.cache = Caffeine.newBuilder().expireAfterWrite(cacheTtl).maximumSize(10_000).buildAsync();
+    }
+
+    private static <T> T read(ObjectMapper json, String text, Argument<T> type) {
+        try {
+            return json.readValue(text, type);
+        } catch (IOException e) {
+            throw new IllegalStateException("unreadable stored value", e);
+        }
+    }
+
+    public Responses.Results results(String tenant, String ruleId, String from, String to, Map<String, String> groupFilter) {
+        RuleView rule = rule(tenant, ruleId);
+        List<FieldError> errors = new ArrayList<>();
+        long now = clock.millis();
+        long toMillis = to == null ? now : time(to, "/to", errors);
+        long fromMillis = from == null ? toMillis - 10 * rule.sizeMillis() : time(from, "/from", errors);
+        for (String dimension : groupFilter.keySet()) {
+            if (!rule.dimensions().contains(dimension)) {
+                errors.add(new FieldError("/group." + dimension, "the rule does not group by " + dimension + "; it groups by " + rule.dimensions()));
+            }
+        }
+        if (errors.isEmpty() && fromMillis >= toMillis) {
+            errors.add(new FieldError("/from", "must be before to"));
+        }
+        if (!errors.isEmpty()) {
+            throw ProblemException.invalid("The query has " + errors.size() + " problem(s).", errors);
+        }
+        List<Long> starts = rule.windowsOverlapping(fromMillis, toMillis);
+        if (starts.size() > MAX_WINDOWS) {
+            throw ProblemException.invalid("The range spans " + starts.size() + " windows; ask for at most " + MAX_WINDOWS + ".",
+                List.of(new FieldError("/from", "the range from..to is too long for this rule's windows")));
+        }
+        StateReader.Snapshot snapshot = snapshot(rule, starts);
+        List<Responses.Window> windows = new ArrayList<>();
+        for (RawWindow window : snapshot.windows()) {
+            List<Responses.Group> groups = assembler.groups(rule, window, groupFilter).stream()
+                .map(g -> new Responses.Group(g.group(), g.values())).toList();
+            if (!groups.isEmpty()) {
+                windows.add(new Responses.Window(iso(window.start()), iso(window.start() + rule.sizeMillis()),
+                    rule.isFinal(window.start(), snapshot.watermark()), groups));
+            }
+        }
+        return new Responses.Results(rule.id(), rule.version(), snapshot.watermark() == null ? null : iso(snapshot.watermark()),
+            snapshot.lateEvents(), windows);
+    }
+
+    public Responses.Top top(String tenant, String ruleId, String metric, Integer k, String window) {
+        RuleView rule = rule(tenant, ruleId);
+        List<FieldError> errors = new ArrayList<>();
+        RuleView.Op op = metric == null ? null : rule.ops().stream().filter(o -> o.name().equals(metric)).findFirst().orElse(null);
+        if (metric == null) {
+            errors.add(new FieldError("/metric", "is required: the name of one of the rule's aggregations"));
+        } else if (op == null) {
+            errors.add(new FieldError("/metric", "the rule has no aggregation named " + metric));
+        } else if (op.kind().equals("topk")) {
+            errors.add(new FieldError("/metric", metric + " is a topk list and cannot rank groups"));
+        }
+        int limit = k == null ? 10 : k;
+        if (limit < 1 || limit > 100) {
+            errors.add(new FieldError("/k", "must be 1 to 100"));
+        }
+        long start = 0;
+        if (window != null) {
+            start = time(window, "/window", errors);
+            if (errors.isEmpty() && Math.floorMod(start, rule.slideMillis()) != 0) {
+                errors.add(new FieldError("/window", "is not the start of one of the rule's windows"));
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw ProblemException.invalid("The query has " + errors.size() + " problem(s).", errors);
+        }
+        List<Long> starts = window != null ? List.of(start)
+            : rule.windowsOverlapping(clock.millis() - 10 * rule.sizeMillis(), clock.millis() + 1);
+        StateReader.Snapshot snapshot = snapshot(rule, starts);
+        if (snapshot.windows().isEmpty()) {
+            return new Responses.Top(null, List.of());
+        }
+        RawWindow newest = snapshot.windows().getLast();
+        List<ResultAssembler.Group> groups = new ArrayList<>(assembler.groups(rule, newest, Map.of()));
+        groups.sort(Comparator.<ResultAssembler.Group>comparingDouble(g -> number(g.values().get(metric))).reversed()
+            .thenComparing(ResultAssembler.Group::key));
+        List<Responses.TopEntry> entries = groups.subList(0, Math.min(limit, groups.size())).stream()
+            .map(g -> new Responses.TopEntry(g.group(), g.values().get(metric))).toList();
+        return new Responses.Top(new Responses.WindowRef(iso(newest.start()), iso(newest.start() + rule.sizeMillis())), entries);
+    }
+
+    private static double number(Object value) {
+        return value instanceof Number n ? n.doubleValue() : Double.NEGATIVE_INFINITY;
+    }
+
+    private RuleView rule(String tenant, String ruleId) {
+        RuleRecord record = catalog.get(tenant, ruleId).orElseThrow(() -> ProblemException.notFound("No rule " + ruleId + "."));
+        return RuleView.of(record);
+    }
+
+    private StateReader.Snapshot snapshot(RuleView rule, List<Long> starts) {
+        if (starts.isEmpty()) {
+            return new StateReader.Snapshot(List.of(), null, 0);
+        }
+        String key = rule.tenant() + "|" + rule.id() + "|" + rule.version() + "|" + starts.getFirst() + "|" + starts.getLast();
+        try {
+            return cache.get(key, (k, executor) -> CompletableFuture.supplyAsync(() -> reader.read(rule, starts), executor)).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof StateUnavailableException) {
+                throw ProblemException.unavailable("Results are temporarily unavailable; retry after Retry-After seconds.", 5);
+            }
+            throw e;
+        }
+    }
+
+    private static long time(String text, String pointer, List<FieldError> errors) {
+        try {
+            return OffsetDateTime.parse(text).toInstant().toEpochMilli();
+        } catch (DateTimeParseException e) {
+            errors.add(new FieldError(pointer, "must be an RFC 3339 timestamp with an offset, such as 2026-11-23T10:00:00Z"));
+            return 0;
+        }
+    }
+
+    static String iso(long millis) {
+        return Instant.ofEpochMilli(millis).toString();
+    }
+}

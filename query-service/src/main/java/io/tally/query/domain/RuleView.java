@@ -1,0 +1,42 @@
+package io.tally.query.domain;
+
+import io.tally.model.RuleRecord;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/** What reading results needs of a rule version: its windows, dimensions and aggregations. */
+public record RuleView(String tenant, String id, int version, long sizeMillis, long slideMillis, long latenessMillis,
+                       List<String> dimensions, List<Op> ops) {
+
+    /** One aggregation: {@code kind} is the lower-case op of the contract. */
+    public record Op(String name, String kind, int k) {
+    }
+
+    public static RuleView of(RuleRecord r) {
+        long size = Duration.parse(r.window().size()).toMillis();
+        long slide = r.window().slide() == null ? size : Duration.parse(r.window().slide()).toMillis();
+        long lateness = r.allowedLateness() == null ? 5000 : Duration.parse(r.allowedLateness()).toMillis();
+        List<Op> ops = r.aggregations().stream()
+            .map(a -> new Op(a.name(), a.op().toLowerCase(Locale.ROOT), a.k() == null ? 10 : a.k())).toList();
+        return new RuleView(r.tenant(), r.id(), r.version(), size, slide, lateness,
+            r.groupBy() == null ? List.of() : List.copyOf(r.groupBy()), ops);
+    }
+
+    /** Starts of the windows overlapping {@code [from, to)}, oldest first. */
+    public List<Long> windowsOverlapping(long from, long to) {
+        long first = Math.floorDiv(from - sizeMillis, slideMillis) * slideMillis + slideMillis;
+        List<Long> starts = new java.util.ArrayList<>();
+        for (long s = first; s < to; s += slideMillis) {
+            if (s + sizeMillis > from) {
+                starts.add(s);
+            }
+        }
+        return starts;
+    }
+
+    public boolean isFinal(long windowStart, Long watermark) {
+        return watermark != null && watermark >= windowStart + sizeMillis + latenessMillis;
+    }
+}
