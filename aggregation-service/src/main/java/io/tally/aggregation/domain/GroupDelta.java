@@ -15,8 +15,9 @@ public final class GroupDelta {
     private final double[] sums;
     private final double[] mins;
     private final double[] maxs;
-    private final Set<String>[] distinct;
-    private final Map<String, Long>[] topk;
+    // Raw values (String, Double, Boolean); encoded as JSON once per batch, not once per event.
+    private final Set<Object>[] distinct;
+    private final Map<Object, long[]>[] topk;
 
     @SuppressWarnings("unchecked")
     GroupDelta(int ops) {
@@ -51,7 +52,7 @@ public final class GroupDelta {
                         if (distinct[i] == null) {
                             distinct[i] = new HashSet<>();
                         }
-                        distinct[i].add(Json.value(v));
+                        distinct[i].add(v);
                     }
                 }
                 case TOPK -> {
@@ -60,7 +61,7 @@ public final class GroupDelta {
                         if (topk[i] == null) {
                             topk[i] = new HashMap<>();
                         }
-                        topk[i].merge(Json.value(v), 1L, Long::sum);
+                        topk[i].computeIfAbsent(v, x -> new long[1])[0]++;
                     }
                 }
             }
@@ -89,11 +90,23 @@ public final class GroupDelta {
         return maxs[i];
     }
 
+    /** Distinct values of op {@code i}, as JSON texts. */
     public Set<String> distinctValues(int i) {
-        return distinct[i] == null ? Set.of() : distinct[i];
+        if (distinct[i] == null) {
+            return Set.of();
+        }
+        Set<String> json = new HashSet<>(distinct[i].size() * 2);
+        distinct[i].forEach(v -> json.add(Json.value(v)));
+        return json;
     }
 
+    /** Counts per value of op {@code i}, values as JSON texts. */
     public Map<String, Long> topkCounts(int i) {
-        return topk[i] == null ? Map.of() : topk[i];
+        if (topk[i] == null) {
+            return Map.of();
+        }
+        Map<String, Long> json = new HashMap<>(topk[i].size() * 2);
+        topk[i].forEach((v, n) -> json.put(Json.value(v), n[0]));
+        return json;
     }
 }

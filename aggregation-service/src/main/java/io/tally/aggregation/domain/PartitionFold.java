@@ -28,8 +28,8 @@ public final class PartitionFold {
 
     private final int partition;
     private final PartitionState state;
-    private final Map<String, RuleDelta> deltas = new HashMap<>();
-    private final Map<String, Set<String>> newIds = new HashMap<>();
+    private final Map<CompiledRule, RuleDelta> deltas = new java.util.IdentityHashMap<>();
+    private final Map<String, Map<Long, Set<String>>> newIds = new HashMap<>();
     private final List<Event> lateEvents = new ArrayList<>();
     private long[] starts = new long[16];
     private long firstOffset = -1;
@@ -52,9 +52,9 @@ public final class PartitionFold {
         }
         lastOffset = offset;
         events++;
-        String idKey = dedupKey(e.tenant(), e.timeMillis());
-        Set<String> batchIds = newIds.computeIfAbsent(idKey, k -> new HashSet<>());
-        if (batchIds.contains(e.id()) || seenBefore.seen(partition, e.tenant(), bucketOf(e.timeMillis()), e.id())) {
+        long bucket = bucketOf(e.timeMillis());
+        Set<String> batchIds = newIds.computeIfAbsent(e.tenant(), t -> new HashMap<>()).computeIfAbsent(bucket, b -> new HashSet<>());
+        if (batchIds.contains(e.id()) || seenBefore.seen(partition, e.tenant(), bucket, e.id())) {
             duplicates++;
             return;
         }
@@ -96,27 +96,31 @@ public final class PartitionFold {
     }
 
     private RuleDelta delta(CompiledRule rule) {
-        return deltas.computeIfAbsent(rule.tenant() + ":" + rule.id(), k -> new RuleDelta(rule));
+        RuleDelta delta = deltas.get(rule);
+        if (delta == null) {
+            delta = new RuleDelta(rule);
+            deltas.put(rule, delta);
+        }
+        return delta;
     }
 
     public static long bucketOf(long timeMillis) {
         return Math.floorDiv(timeMillis, DEDUP_BUCKET_MILLIS);
     }
 
-    private static String dedupKey(String tenant, long time) {
-        return tenant + "\u001f" + bucketOf(time);
-    }
-
     public int partition() {
         return partition;
     }
 
+    /** The batch's deltas keyed by {@code tenant:ruleId}. */
     public Map<String, RuleDelta> deltas() {
-        return deltas;
+        Map<String, RuleDelta> byKey = new HashMap<>();
+        deltas.forEach((rule, delta) -> byKey.put(rule.tenant() + ":" + rule.id(), delta));
+        return byKey;
     }
 
-    /** New ids of this batch, by {@code tenant SEP bucket}, to persist into the dedup index. */
-    public Map<String, Set<String>> newIds() {
+    /** New ids of this batch by tenant and event-time bucket, to persist into the dedup index. */
+    public Map<String, Map<Long, Set<String>>> newIds() {
         return newIds;
     }
 

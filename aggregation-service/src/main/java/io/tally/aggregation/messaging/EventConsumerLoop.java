@@ -234,10 +234,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             }
         }
         Map<String, Long> horizons = new HashMap<>();
-        folds.forEach(f -> f.newIds().keySet().forEach(k -> {
-            String tenant = k.substring(0, k.indexOf(SEP));
-            horizons.computeIfAbsent(tenant, rules::horizonMillis);
-        }));
+        folds.forEach(f -> f.newIds().keySet().forEach(tenant -> horizons.computeIfAbsent(tenant, rules::horizonMillis)));
         writer.persistPartitions(folds, states, horizons);
         publishLate(late);
         consumer.commitSync(commits);

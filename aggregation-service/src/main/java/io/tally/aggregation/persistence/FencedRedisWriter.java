@@ -196,19 +196,20 @@ public class FencedRedisWriter {
         List<RedisFuture<?>> pending = new ArrayList<>();
         for (PartitionFold fold : folds) {
             int partition = fold.partition();
-            for (Map.Entry<String, Set<String>> ids : fold.newIds().entrySet()) {
-                if (ids.getValue().isEmpty()) {
-                    continue;
-                }
-                String[] tenantAndBucket = ids.getKey().split("\u001f");
-                String tenant = tenantAndBucket[0];
-                long bucket = Long.parseLong(tenantAndBucket[1]);
-                String key = StateKeys.dedup(partition, tenant, bucket);
-                pending.add(redis().sadd(key, ids.getValue().toArray(String[]::new)));
+            for (Map.Entry<String, Map<Long, Set<String>>> byTenant : fold.newIds().entrySet()) {
+                String tenant = byTenant.getKey();
                 long horizon = horizonByTenant.getOrDefault(tenant, 0L);
-                long expireAt = (bucket + 1) * PartitionFold.DEDUP_BUCKET_MILLIS + horizon;
-                // Event time and wall time differ for replays and skewed producers: keep ids at least a horizon from now.
-                pending.add(redis().pexpireat(key, Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
+                for (Map.Entry<Long, Set<String>> ids : byTenant.getValue().entrySet()) {
+                    if (ids.getValue().isEmpty()) {
+                        continue;
+                    }
+                    long bucket = ids.getKey();
+                    String key = StateKeys.dedup(partition, tenant, bucket);
+                    pending.add(redis().sadd(key, ids.getValue().toArray(String[]::new)));
+                    long expireAt = (bucket + 1) * PartitionFold.DEDUP_BUCKET_MILLIS + horizon;
+                    // Event time and wall time differ for replays and skewed producers: keep ids at least a horizon from now.
+                    pending.add(redis().pexpireat(key, Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
+                }
             }
             Map<String, String> watermarks = new HashMap<>();
             states.get(partition).watermarks().forEach((tenant, wm) -> watermarks.put(tenant, Long.toString(wm)));
