@@ -117,6 +117,11 @@ public final class EndToEndThroughput {
                 double seconds = (doneAt - firstCommit[0]) / 1e9;
                 System.out.printf("aggregated %,d events (%,d backlog) in %.2f s after the first commit: %,.0f events/s%n",
                     n, backlog, seconds, backlog / seconds);
+                // Where the time went, from the instance's own flush-phase timers.
+                String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + port + "/prometheus")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                metrics.lines().filter(l -> l.startsWith("tally_aggregation_flush") && (l.contains("_sum") || l.contains("_count")))
+                    .forEach(l -> System.out.println("  " + l));
             } finally {
                 aggregation.destroy();
                 aggregation.waitFor();

@@ -56,7 +56,6 @@ import java.util.concurrent.TimeUnit;
 public class EventConsumerLoop implements ApplicationEventListener<ServerStartupEvent>, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(EventConsumerLoop.class);
-    private static final String SEP = "\u001f";
 
     private final String bootstrap;
     private final AggregationConfig config;
@@ -70,6 +69,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final Counter lateCounter;
     private final Counter rewinds;
     private final Timer flushTimer;
+    private final MeterRegistry meters;
     private volatile boolean running = true;
     private volatile long lastProgressMillis = System.currentTimeMillis();
     private KafkaConsumer<String, byte[]> consumer;
@@ -90,6 +90,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         this.lateCounter = meters.counter("tally.aggregation.late");
         this.rewinds = meters.counter("tally.aggregation.rewinds");
         this.flushTimer = meters.timer("tally.aggregation.flush");
+        this.meters = meters;
         meters.gauge("tally.aggregation.partitions", states, Map::size);
         this.feed = feed;
     }
@@ -177,18 +178,20 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         List<PartitionFold> folds = new ArrayList<>();
         List<Event> late = new ArrayList<>();
         Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
+        // Decode everything first, so the Redis look-ups of all partitions go out in one pipeline each.
+        Map<Integer, List<Event>> decoded = new LinkedHashMap<>();
+        Map<Integer, Map<String, Map<Long, List<String>>>> ids = new HashMap<>();
+        Map<Integer, List<CompiledRule>> involved = new HashMap<>();
         for (Map.Entry<Integer, List<ConsumerRecord<String, byte[]>>> entry : buffer.entrySet()) {
             int partition = entry.getKey();
-            PartitionState state = states.computeIfAbsent(partition, p -> {
+            states.computeIfAbsent(partition, p -> {
                 PartitionState s = new PartitionState();
                 writer.loadWatermarks(p, s);
                 return s;
             });
-            List<ConsumerRecord<String, byte[]>> records = entry.getValue();
-            List<Event> events = new ArrayList<>(records.size());
-            Map<String, List<String>> idsByBucket = new HashMap<>();
+            List<Event> events = new ArrayList<>(entry.getValue().size());
             Set<String> tenants = new HashSet<>();
-            for (ConsumerRecord<String, byte[]> record : records) {
+            for (ConsumerRecord<String, byte[]> record : entry.getValue()) {
                 Event e;
                 try {
                     e = EventCodec.decode(record.value());
@@ -199,25 +202,37 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 events.add(e);
                 if (e != null) {
                     tenants.add(e.tenant());
-                    idsByBucket.computeIfAbsent(e.tenant() + SEP + PartitionFold.bucketOf(e.timeMillis()), k -> new ArrayList<>()).add(e.id());
+                    ids.computeIfAbsent(partition, p -> new HashMap<>()).computeIfAbsent(e.tenant(), t -> new HashMap<>())
+                        .computeIfAbsent(PartitionFold.bucketOf(e.timeMillis()), b -> new ArrayList<>()).add(e.id());
                 }
             }
-            List<CompiledRule> involved = tenants.stream().flatMap(t -> rules.of(t).stream()).toList();
-            writer.loadFences(partition, involved, state);
-            Set<String> seen = writer.seen(partition, idsByBucket);
-            PartitionFold fold = new PartitionFold(partition, state);
+            decoded.put(partition, events);
+            involved.put(partition, tenants.stream().flatMap(t -> rules.of(t).stream()).toList());
+        }
+        long phase = System.nanoTime();
+        writer.loadFences(involved, states);
+        Map<Integer, Map<String, Map<Long, Set<String>>>> seen = writer.seen(ids);
+        phase = lap("lookup", phase);
+        for (Map.Entry<Integer, List<ConsumerRecord<String, byte[]>>> entry : buffer.entrySet()) {
+            int partition = entry.getKey();
+            List<ConsumerRecord<String, byte[]>> records = entry.getValue();
+            List<Event> events = decoded.get(partition);
+            Map<String, Map<Long, Set<String>>> seenHere = seen.getOrDefault(partition, Map.of());
+            PartitionFold fold = new PartitionFold(partition, states.get(partition));
             for (int i = 0; i < records.size(); i++) {
                 Event e = events.get(i);
                 if (e != null) {
-                    fold.add(records.get(i).offset(), e,
-                        (p, tenant, bucket, id) -> seen.contains(tenant + SEP + bucket + SEP + id), rules::of);
+                    fold.add(records.get(i).offset(), e, (p, tenant, bucket, id) ->
+                        seenHere.getOrDefault(tenant, Map.of()).getOrDefault(bucket, Set.of()).contains(id), rules::of);
                 }
             }
             folds.add(fold);
             late.addAll(fold.lateEvents());
             commits.put(new TopicPartition(Topics.EVENTS, partition), new OffsetAndMetadata(records.getLast().offset() + 1));
         }
+        phase = lap("fold", phase);
         Map<Integer, Map<String, FencedRedisWriter.Outcome>> outcomes = writer.apply(folds, states);
+        phase = lap("apply", phase);
         if (config.haltAfterApply() > 0 && ++appliedBatches >= config.haltAfterApply()) {
             LOG.warn("fault injection: halting after batch {} reached Redis, before its offsets are committed", appliedBatches);
             Runtime.getRuntime().halt(137);
@@ -236,8 +251,10 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         Map<String, Long> horizons = new HashMap<>();
         folds.forEach(f -> f.newIds().keySet().forEach(tenant -> horizons.computeIfAbsent(tenant, rules::horizonMillis)));
         writer.persistPartitions(folds, states, horizons);
+        phase = lap("persist", phase);
         publishLate(late);
         consumer.commitSync(commits);
+        lap("commit", phase);
         for (PartitionFold fold : folds) {
             eventsCounter.increment(fold.events());
             duplicatesCounter.increment(fold.duplicates());
@@ -247,6 +264,13 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         buffered = 0;
         lastProgressMillis = System.currentTimeMillis();
         flushTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    }
+
+    /** Records the time of one flush phase (tally_aggregation_flush_phase_seconds{phase=...}). */
+    private long lap(String name, long since) {
+        long now = System.nanoTime();
+        meters.timer("tally.aggregation.flush.phase", "phase", name).record(now - since, TimeUnit.NANOSECONDS);
+        return now;
     }
 
     private void publishLate(List<Event> late) {

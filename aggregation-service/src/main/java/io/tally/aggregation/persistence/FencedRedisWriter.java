@@ -220,18 +220,23 @@ public class FencedRedisWriter {
         pending.forEach(FencedRedisWriter::await);
     }
 
-    /** Loads the fences of these rules for a partition (pipelined). */
-    public void loadFences(int partition, List<CompiledRule> rules, PartitionState state) {
-        Map<CompiledRule, RedisFuture<String>> pending = new LinkedHashMap<>();
-        for (CompiledRule rule : rules) {
-            if (!state.knowsFence(rule)) {
-                pending.put(rule, redis().hget(StateKeys.fence(rule.tenant(), rule.id()), Integer.toString(partition)));
+    /** Loads the unknown fences of these rules, for every partition at once (one pipelined round trip). */
+    public void loadFences(Map<Integer, List<CompiledRule>> rulesByPartition, Map<Integer, PartitionState> states) {
+        Map<Integer, Map<CompiledRule, RedisFuture<String>>> pending = new LinkedHashMap<>();
+        rulesByPartition.forEach((partition, rules) -> {
+            PartitionState state = states.get(partition);
+            Map<CompiledRule, RedisFuture<String>> byRule = new LinkedHashMap<>();
+            for (CompiledRule rule : rules) {
+                if (!state.knowsFence(rule)) {
+                    byRule.put(rule, redis().hget(StateKeys.fence(rule.tenant(), rule.id()), Integer.toString(partition)));
+                }
             }
-        }
-        pending.forEach((rule, future) -> {
-            String value = await(future);
-            state.setFence(rule.tenant(), rule.id(), value == null ? -1 : Long.parseLong(value));
+            pending.put(partition, byRule);
         });
+        pending.forEach((partition, byRule) -> byRule.forEach((rule, future) -> {
+            String value = await(future);
+            states.get(partition).setFence(rule.tenant(), rule.id(), value == null ? -1 : Long.parseLong(value));
+        }));
     }
 
     /** Restores a partition's watermarks. */
@@ -240,24 +245,27 @@ public class FencedRedisWriter {
         stored.forEach((tenant, wm) -> state.restoreWatermark(tenant, Long.parseLong(wm)));
     }
 
-    /** Which of these (tenant, bucket) ids were seen in earlier batches, one pipelined round trip. */
-    public Set<String> seen(int partition, Map<String, List<String>> idsByTenantBucket) {
-        Map<String, RedisFuture<List<Boolean>>> pending = new LinkedHashMap<>();
-        for (Map.Entry<String, List<String>> e : idsByTenantBucket.entrySet()) {
-            String[] tenantAndBucket = e.getKey().split("\u001f");
-            String key = StateKeys.dedup(partition, tenantAndBucket[0], Long.parseLong(tenantAndBucket[1]));
-            pending.put(e.getKey(), redis().smismember(key, e.getValue().toArray(String[]::new)));
+    /**
+     * Which ids were seen in earlier batches, for every partition at once (one pipelined round trip).
+     * Input and output: partition → tenant → bucket → ids.
+     */
+    public Map<Integer, Map<String, Map<Long, Set<String>>>> seen(Map<Integer, Map<String, Map<Long, List<String>>>> ids) {
+        record Ask(int partition, String tenant, long bucket, List<String> ids, RedisFuture<List<Boolean>> answer) {
         }
-        Set<String> seen = new java.util.HashSet<>();
-        pending.forEach((tenantBucket, future) -> {
-            List<Boolean> member = await(future);
-            List<String> ids = idsByTenantBucket.get(tenantBucket);
-            for (int i = 0; i < ids.size(); i++) {
+        List<Ask> asks = new ArrayList<>();
+        ids.forEach((partition, byTenant) -> byTenant.forEach((tenant, byBucket) -> byBucket.forEach((bucket, list) ->
+            asks.add(new Ask(partition, tenant, bucket, list,
+                redis().smismember(StateKeys.dedup(partition, tenant, bucket), list.toArray(String[]::new)))))));
+        Map<Integer, Map<String, Map<Long, Set<String>>>> seen = new HashMap<>();
+        for (Ask ask : asks) {
+            List<Boolean> member = await(ask.answer());
+            for (int i = 0; i < ask.ids().size(); i++) {
                 if (Boolean.TRUE.equals(member.get(i))) {
-                    seen.add(tenantBucket + "\u001f" + ids.get(i));
+                    seen.computeIfAbsent(ask.partition(), p -> new HashMap<>()).computeIfAbsent(ask.tenant(), t -> new HashMap<>())
+                        .computeIfAbsent(ask.bucket(), b -> new java.util.HashSet<>()).add(ask.ids().get(i));
                 }
             }
-        });
+        }
         return seen;
     }
 
