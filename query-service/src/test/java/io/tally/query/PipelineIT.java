@@ -223,6 +223,28 @@ class PipelineIT implements TallyInfrastructure {
             }
         }
 
+        // Late events are kept on the late-events topic, not lost.
+        Set<String> lateIds = new HashSet<>();
+        Map<String, Object> lateProps = Map.of(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
+        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(lateProps,
+            new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            var partitions = consumer.partitionsFor(Topics.LATE_EVENTS).stream()
+                .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long expectedLate = late;
+            Deadline.in(Duration.ofSeconds(30)).await(() -> {
+                for (var record : consumer.poll(Duration.ofMillis(200))) {
+                    var e = io.tally.model.EventCodec.decode(record.value());
+                    if (e.tenant().equals(tenant)) {
+                        lateIds.add(e.id());
+                    }
+                }
+                return lateIds.size() >= expectedLate;
+            }, Duration.ofMillis(1));
+        }
+        assertEquals(sent.stream().map(Sent::id).filter(id -> id.startsWith("old")).collect(Collectors.toSet()), lateIds);
+
         // /top ranks one window's groups by an aggregation, desc, ties by group key.
         String first = (String) windows.getFirst().get("start");
         Map<String, Object> top = json.readValue(get("/api/v1/rules/sports/top?metric=events&k=2&window="

@@ -154,8 +154,10 @@ public class ResultsService {
         try {
             return cache.get(key, (k, executor) -> CompletableFuture.supplyAsync(() -> reader.read(rule, starts), executor)).join();
         } catch (CompletionException e) {
-            if (e.getCause() instanceof StateUnavailableException) {
-                throw ProblemException.unavailable("Results are temporarily unavailable; retry after Retry-After seconds.", 5);
+            if (e.getCause() instanceof StateUnavailableException unavailable) {
+                throw ProblemException.unavailable(unavailable.getCause() instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException
+                    ? "Reads are paused after repeated failures of the result store; retry after Retry-After seconds."
+                    : "Results are temporarily unavailable; retry after Retry-After seconds.", 5);
             }
             throw e;
         }
