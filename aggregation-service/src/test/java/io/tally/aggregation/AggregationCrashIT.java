@@ -10,6 +10,7 @@ import io.tally.model.Event;
 import io.tally.model.EventCodec;
 import io.tally.model.StateKeys;
 import io.tally.model.Topics;
+import io.tally.testinfra.ServiceJar;
 import io.tally.testinfra.TestStack;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -21,12 +22,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import java.io.File;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,7 +59,7 @@ class AggregationCrashIT {
     private RedisClusterClient redisClient;
     private StatefulRedisClusterConnection<String, String> redis;
     private KafkaProducer<String, byte[]> producer;
-    private Process service;
+    private ServiceJar service;
 
     @BeforeAll
     void connect() {
@@ -78,7 +73,7 @@ class AggregationCrashIT {
     @AfterAll
     void close() {
         if (service != null) {
-            service.destroyForcibly();
+            service.close();
         }
         producer.close();
         redis.close();
@@ -90,35 +85,19 @@ class AggregationCrashIT {
     }
 
     private void startService(Map<String, String> extraEnv) throws Exception {
-        String jar = System.getProperty("tally.service.jar");
-        ProcessBuilder builder = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-            "-Xmx256m", "-XX:+UseSerialGC", "-jar", jar)
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("target", "aggregation-crash-it.log").toFile()))
-            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        builder.environment().put("TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap());
-        builder.environment().put("TALLY_REDIS_URIS", stack.redisUris());
-        builder.environment().put("TALLY_AGGREGATION_PORT", Integer.toString(port));
-        builder.environment().put("TALLY_AGGREGATION_GROUP_ID", group);
-        builder.environment().put("TALLY_AGGREGATION_INSTANCE_ID", group);
-        builder.environment().put("TALLY_AGGREGATION_BATCH_EVENTS", "200");
-        builder.environment().putAll(extraEnv);
-        service = builder.start();
-        HttpClient http = HttpClient.newHttpClient();
-        boolean ready = Deadline.in(Duration.ofSeconds(60)).await(() -> {
-            try {
-                return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/readiness")).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-            } catch (Exception e) {
-                return false;
-            }
-        }, Duration.ofMillis(200));
-        assertTrue(ready, "the aggregation service did not become ready; see target/aggregation-crash-it.log");
+        Map<String, String> env = new HashMap<>(Map.of(
+            "TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap(),
+            "TALLY_REDIS_URIS", stack.redisUris(),
+            "TALLY_AGGREGATION_PORT", Integer.toString(port),
+            "TALLY_AGGREGATION_GROUP_ID", group,
+            "TALLY_AGGREGATION_INSTANCE_ID", group,
+            "TALLY_AGGREGATION_BATCH_EVENTS", "200"));
+        env.putAll(extraEnv);
+        service = ServiceJar.start(System.getProperty("tally.service.jar"), port, env, Path.of("target", "aggregation-crash-it.log"), true);
     }
 
     private void killService() throws Exception {
-        service.destroyForcibly(); // SIGKILL: no shutdown hook, no final flush, no commit
-        service.waitFor();
+        service.kill();
     }
 
     private void publishRule() throws Exception {
@@ -253,11 +232,10 @@ class AggregationCrashIT {
         });
 
         // 1. The worst moment: right after a batch reached Redis, before its offsets were committed.
-        service.destroyForcibly();
-        service.waitFor();
+        service.kill();
         startService(Map.of("TALLY_AGGREGATION_HALT_AFTER_APPLY", "5"));
-        assertTrue(service.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the fault injection did not halt the service");
-        assertEquals(137, service.exitValue());
+        assertTrue(service.process().waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the fault injection did not halt the service");
+        assertEquals(137, service.process().exitValue());
 
         // 2. SIGKILL at random moments while the instance is visibly making progress.
         Random random = new Random(7);

@@ -9,6 +9,7 @@ import io.tally.model.Event;
 import io.tally.model.EventCodec;
 import io.tally.model.StateKeys;
 import io.tally.model.Topics;
+import io.tally.testinfra.ServiceJar;
 import io.tally.testinfra.TestStack;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -22,7 +23,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -88,13 +88,11 @@ public final class EndToEndThroughput {
             long backlog = end.values().stream().mapToLong(Long::longValue).sum();
 
             int port = Ports.findFreeRange(1, false);
-            ProcessBuilder builder = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-                "-Xmx512m", "-XX:+UseParallelGC", "-jar", jar)
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("bench-aggregation.log").toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-            builder.environment().putAll(Map.of("TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap(), "TALLY_REDIS_URIS", stack.redisUris(),
-                "TALLY_AGGREGATION_PORT", Integer.toString(port), "TALLY_AGGREGATION_GROUP_ID", group, "TALLY_AGGREGATION_INSTANCE_ID", group));
-            Process aggregation = builder.start();
+            Path log = Path.of(System.getProperty("java.io.tmpdir"), "tally-bench-aggregation.log");
+            System.out.println("aggregation instance log: " + log);
+            ServiceJar aggregation = ServiceJar.start(jar, port, Map.of("TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap(),
+                "TALLY_REDIS_URIS", stack.redisUris(), "TALLY_AGGREGATION_PORT", Integer.toString(port),
+                "TALLY_AGGREGATION_GROUP_ID", group, "TALLY_AGGREGATION_INSTANCE_ID", group), log, false, "-Xmx512m", "-XX:+UseParallelGC");
             try {
                 long[] firstCommit = {0};
                 long[] committed = {0};
@@ -112,7 +110,7 @@ public final class EndToEndThroughput {
                 }, Duration.ofMillis(20));
                 long doneAt = System.nanoTime();
                 if (!done) {
-                    throw new IllegalStateException("the aggregation did not catch up; see bench-aggregation.log");
+                    throw new IllegalStateException("the aggregation did not catch up; see " + log);
                 }
                 double seconds = (doneAt - firstCommit[0]) / 1e9;
                 System.out.printf("aggregated %,d events (%,d backlog) in %.2f s after the first commit: %,.0f events/s%n",
@@ -123,8 +121,7 @@ public final class EndToEndThroughput {
                 metrics.lines().filter(l -> l.startsWith("tally_aggregation_flush") && (l.contains("_sum") || l.contains("_count")))
                     .forEach(l -> System.out.println("  " + l));
             } finally {
-                aggregation.destroy();
-                aggregation.waitFor();
+                aggregation.close();
             }
         }
 

@@ -8,6 +8,7 @@ import io.tally.devstack.Ports;
 import io.tally.devstack.StackConfig;
 import io.tally.model.TallyHeaders;
 import io.tally.model.Topics;
+import io.tally.testinfra.ServiceJar;
 import io.tally.testinfra.TallyInfrastructure;
 import io.tally.testinfra.TestStack;
 import jakarta.inject.Inject;
@@ -64,8 +65,8 @@ class PipelineIT implements TallyInfrastructure {
     private final StackConfig stack = TestStack.infrastructure();
     private final String tenant = "p" + UUID.randomUUID().toString().substring(0, 8);
     private final long base = (System.currentTimeMillis() / WINDOW - 18) * WINDOW;
-    private ServiceProcess ingestion;
-    private ServiceProcess aggregation;
+    private ServiceJar ingestion;
+    private ServiceJar aggregation;
 
     @BeforeAll
     void startServices() throws Exception {
@@ -77,8 +78,10 @@ class PipelineIT implements TallyInfrastructure {
         ingestionEnv.put("TALLY_INGESTION_PORT", Integer.toString(ingestionPort));
         Map<String, String> aggregationEnv = new java.util.HashMap<>(env);
         aggregationEnv.put("TALLY_AGGREGATION_PORT", Integer.toString(aggregationPort));
-        ingestion = ServiceProcess.start(System.getProperty("tally.ingestion.jar"), "ingestion", ingestionPort, ingestionEnv);
-        aggregation = ServiceProcess.start(System.getProperty("tally.aggregation.jar"), "aggregation", aggregationPort, aggregationEnv);
+        ingestion = ServiceJar.start(System.getProperty("tally.ingestion.jar"), ingestionPort, ingestionEnv,
+            java.nio.file.Path.of("target", "ingestion-it.log"), true);
+        aggregation = ServiceJar.start(System.getProperty("tally.aggregation.jar"), aggregationPort, aggregationEnv,
+            java.nio.file.Path.of("target", "aggregation-it.log"), true);
     }
 
     @AfterAll
@@ -147,7 +150,7 @@ class PipelineIT implements TallyInfrastructure {
         }
         for (int from = 0; from < sent.size(); from += 500) {
             String body = sent.subList(from, Math.min(sent.size(), from + 500)).stream().map(Sent::json).collect(Collectors.joining(",", "{\"events\":[", "]}"));
-            HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ingestion.port + "/api/v1/events"))
+            HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ingestion.port() + "/api/v1/events"))
                 .header(TallyHeaders.TENANT, tenant).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(202, response.statusCode(), response.body());
