@@ -248,6 +248,48 @@ class PipelineIT implements TallyInfrastructure {
         }
         assertEquals(sent.stream().map(Sent::id).filter(id -> id.startsWith("old")).collect(Collectors.toSet()), lateIds);
 
+        // Every flush published its changed windows: sequences rise strictly, and the last update of each
+        // window's group carries exactly the values the results API serves.
+        Map<String, Object> lastValues = new TreeMap<>();
+        List<Long> seqs = new ArrayList<>();
+        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(lateProps,
+            new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            var partitions = consumer.partitionsFor(Topics.UPDATES).stream()
+                .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<org.apache.kafka.common.TopicPartition, Long> end = consumer.endOffsets(partitions);
+            Deadline.in(Duration.ofSeconds(30)).await(() -> {
+                for (var record : consumer.poll(Duration.ofMillis(200))) {
+                    if (!(tenant + ":sports").equals(record.key())) {
+                        continue;
+                    }
+                    try {
+                        Map<String, Object> update = json.readValue(record.value(), Map.class);
+                        seqs.add(((Number) update.get("seq")).longValue());
+                        String start = Instant.ofEpochMilli(((Number) update.get("windowStart")).longValue()).toString();
+                        for (Map<String, Object> g : (List<Map<String, Object>>) update.get("groups")) {
+                            lastValues.put(start + " " + g.get("group"), g.get("values"));
+                        }
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+                return partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p));
+            }, Duration.ofMillis(1));
+        }
+        assertTrue(seqs.size() > 1, "no updates were published");
+        for (int i = 1; i < seqs.size(); i++) {
+            assertTrue(seqs.get(i) > seqs.get(i - 1), "update sequences must rise strictly: " + seqs.get(i - 1) + " then " + seqs.get(i));
+        }
+        Map<String, Object> served = new TreeMap<>();
+        for (Map<String, Object> window : windows) {
+            for (Map<String, Object> g : (List<Map<String, Object>>) window.get("groups")) {
+                served.put(window.get("start") + " " + g.get("group"), g.get("values"));
+            }
+        }
+        assertEquals(served, lastValues, "the last update of each group must carry the values the results API serves");
+
         // /top ranks one window's groups by an aggregation, desc, ties by group key.
         String first = (String) windows.getFirst().get("start");
         Map<String, Object> top = json.readValue(get("/api/v1/rules/sports/top?metric=events&k=2&window="

@@ -15,6 +15,7 @@ public final class CompiledRule {
     public record Op(String name, AggregationKind kind, FieldRef field, int k) {
     }
 
+    private final RuleRecord record;
     private final String tenant;
     private final String id;
     private final int version;
@@ -29,6 +30,7 @@ public final class CompiledRule {
     private final long retentionMillis;
 
     private CompiledRule(RuleRecord r) {
+        this.record = r;
         this.tenant = r.tenant();
         this.id = r.id();
         this.version = r.version();
@@ -65,6 +67,11 @@ public final class CompiledRule {
 
     public String tenant() {
         return tenant;
+    }
+
+    /** The rule version this was compiled from. */
+    public RuleRecord record() {
+        return record;
     }
 
     public String id() {

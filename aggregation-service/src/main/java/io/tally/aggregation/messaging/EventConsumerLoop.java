@@ -62,6 +62,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final ActiveRules rules;
     private final FencedRedisWriter writer;
     private final RuleFeed feed;
+    private final UpdatePublisher updates;
     private final Map<Integer, PartitionState> states = new ConcurrentHashMap<>();
     private final Map<Integer, List<ConsumerRecord<String, byte[]>>> buffer = new LinkedHashMap<>();
     private final Counter eventsCounter;
@@ -80,7 +81,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private long oldestBufferedNanos;
 
     public EventConsumerLoop(@Value("${kafka.bootstrap.servers}") String bootstrap, AggregationConfig config,
-                             RuleFeed feed, FencedRedisWriter writer, MeterRegistry meters) {
+                             RuleFeed feed, FencedRedisWriter writer, UpdatePublisher updates, MeterRegistry meters) {
+        this.updates = updates;
         this.bootstrap = bootstrap;
         this.config = config;
         this.rules = feed.active();
@@ -237,15 +239,21 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             LOG.warn("fault injection: halting after batch {} reached Redis, before its offsets are committed", appliedBatches);
             Runtime.getRuntime().halt(137);
         }
+        List<UpdatePublisher.Change> changes = new ArrayList<>();
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
             for (var rule : fold.deltas().values()) {
                 var outcome = outcomes.get(fold.partition()).get(rule.rule().tenant() + ":" + rule.rule().id());
-                if (outcome == FencedRedisWriter.Outcome.FENCE_MOVED) {
+                if (outcome.fenceMoved()) {
                     throw new IllegalStateException("the fence of rule " + rule.rule().id() + " on partition "
                         + fold.partition() + " moved under this instance (another writer?)");
                 }
                 state.setFence(rule.rule().tenant(), rule.rule().id(), Math.max(state.fence(rule.rule()), fold.lastOffset()));
+                if (outcome.applied() && !rule.windows().isEmpty()) {
+                    Map<Long, Set<String>> groups = new HashMap<>();
+                    rule.windows().forEach((windowStart, byGroup) -> groups.put(windowStart, new HashSet<>(byGroup.keySet())));
+                    changes.add(new UpdatePublisher.Change(rule.rule(), outcome.seq(), groups));
+                }
             }
         }
         Map<String, Long> horizons = new HashMap<>();
@@ -253,6 +261,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         writer.persistPartitions(folds, states, horizons);
         phase = lap("persist", phase);
         publishLate(late);
+        updates.publish(changes);
+        phase = lap("publish", phase);
         consumer.commitSync(commits);
         lap("commit", phase);
         for (PartitionFold fold : folds) {

@@ -34,8 +34,17 @@ import java.util.concurrent.TimeUnit;
 @Singleton
 public class FencedRedisWriter {
 
-    /** The outcome of applying one rule delta. */
-    public enum Outcome { APPLIED, ALREADY_APPLIED, FENCE_MOVED }
+    /** The outcome of applying one rule delta; {@code seq} is the rule's update sequence when applied. */
+    public record Outcome(long seq) {
+
+        public boolean applied() {
+            return seq > 0;
+        }
+
+        public boolean fenceMoved() {
+            return seq < 0;
+        }
+    }
 
     private static final String APPLY = load("/lua/apply-rule-delta.lua");
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
@@ -80,8 +89,7 @@ public class FencedRedisWriter {
         for (var p : pending.entrySet()) {
             Map<String, Outcome> byRule = new HashMap<>();
             for (var r : p.getValue().entrySet()) {
-                long result = await(r.getValue());
-                byRule.put(r.getKey(), result == 1 ? Outcome.APPLIED : result == 0 ? Outcome.ALREADY_APPLIED : Outcome.FENCE_MOVED);
+                byRule.put(r.getKey(), new Outcome(await(r.getValue())));
             }
             outcomes.put(p.getKey(), byRule);
         }
@@ -165,11 +173,12 @@ public class FencedRedisWriter {
         for (int i = 0; i < stateKeys.size(); i++) {
             keys[2 + i] = stateKeys.get(i);
         }
-        List<String> args = new ArrayList<>(5 + expiries.size() + ops.size());
+        List<String> args = new ArrayList<>(6 + expiries.size() + ops.size());
         args.add(Integer.toString(partition));
         args.add(Long.toString(expectedFence));
         args.add(Long.toString(lastOffset));
         args.add(Long.toString(delta.lateEvents()));
+        args.add(Integer.toString(delta.windows().size()));
         args.add(Integer.toString(stateKeys.size()));
         args.addAll(expiries);
         args.addAll(ops);
@@ -189,6 +198,36 @@ public class FencedRedisWriter {
         ops.add(Integer.toString(key));
         ops.add(field);
         ops.add(value);
+    }
+
+    /**
+     * Reads back the given windows of a rule (one pipelined round trip for the hashes, one for the
+     * distinct counts of the given groups).
+     */
+    public List<io.tally.results.RawWindow> readWindows(CompiledRule rule, Map<Long, Set<String>> groupsByWindow) {
+        Map<Long, RedisFuture<Map<String, String>>> hashes = new LinkedHashMap<>();
+        groupsByWindow.keySet().forEach(start -> hashes.put(start, redis().hgetall(StateKeys.window(rule.tenant(), rule.id(), rule.version(), start))));
+        String sep = String.valueOf(StateKeys.SEP);
+        Map<Long, Map<String, RedisFuture<Long>>> counts = new HashMap<>();
+        for (long start : groupsByWindow.keySet()) {
+            Map<String, RedisFuture<Long>> pending = new HashMap<>();
+            for (CompiledRule.Op op : rule.ops()) {
+                if (op.kind() == io.tally.aggregation.domain.AggregationKind.DISTINCT) {
+                    for (String group : groupsByWindow.get(start)) {
+                        pending.put(group + sep + op.name(),
+                            redis().pfcount(StateKeys.distinct(rule.tenant(), rule.id(), rule.version(), start, group, op.name())));
+                    }
+                }
+            }
+            counts.put(start, pending);
+        }
+        List<io.tally.results.RawWindow> windows = new ArrayList<>();
+        for (var e : hashes.entrySet()) {
+            Map<String, Long> distinct = new HashMap<>();
+            counts.get(e.getKey()).forEach((k, f) -> distinct.put(k, await(f)));
+            windows.add(new io.tally.results.RawWindow(e.getKey(), await(e.getValue()), distinct));
+        }
+        return windows;
     }
 
     /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids. */

@@ -14,6 +14,18 @@ public interface Component {
     /** Fails with a helpful message if a port this component would bind is taken (checked before any start). */
     void checkPorts();
 
+    /**
+     * Writes whatever files the component executes, before any process of the stack is spawned: a
+     * fork while a file is still open for writing makes exec'ing that file fail ("Text file busy").
+     */
+    default void prepare() {
+    }
+
+    /** Whether its start writes and then executes files of its own (so it must not overlap other starts). */
+    default boolean startsExclusively() {
+        return false;
+    }
+
     /** Starts whatever of this component is not running. */
     void start();
 

@@ -48,10 +48,18 @@ public final class Infrastructure {
         }
         try {
             Deadline deadline = Deadline.in(timeout);
+            // Files first, then the starts that execute their own freshly written files, then the rest in parallel.
+            startedHere.forEach(Component::prepare);
+            for (Component c : startedHere) {
+                if (c.startsExclusively()) {
+                    progress.starting(c.name());
+                    c.start();
+                }
+            }
             List<CompletableFuture<Void>> futures = components.stream()
                 .map(c -> CompletableFuture.runAsync(() -> {
                     boolean fresh = startedHere.contains(c);
-                    if (fresh) {
+                    if (fresh && !c.startsExclusively()) {
                         progress.starting(c.name());
                         c.start();
                     }
@@ -61,9 +69,9 @@ public final class Infrastructure {
                 .toList();
             CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
             return startedHere;
-        } catch (CompletionException e) {
+        } catch (CompletionException | StackException e) {
             startedHere.forEach(Infrastructure::quietStop);
-            Throwable cause = e.getCause() == null ? e : e.getCause();
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             if (cause instanceof StackException se) {
                 throw se;
             }

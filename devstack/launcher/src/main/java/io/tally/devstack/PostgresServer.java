@@ -44,6 +44,12 @@ public final class PostgresServer implements Component {
         return config.jdbcUrl();
     }
 
+    /** zonky extracts the PostgreSQL binaries and runs them within its start. */
+    @Override
+    public boolean startsExclusively() {
+        return true;
+    }
+
     @Override
     public void checkPorts() {
         if (!process.isAlive()) {

@@ -52,6 +52,11 @@ public final class RedisClusterNodes implements Component {
     }
 
     @Override
+    public void prepare() {
+        redisServerBinary();
+    }
+
+    @Override
     public void checkPorts() {
         List<Integer> ports = config.redisPorts();
         for (int i = 0; i < nodes.size(); i++) {

@@ -1,4 +1,4 @@
-package io.tally.query.domain;
+package io.tally.results;
 
 import io.tally.model.RuleRecord;
 
