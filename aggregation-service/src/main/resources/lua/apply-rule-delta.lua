@@ -1,11 +1,9 @@
 -- Applies one batch of one source partition to one rule, atomically and at most once.
 -- KEYS[1] fence hash (field: partition -> last applied offset), KEYS[2] meta hash, KEYS[3..] state keys.
 -- ARGV[1] partition, ARGV[2] the fence the writer expects, ARGV[3] the batch's last offset,
--- ARGV[4] late events, ARGV[5] windows changed (the update sequence advances by one per window),
--- ARGV[6] n = number of state keys, ARGV[7..6+n] expiry (epoch ms) per state key,
+-- ARGV[4] late events, ARGV[5] n = number of state keys, ARGV[6..5+n] expiry (epoch ms) per state key,
 -- then quadruples: op, state key index (1-based), field, value.
--- Returns the rule's new update sequence (>= 1; the last of the windows' sequences) when applied, 0 when already applied (a replay after a
--- crash), -1 when the fence moved under the writer.
+-- Returns 1 when applied, 0 when already applied (a replay after a crash), -1 when the fence moved under the writer.
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
 local last = tonumber(ARGV[3])
 if current >= last then
@@ -14,8 +12,8 @@ end
 if current ~= tonumber(ARGV[2]) then
   return -1
 end
-local n = tonumber(ARGV[6])
-local i = 7 + n
+local n = tonumber(ARGV[5])
+local i = 6 + n
 while i <= #ARGV do
   local op = ARGV[i]
   local key = KEYS[2 + tonumber(ARGV[i + 1])]
@@ -41,13 +39,12 @@ while i <= #ARGV do
   i = i + 4
 end
 for k = 1, n do
-  redis.call('PEXPIREAT', KEYS[2 + k], ARGV[6 + k])
+  redis.call('PEXPIREAT', KEYS[2 + k], ARGV[5 + k])
 end
 if tonumber(ARGV[4]) > 0 then
   redis.call('HINCRBY', KEYS[2], 'late', ARGV[4])
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-local seq = redis.call('HINCRBY', KEYS[2], 'seq', math.max(1, tonumber(ARGV[5])))
 redis.call('PEXPIRE', KEYS[1], 604800000)
 redis.call('PEXPIRE', KEYS[2], 604800000)
-return seq
+return 1

@@ -252,7 +252,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 if (outcome.applied() && !rule.windows().isEmpty()) {
                     Map<Long, Set<String>> groups = new HashMap<>();
                     rule.windows().forEach((windowStart, byGroup) -> groups.put(windowStart, new HashSet<>(byGroup.keySet())));
-                    changes.add(new UpdatePublisher.Change(rule.rule(), outcome.seq(), groups));
+                    changes.add(new UpdatePublisher.Change(rule.rule(), groups));
                 }
             }
         }

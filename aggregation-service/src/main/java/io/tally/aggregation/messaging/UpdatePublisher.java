@@ -31,18 +31,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Publishes the windows each flush changed to {@code tally.updates}: the changed groups with their
- * full current values, read back after the change was applied, in the order of the rule's update
+ * full current values, read back after the change was applied, numbered by the rule's update
  * sequence. Sent before the offsets are committed, so a crash republishes (at least once) and never
  * loses an update; consumers drop sequences they already have.
  */
 @Singleton
 public class UpdatePublisher implements AutoCloseable {
 
-    /**
-     * One rule's applied change in a flush: the last of its sequences (one per changed window, the
-     * windows numbered oldest first) and the changed groups per window.
-     */
-    public record Change(CompiledRule rule, long seq, Map<Long, Set<String>> groupsByWindow) {
+    /** One rule's applied change from one partition's batch: the changed groups per window. */
+    public record Change(CompiledRule rule, Map<Long, Set<String>> groupsByWindow) {
     }
 
     private final KafkaProducer<String, byte[]> producer;
@@ -69,16 +66,25 @@ public class UpdatePublisher implements AutoCloseable {
     }
 
     public void publish(List<Change> changes) {
+        // One flush's changes of a rule from several partitions become one read and one update per window.
+        Map<CompiledRule, Map<Long, Set<String>>> merged = new java.util.IdentityHashMap<>();
+        for (Change change : changes) {
+            Map<Long, Set<String>> windows = merged.computeIfAbsent(change.rule(), r -> new java.util.TreeMap<>());
+            change.groupsByWindow().forEach((start, groups) -> windows.computeIfAbsent(start, s -> new java.util.HashSet<>()).addAll(groups));
+        }
+        Map<CompiledRule, Integer> counts = new java.util.IdentityHashMap<>();
+        merged.forEach((rule, windows) -> counts.put(rule, windows.size()));
+        Map<CompiledRule, Long> lastSeq = merged.isEmpty() ? Map.of() : writer.reserveSequences(counts);
         List<Future<?>> sends = new ArrayList<>();
-        for (Change change : changes.stream().sorted(Comparator.comparingLong(Change::seq)).toList()) {
-            CompiledRule rule = change.rule();
+        for (Map.Entry<CompiledRule, Map<Long, Set<String>>> entry : merged.entrySet()) {
+            CompiledRule rule = entry.getKey();
             RuleView view = RuleView.of(rule.record());
-            List<RawWindow> windows = writer.readWindows(rule, change.groupsByWindow()).stream()
+            List<RawWindow> windows = writer.readWindows(rule, entry.getValue()).stream()
                 .sorted(Comparator.comparingLong(RawWindow::start)).toList();
-            long seq = change.seq() - windows.size();
+            long seq = lastSeq.get(rule) - windows.size();
             for (RawWindow window : windows) {
                 seq++;
-                Set<String> changed = change.groupsByWindow().get(window.start());
+                Set<String> changed = entry.getValue().get(window.start());
                 List<WindowUpdate.Group> groups = assembler.groups(view, window, Map.of()).stream()
                     .filter(g -> changed.contains(g.key()))
                     .map(g -> new WindowUpdate.Group(g.group(), g.values())).toList();

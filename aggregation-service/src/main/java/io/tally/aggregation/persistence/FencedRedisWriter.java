@@ -34,16 +34,28 @@ import java.util.concurrent.TimeUnit;
 @Singleton
 public class FencedRedisWriter {
 
-    /** The outcome of applying one rule delta; {@code seq} is the rule's update sequence when applied. */
-    public record Outcome(long seq) {
+    /** The outcome of applying one rule delta: 1 applied, 0 already applied (replay), -1 the fence moved. */
+    public record Outcome(long result) {
 
         public boolean applied() {
-            return seq > 0;
+            return result > 0;
         }
 
         public boolean fenceMoved() {
-            return seq < 0;
+            return result < 0;
         }
+    }
+
+    /**
+     * Reserves {@code count} update sequences per rule (one pipelined round trip); returns the last
+     * reserved of each. Atomic in Redis, so sequences rise strictly per rule across instances.
+     */
+    public Map<CompiledRule, Long> reserveSequences(Map<CompiledRule, Integer> counts) {
+        Map<CompiledRule, RedisFuture<Long>> pending = new LinkedHashMap<>();
+        counts.forEach((rule, count) -> pending.put(rule, redis().hincrby(StateKeys.meta(rule.tenant(), rule.id()), "seq", count)));
+        Map<CompiledRule, Long> last = new LinkedHashMap<>();
+        pending.forEach((rule, future) -> last.put(rule, await(future)));
+        return last;
     }
 
     private static final String APPLY = load("/lua/apply-rule-delta.lua");
@@ -178,7 +190,6 @@ public class FencedRedisWriter {
         args.add(Long.toString(expectedFence));
         args.add(Long.toString(lastOffset));
         args.add(Long.toString(delta.lateEvents()));
-        args.add(Integer.toString(delta.windows().size()));
         args.add(Integer.toString(stateKeys.size()));
         args.addAll(expiries);
         args.addAll(ops);
