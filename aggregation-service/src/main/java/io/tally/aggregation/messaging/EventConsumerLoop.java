@@ -72,7 +72,6 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final Timer flushTimer;
     private final MeterRegistry meters;
     private volatile boolean running = true;
-    private volatile long lastProgressMillis = System.currentTimeMillis();
     private KafkaConsumer<String, byte[]> consumer;
     private KafkaProducer<String, byte[]> lateProducer;
     private Thread thread;
@@ -116,11 +115,6 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer());
         thread = Thread.ofPlatform().name("event-consumer").unstarted(this::run);
         thread.start();
-    }
-
-    /** Whether the loop runs and made progress recently (readiness). */
-    public boolean healthy() {
-        return thread != null && thread.isAlive();
     }
 
     private void run() {
@@ -272,7 +266,6 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         lateCounter.increment(late.size());
         buffer.clear();
         buffered = 0;
-        lastProgressMillis = System.currentTimeMillis();
         flushTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
 
