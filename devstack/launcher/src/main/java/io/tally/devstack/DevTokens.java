@@ -7,6 +7,7 @@ import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import io.tally.model.Tenants;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -15,7 +16,6 @@ import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /** Mints HS256 tokens the gateway accepts: for the local stack, demos and tests. */
 public final class DevTokens {
@@ -23,7 +23,6 @@ public final class DevTokens {
     /** Published in API.md; only for local development. Production sets TALLY_JWT_SECRET. */
     public static final String DEVELOPMENT_SECRET = "tally-local-development-secret-0123456789";
     public static final Set<String> ROLES = Set.of("producer", "admin", "viewer");
-    private static final Pattern TENANT = Pattern.compile("^[a-z0-9][a-z0-9-]{0,39}$");
 
     private DevTokens() {
     }
@@ -41,7 +40,7 @@ public final class DevTokens {
     }
 
     public static String mint(String secret, String subject, String tenant, List<String> roles, Duration ttl) {
-        if (!TENANT.matcher(tenant).matches()) {
+        if (!Tenants.isValid(tenant)) {
             throw new StackException("tenant '" + tenant + "' is invalid: use 1-40 of a-z, 0-9 and '-', starting with a letter or digit");
         }
         if (roles.isEmpty()) {

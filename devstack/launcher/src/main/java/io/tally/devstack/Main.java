@@ -1,14 +1,11 @@
 package io.tally.devstack;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -101,8 +98,8 @@ public final class Main {
         int stopped = new LocalStack(config).down(progress);
         out.println(stopped == 0 ? "nothing was running." : "stopped " + stopped + " processes.");
         if (purge) {
-            deleteTree(config.dataDir());
-            deleteTree(config.runDir());
+            StackFiles.deleteTree(config.dataDir());
+            StackFiles.deleteTree(config.runDir());
             out.println("deleted the stack's data in " + config.dataDir());
         }
         return 0;
@@ -147,16 +144,4 @@ public final class Main {
         return 0;
     }
 
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new StackException("cannot delete " + root + ": " + e.getMessage(), e);
-        }
-    }
 }

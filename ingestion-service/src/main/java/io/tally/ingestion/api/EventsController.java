@@ -16,13 +16,13 @@ import io.tally.ingestion.domain.ParsedEvents;
 import io.tally.ingestion.messaging.EventLogUnavailableException;
 import io.tally.ingestion.messaging.KafkaEventLog;
 import io.tally.model.TallyHeaders;
+import io.tally.model.Tenants;
 import io.tally.problem.FieldError;
 import io.tally.problem.ProblemException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
-import java.util.regex.Pattern;
 
 /** {@code POST /api/v1/events}: validate all, write all durably, then 202. */
 @Controller("/api/v1/events")
@@ -30,7 +30,6 @@ public class EventsController {
 
     static final String NDJSON = "application/x-ndjson";
     private static final Logger LOG = LoggerFactory.getLogger(EventsController.class);
-    private static final Pattern TENANT = Pattern.compile("^[a-z0-9][a-z0-9-]{0,39}$");
 
     private final EventReader reader = new EventReader(Clock.systemUTC());
     private final KafkaEventLog log;
@@ -46,7 +45,7 @@ public class EventsController {
     public HttpResponse<AcceptedResponse> ingest(@Header(TallyHeaders.TENANT) @Nullable String tenant,
                                                  @Header("Content-Type") String contentType,
                                                  @Body byte[] body) {
-        if (tenant == null || !TENANT.matcher(tenant).matches()) {
+        if (!Tenants.isValid(tenant)) {
             throw ProblemException.unauthorized("No tenant: events reach Tally through the API gateway with a bearer token.");
         }
         ParsedEvents parsed = contentType.toLowerCase(java.util.Locale.ROOT).startsWith(NDJSON)

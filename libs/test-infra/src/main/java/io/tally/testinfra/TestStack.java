@@ -4,13 +4,13 @@ import io.tally.devstack.Infrastructure;
 import io.tally.devstack.Ports;
 import io.tally.devstack.Progress;
 import io.tally.devstack.StackConfig;
+import io.tally.devstack.StackFiles;
 import io.tally.devstack.TrackedProcess;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -69,7 +69,7 @@ public final class TestStack {
         Infrastructure infrastructure = new Infrastructure(config);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             infrastructure.stop();
-            deleteTree(dir);
+            StackFiles.deleteQuietly(dir);
         }, "tally-test-stack-stop"));
         long start = System.nanoTime();
         infrastructure.start(Duration.ofSeconds(120), Progress.silent());
@@ -104,21 +104,11 @@ public final class TestStack {
                 } catch (IOException ignored) {
                     // nothing recorded
                 }
-                deleteTree(dir);
+                StackFiles.deleteQuietly(dir);
             }
         } catch (IOException ignored) {
             // nothing to reap
         }
     }
 
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort: the folder lives under the temp dir
-        }
-    }
 }

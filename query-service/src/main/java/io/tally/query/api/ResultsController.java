@@ -11,18 +11,17 @@ import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.tally.model.TallyHeaders;
+import io.tally.model.Tenants;
 import io.tally.problem.ProblemException;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /** {@code GET /api/v1/rules/{id}/results} and {@code /top} (see API.md, "Results"). */
 @Controller("/api/v1/rules/{id}")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class ResultsController {
 
-    private static final Pattern TENANT = Pattern.compile("^[a-z0-9][a-z0-9-]{0,39}$");
     private final ResultsService results;
 
     public ResultsController(ResultsService results) {
@@ -48,7 +47,7 @@ public class ResultsController {
     }
 
     private static String tenant(String tenant) {
-        if (tenant == null || !TENANT.matcher(tenant).matches()) {
+        if (!Tenants.isValid(tenant)) {
             throw ProblemException.unauthorized("No tenant: queries reach Tally through the API gateway with a bearer token.");
         }
         return tenant;
