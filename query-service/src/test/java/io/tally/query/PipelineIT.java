@@ -94,10 +94,10 @@ class PipelineIT implements TallyInfrastructure {
         }
     }
 
-    private void publishRule(String id, String definition) throws Exception {
+    private org.apache.kafka.clients.producer.RecordMetadata publishRule(String id, String definition) throws Exception {
         try (KafkaProducer<String, String> rules = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap()),
             new StringSerializer(), new StringSerializer())) {
-            rules.send(new ProducerRecord<>(Topics.RULES, tenant + ":" + id, definition)).get();
+            return rules.send(new ProducerRecord<>(Topics.RULES, tenant + ":" + id, definition)).get();
         }
     }
 
@@ -115,7 +115,7 @@ class PipelineIT implements TallyInfrastructure {
 
     @Test
     void countsWhatIngestionAcceptedExactlyPerWindowAndGroup() throws Exception {
-        publishRule("sports", """
+        var published = publishRule("sports", """
             {"tenant":"%s","id":"sports","version":1,"name":"by category and geo","groupBy":["category","geo"],
              "aggregations":[{"name":"events","op":"count"},{"name":"revenue","op":"sum","field":"value"},
                {"name":"low","op":"min","field":"value"},{"name":"high","op":"max","field":"value"},
@@ -124,7 +124,7 @@ class PipelineIT implements TallyInfrastructure {
              "window":{"size":"PT10S"},"allowedLateness":"PT30S","retention":"PT1H"}""".formatted(tenant));
         // The contract counts events processed after the rule became active: wait for the aggregation's
         // acknowledgement of this version, and for the query service to know the rule.
-        assertTrue(awaitAck("sports", 1), "the aggregation service never acknowledged the rule");
+        assertTrue(awaitApplied(published), "the aggregation service never acknowledged the rule");
         assertTrue(Deadline.in(Duration.ofSeconds(20)).await(() -> {
             try {
                 return get("/api/v1/rules/sports/results", tenant).statusCode() == 200;
@@ -311,7 +311,8 @@ class PipelineIT implements TallyInfrastructure {
             .allMatch(g -> "DE".equals(((Map<String, Object>) g.get("group")).get("geo"))));
     }
 
-    private boolean awaitAck(String ruleId, int version) {
+    /** Waits for the aggregation instance to acknowledge that it applied the rules record just published. */
+    private boolean awaitApplied(org.apache.kafka.clients.producer.RecordMetadata published) {
         Map<String, Object> props = Map.of(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
         try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(props,
             new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.StringDeserializer())) {
@@ -319,12 +320,14 @@ class PipelineIT implements TallyInfrastructure {
                 .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            String key = tenant + ":" + ruleId;
-            String versionField = "\"version\":" + version;
             return Deadline.in(Duration.ofSeconds(30)).await(() -> {
                 for (var record : consumer.poll(Duration.ofMillis(200))) {
-                    if (key.equals(record.key()) && record.value().contains(versionField)) {
-                        return true;
+                    try {
+                        if (json.readValue(record.value(), io.tally.model.RuleAck.class).hasApplied(published.partition(), published.offset())) {
+                            return true;
+                        }
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
                     }
                 }
                 return false;

@@ -4,6 +4,7 @@ import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.aggregation.domain.ActiveRules;
 import io.tally.aggregation.domain.CompiledRule;
+import io.tally.model.RuleAck;
 import io.tally.model.RuleRecord;
 import io.tally.model.Topics;
 import io.tally.rules.catalog.RuleCatalog;
@@ -21,21 +22,31 @@ import java.time.Instant;
 import java.util.Map;
 
 /**
- * Keeps {@link ActiveRules} current from {@code tally.rules} and acknowledges each rule version this
- * instance applies on {@code tally.rule-acks} (the rules service turns them into pending → active).
+ * Keeps {@link ActiveRules} current from {@code tally.rules} and acknowledges what this instance has
+ * applied on {@code tally.rule-acks}: right after each change and then every second, the catalog's
+ * position per rules partition ("every rule version below these offsets is live here"). The rules
+ * service turns a version into {@code active} once every live instance's position has passed it; the
+ * periodic ack doubles as the liveness signal.
  */
 @Singleton
 public class RuleFeed implements AutoCloseable {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RuleFeed.class);
 
     private final RuleCatalog catalog;
     private final ActiveRules active = new ActiveRules();
     private final KafkaProducer<String, String> acks;
     private final String instance;
+    private final ObjectMapper json;
+    private final java.util.concurrent.ScheduledExecutorService ticker =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("rule-acks").daemon().factory());
 
     public RuleFeed(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json) {
         this.instance = ManagementFactory.getRuntimeMXBean().getName();
+        this.json = json;
         this.acks = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            ProducerConfig.CLIENT_ID_CONFIG, "aggregation-rule-acks", ProducerConfig.LINGER_MS_CONFIG, 5),
+            ProducerConfig.CLIENT_ID_CONFIG, "aggregation-rule-acks", ProducerConfig.LINGER_MS_CONFIG, 5,
+            ProducerConfig.MAX_BLOCK_MS_CONFIG, 5000),
             new StringSerializer(), new StringSerializer());
         this.catalog = new RuleCatalog(bootstrap, "aggregation-service", bytes -> {
             try {
@@ -46,17 +57,32 @@ public class RuleFeed implements AutoCloseable {
         });
         catalog.addListener(change -> {
             CompiledRule compiled = active.apply(change.tenant(), change.id(), change.rule());
-            if (compiled != null) {
-                acknowledge(compiled);
+            if (compiled != null || change.rule() == null) {
+                // The catalog moves its positions after the listeners ran; ack just after that.
+                ticker.schedule(this::acknowledge, 250, java.util.concurrent.TimeUnit.MILLISECONDS);
             }
         });
         catalog.start();
+        ticker.scheduleWithFixedDelay(this::acknowledge, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
     }
 
-    private void acknowledge(CompiledRule rule) {
-        String ack = "{\"tenant\":\"" + rule.tenant() + "\",\"ruleId\":\"" + rule.id() + "\",\"version\":" + rule.version()
-            + ",\"instance\":\"" + instance.replace("\"", "") + "\",\"at\":\"" + Instant.now() + "\"}";
-        acks.send(new ProducerRecord<>(Topics.RULE_ACKS, RuleRecord.key(rule.tenant(), rule.id()), ack));
+    private void acknowledge() {
+        try {
+            Map<Integer, Long> positions = catalog.positions();
+            if (!positions.isEmpty()) {
+                send(new RuleAck(instance, Instant.now(), positions, catalog.all().size(), null));
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("could not acknowledge applied rules on {}: {}", Topics.RULE_ACKS, e.toString());
+        }
+    }
+
+    private void send(RuleAck ack) {
+        try {
+            acks.send(new ProducerRecord<>(Topics.RULE_ACKS, instance, json.writeValueAsString(ack)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public ActiveRules active() {
@@ -70,6 +96,9 @@ public class RuleFeed implements AutoCloseable {
     @PreDestroy
     @Override
     public void close() {
+        ticker.shutdownNow();
+        // Say goodbye so rule versions do not wait for an instance that is gone.
+        send(new RuleAck(instance, Instant.now(), null, null, true));
         catalog.close();
         acks.close(java.time.Duration.ofSeconds(2));
     }

@@ -17,6 +17,9 @@ public record RuleRecord(String tenant, String id, int version, @Nullable String
                          @Nullable List<String> groupBy, List<Aggregation> aggregations, Window window,
                          @Nullable String allowedLateness, @Nullable String retention) {
 
+    /** Header of a tombstone on {@link Topics#RULES}: the last version of the deleted rule (a re-sent older version must not revive it). */
+    public static final String DELETED_VERSION_HEADER = "tally-deleted-version";
+
     public String key() {
         return key(tenant, id);
     }

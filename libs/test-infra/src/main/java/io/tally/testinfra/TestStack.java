@@ -78,6 +78,16 @@ public final class TestStack {
         return config;
     }
 
+    /**
+     * The Kafka broker of the stack this JVM started, for tests that stop and start it to see what a
+     * service does meanwhile; empty when attached to a stack someone else runs (never stop theirs).
+     */
+    public static java.util.Optional<io.tally.devstack.KafkaBroker> ownKafka() {
+        StackConfig config = infrastructure();
+        return "true".equalsIgnoreCase(System.getenv("TALLY_TEST_ATTACH")) ? java.util.Optional.empty()
+            : java.util.Optional.of(new io.tally.devstack.KafkaBroker(config));
+    }
+
     /** Stops the processes of test stacks whose JVM died without its shutdown hook (kill -9). */
     private static void reapOrphans() {
         if (!Files.isDirectory(ROOT)) {

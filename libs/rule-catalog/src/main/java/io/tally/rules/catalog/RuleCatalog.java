@@ -38,6 +38,9 @@ public final class RuleCatalog implements AutoCloseable {
     }
 
     private final Map<String, RuleRecord> rules = new ConcurrentHashMap<>();
+    /** Deleted rules → their last version: stale re-sends must not bring a rule back. */
+    private final Map<String, Integer> deleted = new ConcurrentHashMap<>();
+    private volatile Map<Integer, Long> positions = Map.of();
     private final List<Consumer<Change>> listeners = new CopyOnWriteArrayList<>();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private final KafkaConsumer<String, byte[]> consumer;
@@ -81,20 +84,34 @@ public final class RuleCatalog implements AutoCloseable {
         return rules.values();
     }
 
+    /**
+     * How far this catalog has applied {@link Topics#RULES}: partition → next offset to read. Every record
+     * below it has been applied and its listeners have run (an aggregation instance acknowledges with it).
+     */
+    public Map<Integer, Long> positions() {
+        return positions;
+    }
+
     private void run() {
         try {
-            List<TopicPartition> partitions = consumer.partitionsFor(Topics.RULES, Duration.ofSeconds(30)).stream()
-                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
+            List<TopicPartition> partitions = assignFromBeginning();
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
             while (running) {
-                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    apply(record);
-                }
-                if (caughtUp.getCount() > 0 && partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p))) {
-                    LOG.info("rule catalog caught up: {} rules", rules.size());
-                    caughtUp.countDown();
+                try {
+                    for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                        apply(record);
+                    }
+                    Map<Integer, Long> now = new java.util.TreeMap<>();
+                    for (TopicPartition p : partitions) {
+                        now.put(p.partition(), consumer.position(p, Duration.ofSeconds(5)));
+                    }
+                    positions = Map.copyOf(now);
+                    if (caughtUp.getCount() > 0 && partitions.stream().allMatch(p -> now.get(p.partition()) >= end.get(p))) {
+                        LOG.info("rule catalog caught up: {} rules", rules.size());
+                        caughtUp.countDown();
+                    }
+                } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                    LOG.warn("rule catalog: {} is not answering ({}); still trying", Topics.RULES, e.getMessage());
                 }
             }
         } catch (WakeupException e) {
@@ -103,6 +120,26 @@ public final class RuleCatalog implements AutoCloseable {
             LOG.error("the rule catalog stopped reading {}: {}", Topics.RULES, e.toString());
         } finally {
             consumer.close(Duration.ofSeconds(2));
+        }
+    }
+
+    /** Assigns every partition of the rules topic from its beginning, waiting (with a log line) while Kafka is away. */
+    private List<TopicPartition> assignFromBeginning() {
+        while (true) {
+            try {
+                List<TopicPartition> partitions = consumer.partitionsFor(Topics.RULES, Duration.ofSeconds(10)).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+                if (!partitions.isEmpty()) {
+                    consumer.assign(partitions);
+                    consumer.seekToBeginning(partitions);
+                    return partitions;
+                }
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                LOG.warn("rule catalog: cannot reach Kafka to read {} ({}); retrying", Topics.RULES, e.getMessage());
+            }
+            if (!running) {
+                throw new WakeupException();
+            }
         }
     }
 
@@ -115,6 +152,7 @@ public final class RuleCatalog implements AutoCloseable {
         String tenant = key.substring(0, key.indexOf(':'));
         String id = key.substring(key.indexOf(':') + 1);
         if (record.value() == null) {
+            deleted.put(key, deletedVersion(record));
             if (rules.remove(key) != null) {
                 notify(new Change(tenant, id, null));
             }
@@ -131,8 +169,25 @@ public final class RuleCatalog implements AutoCloseable {
         if (held != null && held.version() >= rule.version()) {
             return;
         }
+        Integer deletedAt = deleted.get(key);
+        if (deletedAt != null && rule.version() <= deletedAt) {
+            return; // a re-sent version from before the delete (the outbox relay may send a row twice)
+        }
         rules.put(key, rule);
         notify(new Change(tenant, id, rule));
+    }
+
+    /** The version a tombstone deleted (header {@link RuleRecord#DELETED_VERSION_HEADER}); unknown = every version. */
+    private static int deletedVersion(ConsumerRecord<String, byte[]> record) {
+        org.apache.kafka.common.header.Header header = record.headers().lastHeader(RuleRecord.DELETED_VERSION_HEADER);
+        if (header == null) {
+            return Integer.MAX_VALUE;
+        }
+        try {
+            return Integer.parseInt(new String(header.value(), java.nio.charset.StandardCharsets.UTF_8));
+        } catch (NumberFormatException e) {
+            return Integer.MAX_VALUE;
+        }
     }
 
     private void notify(Change change) {

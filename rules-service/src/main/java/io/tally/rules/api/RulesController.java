@@ -1,0 +1,109 @@
+package io.tally.rules.api;
+
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Header;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.Put;
+import io.micronaut.http.annotation.QueryValue;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.tally.model.TallyHeaders;
+import io.tally.problem.ProblemException;
+import io.tally.rules.domain.RuleDefinition;
+import io.tally.rules.domain.RuleValidator;
+import io.tally.rules.messaging.AggregationAcks;
+import io.tally.rules.persistence.Page;
+import io.tally.rules.persistence.RuleStore;
+import io.tally.rules.persistence.Stored;
+
+import java.net.URI;
+
+/** Rules CRUD (API.md, "Rules"): tenant from the gateway's header, versions, ETag / If-Match, paging. */
+@Controller("/api/v1/rules")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class RulesController {
+
+    private final RuleStore store;
+    private final AggregationAcks acks;
+
+    public RulesController(RuleStore store, AggregationAcks acks) {
+        this.store = store;
+        this.acks = acks;
+    }
+
+    @Post(consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
+    public HttpResponse<RuleResponse> create(@Header(TallyHeaders.TENANT) @Nullable String tenant, @Body @Nullable byte[] body) {
+        String t = Requests.tenant(tenant);
+        RuleDefinition definition = validated(body);
+        Stored stored = store.create(t, definition);
+        return HttpResponse.created(RuleResponse.of(stored, definition, status(stored)), URI.create("/api/v1/rules/" + stored.id()))
+            .header("ETag", Requests.etag(stored.version()));
+    }
+
+    @Get(produces = MediaType.APPLICATION_JSON)
+    public RuleResponse.Page list(@Header(TallyHeaders.TENANT) @Nullable String tenant,
+                                  @QueryValue @Nullable String pageSize, @QueryValue @Nullable String pageToken) {
+        String t = Requests.tenant(tenant);
+        int size = Requests.pageSize(pageSize);
+        Page page;
+        try {
+            page = store.list(t, size, pageToken == null || pageToken.isEmpty() ? null : pageToken);
+        } catch (IllegalArgumentException e) {
+            throw Requests.badPageToken();
+        }
+        return new RuleResponse.Page(page.items().stream().map(s -> RuleResponse.of(s, store.definition(s), status(s))).toList(),
+            page.nextPageToken());
+    }
+
+    @Get(uri = "/{id}", produces = MediaType.APPLICATION_JSON)
+    public HttpResponse<RuleResponse> get(@Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id) {
+        Stored stored = store.find(Requests.tenant(tenant), id).orElseThrow(() -> notFound(id));
+        return HttpResponse.ok(RuleResponse.of(stored, store.definition(stored), status(stored))).header("ETag", Requests.etag(stored.version()));
+    }
+
+    @Put(uri = "/{id}", consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
+    public HttpResponse<RuleResponse> replace(@Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id,
+                                              @Header("If-Match") @Nullable String ifMatch, @Body @Nullable byte[] body) {
+        String t = Requests.tenant(tenant);
+        if (store.find(t, id).isEmpty()) {
+            throw notFound(id); // an unknown id is a 404 even when the body is also wrong
+        }
+        RuleDefinition definition = validated(body);
+        Stored stored = store.replace(t, id, definition, Requests.ifMatch(ifMatch)).orElseThrow(() -> notFound(id));
+        return HttpResponse.ok(RuleResponse.of(stored, definition, status(stored))).header("ETag", Requests.etag(stored.version()));
+    }
+
+    @Delete(uri = "/{id}")
+    public HttpResponse<Void> delete(@Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id,
+                                     @Header("If-Match") @Nullable String ifMatch) {
+        if (!store.delete(Requests.tenant(tenant), id, Requests.ifMatch(ifMatch))) {
+            throw notFound(id);
+        }
+        return HttpResponse.noContent();
+    }
+
+    private static RuleDefinition validated(byte[] body) {
+        RuleValidator.Result result = RuleValidator.validate(Requests.json(body));
+        if (!result.valid()) {
+            throw Requests.invalid("rule", result.violations());
+        }
+        return result.definition();
+    }
+
+    /** {@code pending} until every live aggregation instance has read past this version on tally.rules. */
+    private String status(Stored stored) {
+        return stored.publishedOffset() != null && acks.appliedEverywhere(stored.publishedPartition(), stored.publishedOffset())
+            ? "active" : "pending";
+    }
+
+    static ProblemException notFound(String id) {
+        return ProblemException.notFound("No rule '" + id + "' for this tenant.");
+    }
+}

@@ -1,0 +1,357 @@
+package io.tally.rules.domain;
+
+import io.tally.model.RuleRecord;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Validates a rule body against the contract (API.md, "Rules") and names every problem at once, each with
+ * its JSON pointer. Read-only fields a client got from a GET ({@code id}, {@code version}, {@code status},
+ * {@code createdAt}, {@code updatedAt}) are accepted and ignored so that GET → edit → PUT works.
+ */
+public final class RuleValidator {
+
+    /** A validated definition, or the problems that prevent one. */
+    public record Result(RuleDefinition definition, List<Violation> violations) {
+        public boolean valid() {
+            return violations.isEmpty();
+        }
+    }
+
+    public static final int MAX_AGGREGATIONS = 16;
+    public static final int MAX_GROUP_BY = 3;
+    public static final int MAX_FILTER_VALUES = 100;
+    /** An event joins size/slide windows; more than this per event would make one rule cost more than all others. */
+    public static final int MAX_WINDOWS_PER_EVENT = 1440;
+    static final Duration MIN_SIZE = Duration.ofSeconds(1);
+    static final Duration MAX_SIZE = Duration.ofDays(1);
+    static final Duration MAX_LATENESS = Duration.ofHours(1);
+    static final Duration MAX_RETENTION = Duration.ofDays(7);
+    static final String DEFAULT_LATENESS = "PT5S";
+    static final String DEFAULT_RETENTION = "PT24H";
+
+    private static final Pattern AGG_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,39}");
+    private static final Pattern ATTRIBUTE_KEY = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+    private static final Set<String> FIELDS = Set.of("name", "filter", "groupBy", "aggregations", "window", "allowedLateness", "retention",
+        "id", "version", "status", "createdAt", "updatedAt");
+    private static final Set<String> FILTER_FIELDS = Set.of("categories", "types", "geos", "attributes");
+    private static final Set<String> AGG_FIELDS = Set.of("name", "op", "field", "k");
+    private static final Set<String> WINDOW_FIELDS = Set.of("size", "slide");
+    private static final Set<String> DIMENSIONS = Set.of("category", "type", "geo", "source");
+    private static final Set<String> OPS = Set.of("count", "sum", "min", "max", "avg", "rate", "distinct", "topk");
+    private static final Set<String> NUMERIC_OPS = Set.of("sum", "min", "max", "avg");
+    private static final Map<String, Integer> FILTER_VALUE_LENGTH = Map.of("categories", 100, "types", 100, "geos", 64);
+
+    private RuleValidator() {
+    }
+
+    public static Result validate(Object body) {
+        List<Violation> violations = new ArrayList<>();
+        Checks checks = new Checks(violations);
+        Map<String, Object> rule = checks.object(body, "", "the rule");
+        if (rule == null) {
+            return new Result(null, violations);
+        }
+        checks.onlyKnown(rule, "", FIELDS);
+        String name = rule.get("name") == null ? null : checks.string(rule.get("name"), "/name", 200);
+        RuleRecord.Filter filter = filter(checks, rule.get("filter"));
+        List<String> groupBy = groupBy(checks, rule.get("groupBy"));
+        List<RuleRecord.Aggregation> aggregations = aggregations(checks, rule.get("aggregations"));
+        Durations windowSizes = new Durations();
+        RuleRecord.Window window = window(checks, rule.get("window"), windowSizes);
+        String lateness = duration(checks, rule.get("allowedLateness"), "/allowedLateness", DEFAULT_LATENESS, Duration.ZERO, MAX_LATENESS,
+            "PT0S", "PT1H");
+        String retention = duration(checks, rule.get("retention"), "/retention", DEFAULT_RETENTION, Duration.ofMillis(1), MAX_RETENTION,
+            "the window size", "P7D");
+        if (retention != null && windowSizes.size != null && Duration.parse(retention).compareTo(windowSizes.size) < 0) {
+            checks.add("/retention", "must be at least the window size (" + window.size() + ")");
+        }
+        if (!checks.ok()) {
+            return new Result(null, violations);
+        }
+        return new Result(new RuleDefinition(name, filter, groupBy, aggregations, window, lateness, retention), List.of());
+    }
+
+    private static RuleRecord.Filter filter(Checks checks, Object value) {
+        if (value == null) {
+            return new RuleRecord.Filter(List.of(), List.of(), List.of(), Map.of());
+        }
+        Map<String, Object> filter = checks.object(value, "/filter", "filter");
+        if (filter == null) {
+            return null;
+        }
+        checks.onlyKnown(filter, "/filter", FILTER_FIELDS);
+        List<String> categories = valueList(checks, filter.get("categories"), "categories");
+        List<String> types = valueList(checks, filter.get("types"), "types");
+        List<String> geos = valueList(checks, filter.get("geos"), "geos");
+        Map<String, Object> attributes = new LinkedHashMap<>();
+        Object attrs = filter.get("attributes");
+        if (attrs != null) {
+            Map<String, Object> given = checks.object(attrs, "/filter/attributes", "filter.attributes");
+            if (given != null) {
+                if (given.size() > 32) {
+                    checks.add("/filter/attributes", "at most 32 attributes");
+                }
+                given.forEach((key, v) -> {
+                    String pointer = "/filter/attributes/" + JsonTree.escape(key);
+                    if (!ATTRIBUTE_KEY.matcher(key).matches()) {
+                        checks.add(pointer, "attribute names match ^[A-Za-z0-9_.-]{1,64}$");
+                    } else if (v instanceof String s && s.length() <= 256 || v instanceof Boolean) {
+                        attributes.put(key, v);
+                    } else if (v instanceof BigDecimal n) {
+                        attributes.put(key, n);
+                    } else {
+                        checks.add(pointer, "must be a string (at most 256 characters), a number or a boolean");
+                    }
+                });
+            }
+        }
+        return new RuleRecord.Filter(categories, types, geos, attributes);
+    }
+
+    private static List<String> valueList(Checks checks, Object value, String field) {
+        if (value == null) {
+            return List.of();
+        }
+        String pointer = "/filter/" + field;
+        List<Object> list = checks.array(value, pointer);
+        if (list == null) {
+            return List.of();
+        }
+        if (list.size() > MAX_FILTER_VALUES) {
+            checks.add(pointer, "at most " + MAX_FILTER_VALUES + " values");
+        }
+        List<String> values = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String s = checks.string(list.get(i), pointer + "/" + i, FILTER_VALUE_LENGTH.get(field));
+            if (s != null && !values.contains(s)) {
+                values.add(s);
+            }
+        }
+        return List.copyOf(values);
+    }
+
+    private static List<String> groupBy(Checks checks, Object value) {
+        if (value == null) {
+            return List.of();
+        }
+        List<Object> list = checks.array(value, "/groupBy");
+        if (list == null) {
+            return List.of();
+        }
+        if (list.size() > MAX_GROUP_BY) {
+            checks.add("/groupBy", "at most " + MAX_GROUP_BY + " dimensions");
+        }
+        List<String> dims = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String pointer = "/groupBy/" + i;
+            if (!(list.get(i) instanceof String dim)) {
+                checks.add(pointer, "must be a string");
+            } else if (!isDimension(dim)) {
+                checks.add(pointer, "'" + dim + "' is not a dimension; use category, type, geo, source or attributes.<key>");
+            } else if (dims.contains(dim)) {
+                checks.add(pointer, "'" + dim + "' is listed twice");
+            } else {
+                dims.add(dim);
+            }
+        }
+        return List.copyOf(dims);
+    }
+
+    /** True for {@code category}, {@code type}, {@code geo}, {@code source} and {@code attributes.<key>}. */
+    public static boolean isDimension(String name) {
+        return DIMENSIONS.contains(name) || isAttribute(name);
+    }
+
+    private static boolean isAttribute(String name) {
+        return name.startsWith("attributes.") && ATTRIBUTE_KEY.matcher(name.substring("attributes.".length())).matches();
+    }
+
+    private static List<RuleRecord.Aggregation> aggregations(Checks checks, Object value) {
+        if (value == null) {
+            checks.add("/aggregations", "required: 1.." + MAX_AGGREGATIONS + " aggregations");
+            return List.of();
+        }
+        List<Object> list = checks.array(value, "/aggregations");
+        if (list == null) {
+            return List.of();
+        }
+        if (list.isEmpty() || list.size() > MAX_AGGREGATIONS) {
+            checks.add("/aggregations", "must hold 1.." + MAX_AGGREGATIONS + " aggregations");
+        }
+        List<RuleRecord.Aggregation> result = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            String pointer = "/aggregations/" + i;
+            Map<String, Object> agg = checks.object(list.get(i), pointer, "an aggregation");
+            if (agg == null) {
+                continue;
+            }
+            checks.onlyKnown(agg, pointer, AGG_FIELDS);
+            String name = null;
+            if (!(agg.get("name") instanceof String n)) {
+                checks.add(pointer + "/name", agg.get("name") == null ? "required" : "must be a string");
+            } else if (!AGG_NAME.matcher(n).matches()) {
+                checks.add(pointer + "/name", "must match ^[A-Za-z][A-Za-z0-9_]{0,39}$");
+            } else if (!names.add(n)) {
+                checks.add(pointer + "/name", "'" + n + "' is used by another aggregation; names are unique");
+            } else {
+                name = n;
+            }
+            String op = null;
+            if (!(agg.get("op") instanceof String o)) {
+                checks.add(pointer + "/op", agg.get("op") == null ? "required" : "must be a string");
+            } else if (!OPS.contains(o)) {
+                checks.add(pointer + "/op", "'" + o + "' is not an op; use count, sum, min, max, avg, rate, distinct or topk");
+            } else {
+                op = o;
+            }
+            String field = aggregationField(checks, agg, op, pointer);
+            Integer k = null;
+            if (agg.get("k") != null) {
+                if (!"topk".equals(op)) {
+                    checks.add(pointer + "/k", "only topk takes k");
+                } else if (!(agg.get("k") instanceof BigDecimal n) || n.stripTrailingZeros().scale() > 0
+                    || n.compareTo(BigDecimal.ONE) < 0 || n.compareTo(BigDecimal.valueOf(100)) > 0) {
+                    checks.add(pointer + "/k", "must be a whole number 1..100");
+                } else {
+                    k = n.intValue();
+                }
+            } else if ("topk".equals(op)) {
+                k = 10;
+            }
+            result.add(new RuleRecord.Aggregation(name, op, field, k));
+        }
+        return List.copyOf(result);
+    }
+
+    private static String aggregationField(Checks checks, Map<String, Object> agg, String op, String pointer) {
+        Object value = agg.get("field");
+        String fieldPointer = pointer + "/field";
+        if (op == null) {
+            return value instanceof String s ? s : null;
+        }
+        boolean numeric = NUMERIC_OPS.contains(op);
+        boolean valued = "distinct".equals(op) || "topk".equals(op);
+        if (!numeric && !valued) {
+            if (value != null) {
+                checks.add(fieldPointer, op + " takes no field");
+            }
+            return null;
+        }
+        if (value == null) {
+            checks.add(fieldPointer, "required for " + op + (numeric ? ": value or attributes.<key>" : ": a dimension, value or attributes.<key>"));
+            return null;
+        }
+        if (!(value instanceof String field)) {
+            checks.add(fieldPointer, "must be a string");
+            return null;
+        }
+        if (numeric && !("value".equals(field) || isAttribute(field))) {
+            checks.add(fieldPointer, op + " needs a numeric field: value or attributes.<key>");
+            return null;
+        }
+        if (valued && !("value".equals(field) || isDimension(field))) {
+            checks.add(fieldPointer, "'" + field + "' is not a field; use category, type, geo, source, value or attributes.<key>");
+            return null;
+        }
+        return field;
+    }
+
+    /** The window size a retention check compares against. */
+    private static final class Durations {
+        Duration size;
+    }
+
+    private static RuleRecord.Window window(Checks checks, Object value, Durations sizes) {
+        if (value == null) {
+            checks.add("/window", "required: {\"size\": \"PT1M\"} with an optional \"slide\"");
+            return null;
+        }
+        Map<String, Object> window = checks.object(value, "/window", "window");
+        if (window == null) {
+            return null;
+        }
+        checks.onlyKnown(window, "/window", WINDOW_FIELDS);
+        Duration size = null;
+        String sizeText = null;
+        if (window.get("size") == null) {
+            checks.add("/window/size", "required, e.g. \"PT1M\"");
+        } else {
+            size = parse(checks, window.get("size"), "/window/size");
+            if (size != null && (size.compareTo(MIN_SIZE) < 0 || size.compareTo(MAX_SIZE) > 0)) {
+                checks.add("/window/size", "must be PT1S..P1D");
+                size = null;
+            } else if (size != null && size.toMillis() % 1000 != 0) {
+                checks.add("/window/size", "must be whole seconds");
+                size = null;
+            } else if (size != null) {
+                sizeText = (String) window.get("size");
+            }
+        }
+        String slideText = null;
+        if (window.get("slide") != null) {
+            Duration slide = parse(checks, window.get("slide"), "/window/slide");
+            if (slide != null && size != null) {
+                if (slide.compareTo(MIN_SIZE) < 0 || slide.compareTo(size) > 0) {
+                    checks.add("/window/slide", "must be PT1S..the window size");
+                } else if (size.toMillis() % slide.toMillis() != 0) {
+                    checks.add("/window/slide", "must divide the window size (" + sizeText + ") exactly");
+                } else if (size.toMillis() / slide.toMillis() > MAX_WINDOWS_PER_EVENT) {
+                    checks.add("/window/slide", "size/slide must be at most " + MAX_WINDOWS_PER_EVENT + " (each event joins that many windows)");
+                } else {
+                    slideText = (String) window.get("slide");
+                }
+            }
+        }
+        sizes.size = size;
+        return size == null ? null : new RuleRecord.Window(sizeText, slideText);
+    }
+
+    private static String duration(Checks checks, Object value, String pointer, String fallback, Duration min, Duration max,
+                                   String minText, String maxText) {
+        if (value == null) {
+            return fallback;
+        }
+        Duration d = parse(checks, value, pointer);
+        if (d == null) {
+            return null;
+        }
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            checks.add(pointer, "must be " + minText + ".." + maxText);
+            return null;
+        }
+        return (String) value;
+    }
+
+    private static Duration parse(Checks checks, Object value, String pointer) {
+        if (!(value instanceof String text)) {
+            checks.add(pointer, "must be an ISO-8601 duration string such as \"PT30S\"");
+            return null;
+        }
+        try {
+            Duration d = Duration.parse(text);
+            if (d.isNegative()) {
+                checks.add(pointer, "must not be negative");
+                return null;
+            }
+            if (d.getNano() % 1_000_000 != 0) {
+                checks.add(pointer, "has more precision than milliseconds");
+                return null;
+            }
+            return d;
+        } catch (DateTimeParseException e) {
+            checks.add(pointer, "'" + text + "' is not an ISO-8601 duration; use e.g. PT30S, PT5M, PT1H or P1D");
+            return null;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package io.tally.rules.persistence;
+
+import io.micronaut.transaction.TransactionCallback;
+import io.micronaut.transaction.TransactionOperations;
+import jakarta.inject.Singleton;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLTransientException;
+
+/**
+ * Runs a unit of work in one PostgreSQL transaction (micronaut-data's transaction manager) and turns
+ * "the database is away" into {@link StoreUnavailable}, which the API answers with 503 + Retry-After.
+ */
+@Singleton
+public class Database {
+
+    private final TransactionOperations<Connection> tx;
+
+    public Database(TransactionOperations<Connection> tx) {
+        this.tx = tx;
+    }
+
+    public <R> R write(TransactionCallback<Connection, R> work) {
+        try {
+            return tx.executeWrite(work);
+        } catch (RuntimeException e) {
+            throw translate(e);
+        }
+    }
+
+    public <R> R read(TransactionCallback<Connection, R> work) {
+        try {
+            return tx.executeRead(work);
+        } catch (RuntimeException e) {
+            throw translate(e);
+        }
+    }
+
+    private static RuntimeException translate(RuntimeException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof VersionConflict || t instanceof StoreUnavailable) {
+                return (RuntimeException) t;
+            }
+            if (t instanceof SQLException sql && isUnavailable(sql)) {
+                return new StoreUnavailable("PostgreSQL is unavailable: " + sql.getMessage(), e);
+            }
+            if (t instanceof io.micronaut.transaction.exceptions.CannotCreateTransactionException
+                || t instanceof io.micronaut.transaction.exceptions.TransactionSystemException) {
+                return new StoreUnavailable("PostgreSQL is unavailable: " + t.getMessage(), e);
+            }
+        }
+        return e;
+    }
+
+    /** Connection failures, shutdowns, resource exhaustion, timeouts and serialization conflicts: retryable. */
+    static boolean isUnavailable(SQLException e) {
+        String state = e.getSQLState();
+        return e instanceof SQLTransientException
+            || state == null
+            || state.startsWith("08") || state.startsWith("57") || state.startsWith("53")
+            || state.equals("40001") || state.equals("40P01");
+    }
+}

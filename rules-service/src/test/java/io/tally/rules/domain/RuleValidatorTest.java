@@ -1,0 +1,110 @@
+package io.tally.rules.domain;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RuleValidatorTest {
+
+    private static final String VALID = """
+        {"name": "Sports by country",
+         "filter": {"categories": ["sports"], "types": [], "geos": [], "attributes": {"league": "nba"}},
+         "groupBy": ["category", "geo"],
+         "aggregations": [
+           {"name": "events",  "op": "count"},
+           {"name": "revenue", "op": "sum", "field": "value"},
+           {"name": "perSec",  "op": "rate"},
+           {"name": "users",   "op": "distinct", "field": "attributes.user"},
+           {"name": "teams",   "op": "topk", "field": "attributes.team", "k": 3}],
+         "window": {"size": "PT1M", "slide": "PT10S"},
+         "allowedLateness": "PT30S",
+         "retention": "PT24H"}""";
+
+    private static RuleValidator.Result validate(String json) throws Exception {
+        return RuleValidator.validate(JsonTree.parse(json.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void acceptsTheContractsExampleAsWritten() throws Exception {
+        RuleValidator.Result result = validate(VALID);
+        assertTrue(result.valid(), result.violations().toString());
+        assertEquals(List.of("category", "geo"), result.definition().groupBy());
+        assertEquals(3, result.definition().aggregations().get(4).k());
+        assertEquals("PT10S", result.definition().window().slide());
+    }
+
+    @Test
+    void fillsDefaultsForLatenessRetentionFilterGroupsAndTopK() throws Exception {
+        RuleValidator.Result result = validate("""
+            {"aggregations": [{"name": "n", "op": "count"}, {"name": "top", "op": "topk", "field": "category"}], "window": {"size": "PT1M"}}""");
+        assertTrue(result.valid(), result.violations().toString());
+        RuleDefinition d = result.definition();
+        assertEquals("PT5S", d.allowedLateness());
+        assertEquals("PT24H", d.retention());
+        assertEquals(List.of(), d.groupBy());
+        assertEquals(List.of(), d.filter().categories());
+        assertEquals(Map.of(), d.filter().attributes());
+        assertEquals(10, d.aggregations().get(1).k());
+    }
+
+    @Test
+    void namesEveryProblemAtOnce() throws Exception {
+        RuleValidator.Result result = validate("""
+            {"name": 7, "colour": "red",
+             "filter": {"categories": "sports", "attributes": {"bad key!": 1, "nested": {"a": 1}}, "teams": []},
+             "groupBy": ["category", "category", "city", "geo"],
+             "aggregations": [{"name": "1st", "op": "count"}, {"name": "s", "op": "sum"}, {"name": "s", "op": "median"},
+                              {"name": "t", "op": "topk", "field": "attributes.team", "k": 0}, {"name": "c", "op": "count", "field": "value"},
+                              {"name": "m", "op": "max", "field": "category"}, {"name": "x", "op": "count", "k": 3, "extra": true}],
+             "window": {"size": "PT1M", "slide": "PT7S", "align": "hour"},
+             "allowedLateness": "PT2H",
+             "retention": "1 day"}""");
+        Map<String, String> problems = new java.util.TreeMap<>();
+        result.violations().forEach(v -> problems.merge(v.pointer(), v.message(), (a, b) -> a + " | " + b));
+        assertEquals(List.of("/aggregations/0/name", "/aggregations/1/field", "/aggregations/2/name", "/aggregations/2/op",
+            "/aggregations/3/k", "/aggregations/4/field", "/aggregations/5/field", "/aggregations/6/extra", "/aggregations/6/k",
+            "/allowedLateness", "/colour", "/filter/attributes/bad key!", "/filter/attributes/nested", "/filter/categories",
+            "/filter/teams", "/groupBy", "/groupBy/1", "/groupBy/2", "/name", "/retention", "/window/align", "/window/slide"),
+            List.copyOf(problems.keySet()), problems.toString());
+        assertTrue(problems.get("/window/slide").contains("divide"), problems.get("/window/slide"));
+        assertTrue(problems.get("/aggregations/2/op").contains("count, sum"), problems.get("/aggregations/2/op"));
+    }
+
+    @ParameterizedTest(name = "{0} → {1}")
+    @CsvSource(delimiter = '|', value = {
+        "{\"aggregations\": [], \"window\": {\"size\": \"PT1M\"}}                                  | /aggregations",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"count\"}]}                                    | /window",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"count\"}], \"window\": {}}                    | /window/size",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"count\"}], \"window\": {\"size\": \"PT0.5S\"}} | /window/size",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"count\"}], \"window\": {\"size\": \"P2D\"}}    | /window/size",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"count\"}], \"window\": {\"size\": \"PT1M\", \"slide\": \"PT2M\"}} | /window/slide",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"count\"}], \"window\": {\"size\": \"P1D\", \"slide\": \"PT1S\"}}  | /window/slide",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"count\"}], \"window\": {\"size\": \"PT1H\"}, \"retention\": \"PT30M\"} | /retention",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"count\"}], \"window\": {\"size\": \"PT1H\"}, \"retention\": \"P8D\"}   | /retention",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"count\"}], \"window\": {\"size\": \"PT1H\"}, \"allowedLateness\": \"-PT1S\"} | /allowedLateness",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"avg\", \"field\": \"attributes.\"}], \"window\": {\"size\": \"PT1H\"}} | /aggregations/0/field",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"topk\", \"field\": \"geo\", \"k\": 101}], \"window\": {\"size\": \"PT1H\"}} | /aggregations/0/k",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"topk\", \"field\": \"geo\", \"k\": 2.5}], \"window\": {\"size\": \"PT1H\"}} | /aggregations/0/k",
+        "{\"aggregations\": [{\"name\": \"n\", \"op\": \"count\"}], \"window\": {\"size\": \"PT1H\"}, \"groupBy\": [\"a\", \"b\", \"c\", \"d\"]} | /groupBy/0",
+        "[1, 2]                                                                                  | ''",
+    })
+    void rejectsWithThePointerToTheProblem(String json, String pointer) throws Exception {
+        RuleValidator.Result result = validate(json);
+        assertTrue(result.violations().stream().anyMatch(v -> v.pointer().equals(pointer)), result.violations().toString());
+    }
+
+    @Test
+    void acceptsGetResponseFieldsBackInAPut() throws Exception {
+        RuleValidator.Result result = validate("""
+            {"id": "x", "version": 3, "status": "active", "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
+             "aggregations": [{"name": "n", "op": "count"}], "window": {"size": "PT1M"}}""");
+        assertTrue(result.valid(), result.violations().toString());
+    }
+}
