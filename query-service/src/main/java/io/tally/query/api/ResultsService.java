@@ -142,7 +142,18 @@ public class ResultsService {
     }
 
     private RuleView rule(String tenant, String ruleId) {
-        RuleRecord record = catalog.get(tenant, ruleId).orElseThrow(() -> ProblemException.notFound("No rule " + ruleId + "."));
+        if (!catalog.isCaughtUp()) {
+            // Just started: an unknown id is only "unknown" once every rule on the topic has been read.
+            try {
+                if (!catalog.awaitCaughtUp(java.time.Duration.ofSeconds(5))) {
+                    throw ProblemException.unavailable("The query service is still reading the rules; retry shortly.", 2);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ProblemException.unavailable("Interrupted while reading the rules; retry shortly.", 1);
+            }
+        }
+        RuleRecord record = catalog.get(tenant, ruleId).orElseThrow(() -> ProblemException.notFound("No rule " + ruleId + " for this tenant."));
         return RuleView.of(record);
     }
 

@@ -6,7 +6,6 @@ import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.model.RuleRecord;
 import io.tally.rules.catalog.RuleCatalog;
-import jakarta.inject.Singleton;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,7 +14,8 @@ import java.io.UncheckedIOException;
 @Factory
 public class RuleCatalogFactory {
 
-    @Singleton
+    /** Eager: reading every rule starts with the service, not with the first query. */
+    @io.micronaut.context.annotation.Context
     @Bean(preDestroy = "close")
     RuleCatalog ruleCatalog(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json) {
         return new RuleCatalog(bootstrap, "query-service", bytes -> {

@@ -1,0 +1,212 @@
+package io.tally.gateway.api;
+
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.MutableHttpResponse;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Patch;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.Put;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.tally.gateway.auth.Caller;
+import io.tally.gateway.auth.TokenRejected;
+import io.tally.gateway.auth.TokenVerifier;
+import io.tally.gateway.ratelimit.Decision;
+import io.tally.gateway.ratelimit.Limits;
+import io.tally.gateway.ratelimit.TenantRateLimiter;
+import io.tally.gateway.routing.DownstreamUnavailable;
+import io.tally.gateway.routing.Downstreams;
+import io.tally.gateway.routing.EventCounter;
+import io.tally.gateway.routing.Forwarded;
+import io.tally.gateway.routing.Route;
+import io.tally.model.TallyHeaders;
+import io.tally.problem.FieldError;
+import io.tally.problem.Problem;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The public door (API.md): route → authenticate (401) → authorize by role (403) → take tokens from the
+ * tenant's bucket (429) → forward with the tenant header set from the token (any incoming one is dropped)
+ * → relay the answer. Every answer to an authenticated caller carries the RateLimit-* headers.
+ */
+@Controller
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class GatewayController {
+
+    private static final String NDJSON = "application/x-ndjson";
+    /** Request headers passed downstream; everything else (Authorization, tenant headers, hop-by-hop) stays here. */
+    private static final List<String> PASSED = List.of("Content-Type", "Accept", "If-Match", "If-None-Match", "traceparent", "tracestate");
+
+    private final TokenVerifier tokens;
+    private final TenantRateLimiter limiter;
+    private final Downstreams downstreams;
+    private final MeterRegistry meters;
+
+    public GatewayController(TokenVerifier tokens, TenantRateLimiter limiter, Downstreams downstreams, MeterRegistry meters) {
+        this.tokens = tokens;
+        this.limiter = limiter;
+        this.downstreams = downstreams;
+        this.meters = meters;
+    }
+
+    @Get(uri = "/api/{+path}", produces = MediaType.ALL)
+    public HttpResponse<?> get(HttpRequest<?> request, @io.micronaut.http.annotation.PathVariable String path) {
+        return handle(request, null);
+    }
+
+    @Post(uri = "/api/{+path}", consumes = MediaType.ALL, produces = MediaType.ALL)
+    public HttpResponse<?> post(HttpRequest<?> request, @io.micronaut.http.annotation.PathVariable String path, @Body @Nullable byte[] body) {
+        return handle(request, body);
+    }
+
+    @Put(uri = "/api/{+path}", consumes = MediaType.ALL, produces = MediaType.ALL)
+    public HttpResponse<?> put(HttpRequest<?> request, @io.micronaut.http.annotation.PathVariable String path, @Body @Nullable byte[] body) {
+        return handle(request, body);
+    }
+
+    @Delete(uri = "/api/{+path}", consumes = MediaType.ALL, produces = MediaType.ALL)
+    public HttpResponse<?> delete(HttpRequest<?> request, @io.micronaut.http.annotation.PathVariable String path, @Body @Nullable byte[] body) {
+        return handle(request, body);
+    }
+
+    @Patch(uri = "/api/{+path}", consumes = MediaType.ALL, produces = MediaType.ALL)
+    public HttpResponse<?> patch(HttpRequest<?> request, @io.micronaut.http.annotation.PathVariable String path, @Body @Nullable byte[] body) {
+        return handle(request, body);
+    }
+
+    private HttpResponse<?> handle(HttpRequest<?> request, byte[] body) {
+        Timer.Sample timer = Timer.start(meters);
+        String method = request.getMethodName();
+        String path = request.getPath();
+        Route.Match match = Route.match(method, path);
+        if (match instanceof Route.NotFound) {
+            return problem(request, HttpStatus.NOT_FOUND, "Not found", "No such endpoint: " + method + " " + path + ". See API.md.", null);
+        }
+        if (match instanceof Route.MethodNotAllowed(var allowed)) {
+            return problem(request, HttpStatus.METHOD_NOT_ALLOWED, "Method not allowed",
+                method + " is not supported on " + path + "; use " + String.join(", ", new TreeSet<>(allowed)) + ".", null)
+                .header("Allow", String.join(", ", new TreeSet<>(allowed)));
+        }
+        Route route = ((Route.Found) match).route();
+        Caller caller;
+        try {
+            caller = authenticate(request, route);
+        } catch (TokenRejected e) {
+            meters.counter("tally.gateway.auth.rejected").increment();
+            return problem(request, HttpStatus.UNAUTHORIZED, "Unauthorized", e.getMessage() + ".", null)
+                .header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        }
+        Decision decision = null;
+        MutableHttpResponse<?> response;
+        if (!caller.hasAnyRole(route.roles())) {
+            response = problem(request, HttpStatus.FORBIDDEN, "Forbidden", "This needs the role " + String.join(" or ", new TreeSet<>(route.roles()))
+                + "; the token has " + (caller.roles().isEmpty() ? "none" : String.join(", ", new TreeSet<>(caller.roles()))) + ".", null);
+        } else {
+            long cost = route.bucket() == Limits.Kind.INGEST ? EventCounter.count(body, isNdjson(request)) : 1;
+            decision = limiter.take(caller.tenant(), route.bucket(), cost);
+            if (!decision.allowed()) {
+                response = refused(request, decision, route, cost);
+            } else {
+                response = forward(request, route, caller, body);
+            }
+            rateLimitHeaders(response, decision);
+        }
+        timer.stop(meters.timer("tally.gateway.requests", "service", route.service().name().toLowerCase(Locale.ROOT),
+            "status", Integer.toString(response.code())));
+        return response;
+    }
+
+    private Caller authenticate(HttpRequest<?> request, Route route) throws TokenRejected {
+        String header = request.getHeaders().get("Authorization");
+        String token = null;
+        if (header != null && !header.isBlank() && !header.trim().equalsIgnoreCase("Bearer")) {
+            if (header.length() < 7 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+                throw new TokenRejected("the Authorization header must be 'Bearer <token>'");
+            }
+            token = header.substring(7).trim();
+        } else if (route.service() == Route.Service.SUBSCRIPTION) {
+            token = request.getParameters().get("access_token"); // browsers cannot set headers on a WebSocket upgrade
+        }
+        if (token == null || token.isEmpty()) {
+            throw new TokenRejected("a bearer token is required (Authorization: Bearer <JWT>); `./tally token` makes one for the local stack");
+        }
+        return tokens.verify(token);
+    }
+
+    private MutableHttpResponse<?> refused(HttpRequest<?> request, Decision decision, Route route, long cost) {
+        if ("unavailable".equals(decision.source())) {
+            return problem(request, HttpStatus.SERVICE_UNAVAILABLE, "Service unavailable",
+                "Rate limits cannot be checked right now; retry after Retry-After seconds.", null)
+                .header("Retry-After", Long.toString(decision.retryAfterSeconds()));
+        }
+        String what = route.bucket() == Limits.Kind.INGEST ? cost + " events" : "this request";
+        return problem(request, HttpStatus.TOO_MANY_REQUESTS, "Too many requests",
+            "The tenant's " + route.bucket().name().toLowerCase(Locale.ROOT) + " limit has no room for " + what + " (" + decision.remaining()
+                + " tokens left of " + decision.limit() + "); nothing was forwarded. Retry after Retry-After seconds.", null)
+            .header("Retry-After", Long.toString(decision.retryAfterSeconds()));
+    }
+
+    private MutableHttpResponse<?> forward(HttpRequest<?> request, Route route, Caller caller, byte[] body) {
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String name : PASSED) {
+            String value = request.getHeaders().get(name);
+            if (value != null) {
+                headers.put(name, value);
+            }
+        }
+        headers.put(TallyHeaders.TENANT, caller.tenant());
+        headers.put(TallyHeaders.ROLES, String.join(",", new TreeSet<>(caller.roles())));
+        headers.put(TallyHeaders.REQUEST_ID, RequestIds.of(request));
+        String query = request.getUri().getRawQuery();
+        String target = request.getUri().getRawPath() + (query == null ? "" : "?" + query);
+        String coalesce = "GET".equals(request.getMethodName()) ? caller.tenant() + " " + target + " " + headers.getOrDefault("Accept", "") : null;
+        try {
+            Forwarded answer = downstreams.call(route.service(), request.getMethodName(), target, headers, body, coalesce);
+            MutableHttpResponse<byte[]> response = HttpResponse.status(HttpStatus.valueOf(answer.status()));
+            answer.headers().forEach((name, values) -> values.forEach(v -> response.getHeaders().add(name, v)));
+            if (answer.body() != null && answer.body().length > 0) {
+                response.body(answer.body());
+            }
+            return response;
+        } catch (DownstreamUnavailable e) {
+            return problem(request, e.status() == 504 ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.SERVICE_UNAVAILABLE,
+                e.status() == 504 ? "Gateway timeout" : "Service unavailable",
+                e.getMessage() + "; retry after Retry-After seconds.", null)
+                .header("Retry-After", Integer.toString(e.retryAfterSeconds()));
+        }
+    }
+
+    private static void rateLimitHeaders(MutableHttpResponse<?> response, Decision decision) {
+        if (decision == null) {
+            return;
+        }
+        response.header("RateLimit-Limit", Long.toString(decision.limit()));
+        response.header("RateLimit-Remaining", Long.toString(decision.remaining()));
+        response.header("RateLimit-Reset", Long.toString(decision.resetSeconds()));
+    }
+
+    private static boolean isNdjson(HttpRequest<?> request) {
+        String type = request.getHeaders().get("Content-Type");
+        return type != null && type.toLowerCase(Locale.ROOT).startsWith(NDJSON);
+    }
+
+    private static MutableHttpResponse<Problem> problem(HttpRequest<?> request, HttpStatus status, String title, String detail,
+                                                        List<FieldError> errors) {
+        return HttpResponse.<Problem>status(status).contentType(Problem.MEDIA_TYPE)
+            .body(new Problem(Problem.BLANK_TYPE, title, status.getCode(), detail, request.getPath(), errors));
+    }
+}

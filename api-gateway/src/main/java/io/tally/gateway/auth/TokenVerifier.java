@@ -1,0 +1,150 @@
+package io.tally.gateway.auth;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.crypto.MACVerifier;
+import com.nimbusds.jose.crypto.factories.DefaultJWSVerifierFactory;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.tally.model.Tenants;
+
+import java.net.MalformedURLException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.Key;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Date;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Verifies bearer tokens as API.md says: HS256 with the configured secret, or RS256/ES256 with keys from a
+ * configured JWKS. The algorithm decides the key kind and never the other way round, so {@code alg: none}
+ * and algorithm confusion (an HS256 token "signed" with a public key) cannot pass. Required claims:
+ * {@code sub}, {@code tenant}, {@code roles}, {@code exp}; {@code nbf} and {@code iat} are honoured.
+ */
+public final class TokenVerifier {
+
+    public static final Set<String> ROLES = Set.of("producer", "admin", "viewer");
+    /** Clock skew tolerated for {@code iat} only; {@code exp} and {@code nbf} are exact. */
+    static final Duration IAT_SKEW = Duration.ofSeconds(60);
+    private static final Set<JWSAlgorithm> ASYMMETRIC = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.ES256);
+
+    private final JWSVerifier hmac;
+    private final JWSVerificationKeySelector<SecurityContext> jwksKeys;
+    private final Clock clock;
+
+    public TokenVerifier(byte[] secret, String jwksUrl, Clock clock) throws JOSEException {
+        if (secret.length < 32) {
+            throw new IllegalArgumentException("the HS256 secret must be at least 32 bytes");
+        }
+        this.hmac = new MACVerifier(secret);
+        this.clock = clock;
+        if (jwksUrl == null || jwksUrl.isBlank()) {
+            this.jwksKeys = null;
+        } else {
+            try {
+                JWKSource<SecurityContext> source = JWKSourceBuilder.create(URI.create(jwksUrl).toURL()).build();
+                this.jwksKeys = new JWSVerificationKeySelector<>(ASYMMETRIC, source);
+            } catch (MalformedURLException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("the JWKS URL '" + jwksUrl + "' is not a URL", e);
+            }
+        }
+    }
+
+    public static TokenVerifier hs256(String secret, Clock clock) throws JOSEException {
+        return new TokenVerifier(secret.getBytes(StandardCharsets.UTF_8), null, clock);
+    }
+
+    /** The caller a token authenticates. */
+    public Caller verify(String token) throws TokenRejected {
+        SignedJWT jwt;
+        try {
+            jwt = SignedJWT.parse(token);
+        } catch (ParseException e) {
+            throw new TokenRejected("the bearer token is not a signed JWT");
+        }
+        JWSHeader header = jwt.getHeader();
+        if (!verifySignature(jwt, header)) {
+            throw new TokenRejected("the token's signature does not verify");
+        }
+        JWTClaimsSet claims;
+        try {
+            claims = jwt.getJWTClaimsSet();
+        } catch (ParseException e) {
+            throw new TokenRejected("the token's claims are not a JSON object");
+        }
+        return caller(claims);
+    }
+
+    private boolean verifySignature(SignedJWT jwt, JWSHeader header) throws TokenRejected {
+        JWSAlgorithm alg = header.getAlgorithm();
+        try {
+            if (JWSAlgorithm.HS256.equals(alg)) {
+                return jwt.verify(hmac);
+            }
+            if (ASYMMETRIC.contains(alg) && jwksKeys != null) {
+                List<? extends Key> keys = jwksKeys.selectJWSKeys(header, null);
+                DefaultJWSVerifierFactory factory = new DefaultJWSVerifierFactory();
+                for (Key key : keys) {
+                    if (jwt.verify(factory.createJWSVerifier(header, key))) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+        } catch (JOSEException e) {
+            return false;
+        } catch (RuntimeException e) {
+            throw new TokenRejected("the token's keys could not be checked");
+        }
+        throw new TokenRejected("tokens signed with " + alg + " are not accepted; use HS256"
+            + (jwksKeys == null ? "" : ", RS256 or ES256"));
+    }
+
+    private Caller caller(JWTClaimsSet claims) throws TokenRejected {
+        Date now = Date.from(clock.instant());
+        Date exp = claims.getExpirationTime();
+        if (exp == null) {
+            throw new TokenRejected("the token has no exp claim");
+        }
+        if (!now.before(exp)) {
+            throw new TokenRejected("the token expired at " + exp.toInstant());
+        }
+        Date nbf = claims.getNotBeforeTime();
+        if (nbf != null && now.before(nbf)) {
+            throw new TokenRejected("the token is not valid before " + nbf.toInstant());
+        }
+        Date iat = claims.getIssueTime();
+        if (iat != null && iat.toInstant().isAfter(clock.instant().plus(IAT_SKEW))) {
+            throw new TokenRejected("the token was issued in the future (iat " + iat.toInstant() + ")");
+        }
+        String sub = claims.getSubject();
+        if (sub == null || sub.isBlank()) {
+            throw new TokenRejected("the token has no sub claim");
+        }
+        if (!(claims.getClaim("tenant") instanceof String tenant) || !Tenants.isValid(tenant)) {
+            throw new TokenRejected("the token's tenant claim is missing or not ^[a-z0-9][a-z0-9-]{0,39}$");
+        }
+        if (!(claims.getClaim("roles") instanceof List<?> list)) {
+            throw new TokenRejected("the token's roles claim is missing or not an array");
+        }
+        Set<String> roles = new LinkedHashSet<>();
+        for (Object role : list) {
+            if (!(role instanceof String r) || !ROLES.contains(r)) {
+                throw new TokenRejected("the token's roles may only be producer, admin and viewer");
+            }
+            roles.add(r);
+        }
+        return new Caller(sub, tenant, Set.copyOf(roles));
+    }
+}

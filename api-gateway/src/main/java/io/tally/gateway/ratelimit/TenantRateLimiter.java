@@ -1,0 +1,169 @@
+package io.tally.gateway.ratelimit;
+
+import io.github.bucket4j.Bucket;
+import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
+import io.github.bucket4j.distributed.proxy.ProxyManager;
+import io.github.bucket4j.distributed.proxy.optimization.Optimizations;
+import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.tally.gateway.config.GatewayConfig;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Provider;
+import jakarta.inject.Singleton;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Per-tenant token buckets shared by every gateway replica through Redis Cluster (bucket4j, Lettuce,
+ * compare-and-swap). Two local layers keep a hot tenant off Redis where that is exact: concurrent requests
+ * for one bucket are batched into one round trip (bucket4j's batching optimization), and once Redis said a
+ * bucket is empty the refusal is repeated locally until the refill time it named. Redis unavailable: a
+ * breaker stops trying at once, and the configured policy decides — fail-open (default) with a local bucket
+ * per tenant and gateway, or fail-closed with 503s.
+ */
+@Singleton
+public class TenantRateLimiter implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TenantRateLimiter.class);
+
+    private final Provider<RedisClusterClient> client;
+    private final Limits limits;
+    private final boolean failOpen;
+    private final MeterRegistry meters;
+    private final CircuitBreaker redisBreaker;
+    private final Map<String, io.github.bucket4j.distributed.BucketProxy> shared = new ConcurrentHashMap<>();
+    private final Map<String, Bucket> local = new ConcurrentHashMap<>();
+    /** Bucket key → System.nanoTime() before which Redis already told us this bucket cannot serve. */
+    private final Map<String, Long> emptyUntil = new ConcurrentHashMap<>();
+    private volatile StatefulRedisClusterConnection<String, byte[]> connection;
+    private volatile ProxyManager<String> proxies;
+    private volatile long lastFallbackLog;
+
+    public TenantRateLimiter(Provider<RedisClusterClient> client, GatewayConfig config, MeterRegistry meters) {
+        this.client = client;
+        this.limits = new Limits(new Limits.Limit(config.ingestRate(), config.ingestBurst()),
+            new Limits.Limit(config.queryRate(), config.queryBurst()), config.tenantLimits());
+        this.failOpen = config.rateLimitFailOpen();
+        this.meters = meters;
+        this.redisBreaker = CircuitBreaker.of("rate-limit-redis", CircuitBreakerConfig.custom()
+            .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+            .slidingWindowSize(10)
+            .minimumNumberOfCalls(3)
+            .failureRateThreshold(50)
+            .waitDurationInOpenState(Duration.ofSeconds(2))
+            .permittedNumberOfCallsInHalfOpenState(1)
+            .build());
+    }
+
+    /** Takes {@code tokens} from the tenant's bucket of that kind. */
+    public Decision take(String tenant, Limits.Kind kind, long tokens) {
+        Limits.Limit limit = limits.of(tenant, kind);
+        String key = "{rl:" + tenant + "}:" + kind.name().toLowerCase(java.util.Locale.ROOT);
+        Long until = emptyUntil.get(key);
+        long now = System.nanoTime();
+        if (until != null && now - until < 0 && tokens > 0) {
+            meters.counter("tally.gateway.ratelimit", "result", "refused-local").increment();
+            return refused(limit, 0, until - now, "redis");
+        }
+        try {
+            ConsumptionProbe probe = redisBreaker.executeCallable(() -> sharedBucket(key, limit).tryConsumeAndReturnRemaining(tokens));
+            if (!probe.isConsumed()) {
+                long wait = probe.getNanosToWaitForRefill();
+                if (tokens <= limit.burst()) {
+                    emptyUntil.put(key, now + wait);
+                }
+                meters.counter("tally.gateway.ratelimit", "result", "refused").increment();
+                return refused(limit, probe.getRemainingTokens(), wait, "redis");
+            }
+            emptyUntil.remove(key);
+            return allowed(limit, probe, "redis");
+        } catch (Exception e) {
+            return fallback(key, limit, tokens, e);
+        }
+    }
+
+    private Decision fallback(String key, Limits.Limit limit, long tokens, Exception e) {
+        meters.counter("tally.gateway.ratelimit.redis.failures", "policy", failOpen ? "fail-open" : "fail-closed").increment();
+        long now = System.currentTimeMillis();
+        if (now - lastFallbackLog > 10_000) {
+            lastFallbackLog = now;
+            LOG.warn("rate limits: Redis unavailable ({}); {}", e instanceof CallNotPermittedException ? "breaker open" : e.toString(),
+                failOpen ? "fail-open: limiting with a local bucket per gateway until it returns"
+                    : "fail-closed: answering 503 until it returns");
+        }
+        if (!failOpen) {
+            return new Decision(false, limit.burst(), 0, 0, 2, "unavailable");
+        }
+        Bucket bucket = local.computeIfAbsent(key, k -> Bucket.builder()
+            .addLimit(l -> l.capacity(limit.burst()).refillGreedy(limit.rate(), Duration.ofSeconds(1))).build());
+        ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(tokens);
+        return probe.isConsumed() ? allowed(limit, probe, "local") : refused(limit, probe.getRemainingTokens(), probe.getNanosToWaitForRefill(), "local");
+    }
+
+    private static Decision allowed(Limits.Limit limit, ConsumptionProbe probe, String source) {
+        long missing = limit.burst() - probe.getRemainingTokens();
+        return new Decision(true, limit.burst(), probe.getRemainingTokens(), ceilDiv(missing, limit.rate()), 0, source);
+    }
+
+    private static Decision refused(Limits.Limit limit, long remaining, long waitNanos, String source) {
+        long retry = Math.max(1, (waitNanos + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1));
+        long reset = ceilDiv(limit.burst() - remaining, limit.rate());
+        // A request larger than the whole bucket can never pass: say so with the longest sensible wait.
+        return new Decision(false, limit.burst(), remaining, reset, waitNanos == Long.MAX_VALUE ? reset : retry, source);
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return a <= 0 ? 0 : (a + b - 1) / b;
+    }
+
+    private io.github.bucket4j.distributed.BucketProxy sharedBucket(String key, Limits.Limit limit) {
+        io.github.bucket4j.distributed.BucketProxy bucket = shared.get(key);
+        if (bucket == null) {
+            BucketConfiguration configuration = BucketConfiguration.builder()
+                .addLimit(l -> l.capacity(limit.burst()).refillGreedy(limit.rate(), Duration.ofSeconds(1))).build();
+            bucket = proxies().builder().withOptimization(Optimizations.batching()).build(key, () -> configuration);
+            shared.put(key, bucket);
+        }
+        return bucket;
+    }
+
+    private ProxyManager<String> proxies() {
+        ProxyManager<String> p = proxies;
+        if (p == null) {
+            synchronized (this) {
+                if (proxies == null) {
+                    connection = client.get().connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
+                    connection.setTimeout(Duration.ofMillis(500));
+                    proxies = Bucket4jLettuce.casBasedBuilder(connection)
+                        .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(10)))
+                        .build();
+                }
+                p = proxies;
+            }
+        }
+        return p;
+    }
+
+    @PreDestroy
+    @Override
+    public void close() {
+        if (connection != null) {
+            connection.close();
+        }
+    }
+}

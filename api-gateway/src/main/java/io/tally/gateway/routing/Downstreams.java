@@ -1,0 +1,182 @@
+package io.tally.gateway.routing;
+
+import io.github.resilience4j.bulkhead.Bulkhead;
+import io.github.resilience4j.bulkhead.BulkheadConfig;
+import io.github.resilience4j.bulkhead.BulkheadFullException;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.tally.gateway.config.GatewayConfig;
+import jakarta.inject.Singleton;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Calls the services behind the gateway: per downstream a resilience4j circuit breaker, a timeout and a
+ * bulkhead, so that a sick service costs callers a fast 503 instead of threads. Identical concurrent GETs
+ * (same tenant, path and query) share one downstream call.
+ */
+@Singleton
+public class Downstreams {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Downstreams.class);
+    /** Response headers relayed to clients (hop-by-hop and internal ones stay behind). */
+    private static final Set<String> RELAYED = Set.of("content-type", "location", "etag", "retry-after", "cache-control", "allow",
+        "www-authenticate");
+
+    private record Target(URI base, CircuitBreaker breaker, Bulkhead bulkhead) {
+    }
+
+    private final Map<Route.Service, Target> targets = new EnumMap<>(Route.Service.class);
+    private final Map<String, CompletableFuture<Forwarded>> inflight = new ConcurrentHashMap<>();
+    private final HttpClient http;
+    private final Duration timeout;
+    private final Duration openFor;
+    private final MeterRegistry meters;
+
+    public Downstreams(GatewayConfig config, MeterRegistry meters) {
+        this.timeout = config.downstreamTimeout();
+        this.openFor = config.breakerOpenFor();
+        this.meters = meters;
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+        add(Route.Service.INGESTION, config.ingestionUrl(), config);
+        add(Route.Service.RULES, config.rulesUrl(), config);
+        add(Route.Service.QUERY, config.queryUrl(), config);
+        add(Route.Service.SUBSCRIPTION, config.subscriptionUrl(), config);
+    }
+
+    private void add(Route.Service service, String url, GatewayConfig config) {
+        String name = service.name().toLowerCase(Locale.ROOT);
+        CircuitBreaker breaker = CircuitBreaker.of(name, CircuitBreakerConfig.custom()
+            .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+            .slidingWindowSize(20)
+            .minimumNumberOfCalls(5)
+            .failureRateThreshold(50)
+            .waitDurationInOpenState(config.breakerOpenFor())
+            .permittedNumberOfCallsInHalfOpenState(2)
+            .automaticTransitionFromOpenToHalfOpenEnabled(false)
+            .recordExceptions(IOException.class, TimeoutException.class)
+            .recordResult(r -> r instanceof Forwarded f && (f.status() == 500 || f.status() == 502 || f.status() == 504))
+            .build());
+        breaker.getEventPublisher().onStateTransition(e -> LOG.warn("downstream {} ({}): breaker {}", name, url, e.getStateTransition()));
+        Bulkhead bulkhead = Bulkhead.of(name, BulkheadConfig.custom().maxConcurrentCalls(config.maxConcurrent()).maxWaitDuration(Duration.ZERO).build());
+        targets.put(service, new Target(URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url), breaker, bulkhead));
+    }
+
+    /** Where a service answers (for the WebSocket proxy and diagnostics). */
+    public URI base(Route.Service service) {
+        return targets.get(service).base();
+    }
+
+    /**
+     * Sends one request downstream. {@code coalesceKey} non-null (GETs): concurrent calls with the same key
+     * share the first one's answer.
+     */
+    public Forwarded call(Route.Service service, String method, String pathAndQuery, Map<String, String> headers, byte[] body,
+                          String coalesceKey) throws DownstreamUnavailable {
+        if (coalesceKey == null) {
+            return send(service, method, pathAndQuery, headers, body);
+        }
+        CompletableFuture<Forwarded> mine = new CompletableFuture<>();
+        CompletableFuture<Forwarded> leader = inflight.putIfAbsent(coalesceKey, mine);
+        if (leader != null) {
+            meters.counter("tally.gateway.coalesced").increment();
+            try {
+                return leader.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof DownstreamUnavailable u) {
+                    throw u;
+                }
+                throw new DownstreamUnavailable("the " + name(service) + " service failed", 503, 1);
+            } catch (TimeoutException e) {
+                throw new DownstreamUnavailable("the " + name(service) + " service did not answer in time", 504, 1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DownstreamUnavailable("interrupted", 503, 1);
+            }
+        }
+        try {
+            Forwarded answer = send(service, method, pathAndQuery, headers, body);
+            mine.complete(answer);
+            return answer;
+        } catch (DownstreamUnavailable | RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            inflight.remove(coalesceKey, mine);
+        }
+    }
+
+    private Forwarded send(Route.Service service, String method, String pathAndQuery, Map<String, String> headers, byte[] body)
+        throws DownstreamUnavailable {
+        Target target = targets.get(service);
+        if (!target.bulkhead().tryAcquirePermission()) {
+            meters.counter("tally.gateway.downstream.refused", "service", name(service), "reason", "bulkhead").increment();
+            throw new DownstreamUnavailable("the " + name(service) + " service has too many requests in flight", 503, 1);
+        }
+        try {
+            return target.breaker().executeCallable(() -> exchange(target, method, pathAndQuery, headers, body));
+        } catch (CallNotPermittedException e) {
+            meters.counter("tally.gateway.downstream.refused", "service", name(service), "reason", "breaker").increment();
+            throw new DownstreamUnavailable("the " + name(service) + " service is failing; calls are paused", 503,
+                (int) Math.max(1, openFor.toSeconds()));
+        } catch (HttpTimeoutException e) {
+            throw new DownstreamUnavailable("the " + name(service) + " service did not answer within " + timeout.toMillis() + " ms", 504, 1);
+        } catch (IOException e) {
+            throw new DownstreamUnavailable("the " + name(service) + " service is unreachable", 503, 2);
+        } catch (BulkheadFullException e) {
+            throw new DownstreamUnavailable("the " + name(service) + " service has too many requests in flight", 503, 1);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DownstreamUnavailable("interrupted", 503, 1);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        } finally {
+            target.bulkhead().onComplete();
+        }
+    }
+
+    private Forwarded exchange(Target target, String method, String pathAndQuery, Map<String, String> headers, byte[] body)
+        throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(target.base() + pathAndQuery)).timeout(timeout)
+            .method(method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        headers.forEach(request::header);
+        HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        Map<String, List<String>> relayed = new LinkedHashMap<>();
+        response.headers().map().forEach((name, values) -> {
+            if (RELAYED.contains(name.toLowerCase(Locale.ROOT))) {
+                relayed.put(name, values);
+            }
+        });
+        return new Forwarded(response.statusCode(), relayed, response.body());
+    }
+
+    /** The breaker of one downstream (state shown in tests and metrics). */
+    public CircuitBreaker breaker(Route.Service service) {
+        return targets.get(service).breaker();
+    }
+
+    private static String name(Route.Service service) {
+        return service.name().toLowerCase(Locale.ROOT);
+    }
+}
