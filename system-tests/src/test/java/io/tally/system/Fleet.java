@@ -1,0 +1,131 @@
+package io.tally.system;
+
+import io.tally.devstack.DevTokens;
+import io.tally.devstack.Ports;
+import io.tally.devstack.StackConfig;
+import io.tally.testinfra.ServiceJar;
+import io.tally.testinfra.TestStack;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Tally's services as processes on the test infrastructure, and a client that only speaks to the gateway. */
+final class Fleet implements AutoCloseable {
+
+    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    static final Path ROOT = Path.of(System.getProperty("tally.root", ".."));
+    static final Path LOGS = Path.of("target", "fleet-logs");
+
+    final StackConfig stack = TestStack.infrastructure();
+    final Map<String, Integer> ports = new HashMap<>();
+    final Map<String, ServiceJar> running = new HashMap<>();
+    private final Map<String, String> gatewayEnv;
+
+    Fleet(Map<String, String> gatewayEnv) {
+        this.gatewayEnv = gatewayEnv;
+        for (String service : List.of("ingestion", "rules", "aggregation", "query", "gateway", "gateway-2")) {
+            ports.put(service, Ports.findFreeRange(1, false));
+        }
+    }
+
+    Fleet start(String... services) throws Exception {
+        Files.createDirectories(LOGS);
+        List<Thread> starting = new ArrayList<>();
+        List<Exception> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (String service : services) {
+            starting.add(Thread.ofPlatform().start(() -> {
+                try {
+                    startOne(service);
+                } catch (Exception e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        for (Thread t : starting) {
+            t.join();
+        }
+        if (!failures.isEmpty()) {
+            throw failures.getFirst();
+        }
+        return this;
+    }
+
+    void startOne(String service) throws Exception {
+        String module = switch (service) {
+            case "gateway", "gateway-2" -> "api-gateway";
+            default -> service + "-service";
+        };
+        String portVariable = switch (service) {
+            case "gateway", "gateway-2" -> "TALLY_GATEWAY_PORT";
+            default -> "TALLY_" + service.toUpperCase() + "_PORT";
+        };
+        Map<String, String> env = new HashMap<>(Map.of(
+            portVariable, Integer.toString(ports.get(service)),
+            "TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap(),
+            "TALLY_REDIS_URIS", stack.redisUris(),
+            "TALLY_POSTGRES_URL", stack.jdbcUrl(),
+            "TALLY_INGESTION_URL", "http://127.0.0.1:" + ports.get("ingestion"),
+            "TALLY_RULES_URL", "http://127.0.0.1:" + ports.get("rules"),
+            "TALLY_QUERY_URL", "http://127.0.0.1:" + ports.get("query")));
+        if (service.equals("aggregation")) {
+            env.put("TALLY_AGGREGATION_GROUP_ID", "system-" + ProcessHandle.current().pid());
+            env.put("TALLY_AGGREGATION_INSTANCE_ID", "system-" + ProcessHandle.current().pid());
+        }
+        if (module.equals("api-gateway")) {
+            env.putAll(gatewayEnv);
+        }
+        String jar = ROOT.resolve(module).resolve("target").resolve(module + ".jar").toString();
+        running.put(service, ServiceJar.start(jar, ports.get(service), env, LOGS.resolve(service + ".log"), true,
+            "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+    }
+
+    void kill(String service) throws InterruptedException {
+        running.remove(service).kill();
+    }
+
+    URI gateway(String path) {
+        return URI.create("http://127.0.0.1:" + ports.get("gateway") + path);
+    }
+
+    URI gateway2(String path) {
+        return URI.create("http://127.0.0.1:" + ports.get("gateway-2") + path);
+    }
+
+    URI direct(String service, String path) {
+        return URI.create("http://127.0.0.1:" + ports.get(service) + path);
+    }
+
+    static String token(String tenant, String... roles) {
+        return DevTokens.mint(DevTokens.DEVELOPMENT_SECRET, "system-test", tenant, List.of(roles), Duration.ofHours(1));
+    }
+
+    static HttpResponse<String> send(String method, URI uri, String token, String body, String... headers) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
+            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            request.header("Content-Type", "application/json");
+        }
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Override
+    public void close() {
+        running.values().forEach(ServiceJar::close);
+        running.clear();
+    }
+}
