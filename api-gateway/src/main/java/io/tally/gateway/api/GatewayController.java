@@ -103,8 +103,10 @@ public class GatewayController {
         }
         Route route = ((Route.Found) match).route();
         Caller caller;
+        long authStart = System.nanoTime();
         try {
             caller = authenticate(request, route);
+            meters.timer("tally.gateway.phase", "phase", "authenticate").record(System.nanoTime() - authStart, java.util.concurrent.TimeUnit.NANOSECONDS);
         } catch (TokenRejected e) {
             meters.counter("tally.gateway.auth.rejected").increment();
             return problem(request, HttpStatus.UNAUTHORIZED, "Unauthorized", e.getMessage() + ".", null)
@@ -117,7 +119,9 @@ public class GatewayController {
                 + "; the token has " + (caller.roles().isEmpty() ? "none" : String.join(", ", new TreeSet<>(caller.roles()))) + ".", null);
         } else {
             long cost = route.bucket() == Limits.Kind.INGEST ? EventCounter.count(body, isNdjson(request)) : 1;
+            long limitStart = System.nanoTime();
             decision = limiter.take(caller.tenant(), route.bucket(), cost);
+            meters.timer("tally.gateway.phase", "phase", "rate-limit").record(System.nanoTime() - limitStart, java.util.concurrent.TimeUnit.NANOSECONDS);
             if (!decision.allowed()) {
                 response = refused(request, decision, route, cost);
             } else {
@@ -175,7 +179,9 @@ public class GatewayController {
         String target = request.getUri().getRawPath() + (query == null ? "" : "?" + query);
         String coalesce = "GET".equals(request.getMethodName()) ? caller.tenant() + " " + target + " " + headers.getOrDefault("Accept", "") : null;
         try {
+            long forwardStart = System.nanoTime();
             Forwarded answer = downstreams.call(route.service(), request.getMethodName(), target, headers, body, coalesce);
+            meters.timer("tally.gateway.phase", "phase", "forward").record(System.nanoTime() - forwardStart, java.util.concurrent.TimeUnit.NANOSECONDS);
             MutableHttpResponse<byte[]> response = HttpResponse.status(HttpStatus.valueOf(answer.status()));
             answer.headers().forEach((name, values) -> values.forEach(v -> response.getHeaders().add(name, v)));
             if (answer.body() != null && answer.body().length > 0) {

@@ -30,9 +30,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Per-tenant token buckets shared by every gateway replica through Redis Cluster (bucket4j, Lettuce,
- * compare-and-swap). Two local layers keep a hot tenant off Redis where that is exact: concurrent requests
- * for one bucket are batched into one round trip (bucket4j's batching optimization), and once Redis said a
- * bucket is empty the refusal is repeated locally until the refill time it named. Redis unavailable: a
+ * compare-and-swap). Local layers keep a hot tenant off Redis without ever admitting more than the limit:
+ * a gateway takes tokens from the shared bucket a small chunk ahead ({@link Reservation}: it serves the
+ * following requests from that chunk and gives back what it did not use within a second), concurrent
+ * requests for one bucket are batched into one round trip (bucket4j's batching optimization), and once Redis
+ * said a bucket is empty the refusal is repeated locally until the refill time it named. Reserving can only
+ * make another replica refuse a little early, never let a tenant exceed its rate. Redis unavailable: a
  * breaker stops trying at once, and the configured policy decides — fail-open (default) with a local bucket
  * per tenant and gateway, or fail-closed with 503s.
  */
@@ -50,6 +53,9 @@ public class TenantRateLimiter implements AutoCloseable {
     private final Map<String, Bucket> local = new ConcurrentHashMap<>();
     /** Bucket key → System.nanoTime() before which Redis already told us this bucket cannot serve. */
     private final Map<String, Long> emptyUntil = new ConcurrentHashMap<>();
+    private final Map<String, Reservation> reservations = new ConcurrentHashMap<>();
+    private final java.util.concurrent.ScheduledExecutorService sweeper =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("rate-limit-returns").daemon().factory());
     private volatile StatefulRedisClusterConnection<String, byte[]> connection;
     private volatile ProxyManager<String> proxies;
     private volatile long lastFallbackLog;
@@ -68,6 +74,7 @@ public class TenantRateLimiter implements AutoCloseable {
             .waitDurationInOpenState(Duration.ofSeconds(2))
             .permittedNumberOfCallsInHalfOpenState(1)
             .build());
+        sweeper.scheduleWithFixedDelay(this::returnUnused, 500, 500, TimeUnit.MILLISECONDS);
     }
 
     /** Takes {@code tokens} from the tenant's bucket of that kind. */
@@ -80,8 +87,25 @@ public class TenantRateLimiter implements AutoCloseable {
             meters.counter("tally.gateway.ratelimit", "result", "refused-local").increment();
             return refused(limit, 0, until - now, "redis");
         }
+        Reservation reservation = reservations.computeIfAbsent(key, k -> new Reservation());
+        long fromReserve = reservation.take(tokens);
+        if (fromReserve >= 0) {
+            meters.counter("tally.gateway.ratelimit", "result", "allowed-local").increment();
+            long remaining = Math.max(0, reservation.sharedRemaining) + fromReserve;
+            return new Decision(true, limit.burst(), remaining, ceilDiv(limit.burst() - remaining, limit.rate()), 0, "redis");
+        }
         try {
-            ConsumptionProbe probe = redisBreaker.executeCallable(() -> sharedBucket(key, limit).tryConsumeAndReturnRemaining(tokens));
+            long chunk = chunk(limit);
+            io.github.bucket4j.distributed.BucketProxy bucket = redisBreaker.executeCallable(() -> sharedBucket(key, limit));
+            ConsumptionProbe probe = redisBreaker.executeCallable(() -> bucket.tryConsumeAndReturnRemaining(tokens + chunk));
+            if (probe.isConsumed()) {
+                reservation.add(chunk, probe.getRemainingTokens());
+                emptyUntil.remove(key);
+                return allowed(limit, new Remaining(probe.getRemainingTokens() + chunk), "redis");
+            }
+            if (chunk > 0) {
+                probe = redisBreaker.executeCallable(() -> bucket.tryConsumeAndReturnRemaining(tokens));
+            }
             if (!probe.isConsumed()) {
                 long wait = probe.getNanosToWaitForRefill();
                 if (tokens <= limit.burst()) {
@@ -91,7 +115,8 @@ public class TenantRateLimiter implements AutoCloseable {
                 return refused(limit, probe.getRemainingTokens(), wait, "redis");
             }
             emptyUntil.remove(key);
-            return allowed(limit, probe, "redis");
+            reservation.sharedRemaining = probe.getRemainingTokens();
+            return allowed(limit, new Remaining(probe.getRemainingTokens()), "redis");
         } catch (Exception e) {
             return fallback(key, limit, tokens, e);
         }
@@ -112,12 +137,73 @@ public class TenantRateLimiter implements AutoCloseable {
         Bucket bucket = local.computeIfAbsent(key, k -> Bucket.builder()
             .addLimit(l -> l.capacity(limit.burst()).refillGreedy(limit.rate(), Duration.ofSeconds(1))).build());
         ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(tokens);
-        return probe.isConsumed() ? allowed(limit, probe, "local") : refused(limit, probe.getRemainingTokens(), probe.getNanosToWaitForRefill(), "local");
+        return probe.isConsumed() ? allowed(limit, new Remaining(probe.getRemainingTokens()), "local")
+            : refused(limit, probe.getRemainingTokens(), probe.getNanosToWaitForRefill(), "local");
     }
 
-    private static Decision allowed(Limits.Limit limit, ConsumptionProbe probe, String source) {
-        long missing = limit.burst() - probe.getRemainingTokens();
-        return new Decision(true, limit.burst(), probe.getRemainingTokens(), ceilDiv(missing, limit.rate()), 0, source);
+    private record Remaining(long tokens) {
+    }
+
+    /** Tokens taken ahead from the shared bucket: a tenth of a second of the rate, at most a tenth of the burst. */
+    static long chunk(Limits.Limit limit) {
+        return Math.max(0, Math.min(limit.rate() / 10, limit.burst() / 10));
+    }
+
+    /**
+     * Tokens this gateway already took from the shared bucket and has not handed out yet. What is not used
+     * within {@link #RESERVATION_TTL_NANOS} is given back to the shared bucket.
+     */
+    static final class Reservation {
+        private long tokens;
+        private long since;
+        volatile long sharedRemaining;
+
+        /** Hands out {@code n} reserved tokens and returns how many stay reserved, or -1 when there are not enough. */
+        synchronized long take(long n) {
+            if (tokens >= n && System.nanoTime() - since < RESERVATION_TTL_NANOS) {
+                tokens -= n;
+                return tokens;
+            }
+            return -1;
+        }
+
+        synchronized void add(long n, long sharedLeft) {
+            tokens = n;
+            since = System.nanoTime();
+            sharedRemaining = sharedLeft;
+        }
+
+        /** The unused tokens of a reservation older than the TTL (now no longer reserved), else 0. */
+        synchronized long expire() {
+            if (tokens > 0 && System.nanoTime() - since >= RESERVATION_TTL_NANOS) {
+                long unused = tokens;
+                tokens = 0;
+                return unused;
+            }
+            return 0;
+        }
+    }
+
+    static final long RESERVATION_TTL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /** Gives unused reserved tokens back to the shared buckets (runs every half second). */
+    private void returnUnused() {
+        reservations.forEach((key, reservation) -> {
+            long unused = reservation.expire();
+            io.github.bucket4j.distributed.BucketProxy bucket = shared.get(key);
+            if (unused > 0 && bucket != null) {
+                try {
+                    bucket.addTokens(unused);
+                } catch (RuntimeException e) {
+                    LOG.debug("could not give {} tokens back to {}: {}", unused, key, e.toString());
+                }
+            }
+        });
+    }
+
+    private static Decision allowed(Limits.Limit limit, Remaining left, String source) {
+        long remaining = Math.min(limit.burst(), left.tokens());
+        return new Decision(true, limit.burst(), remaining, ceilDiv(limit.burst() - remaining, limit.rate()), 0, source);
     }
 
     private static Decision refused(Limits.Limit limit, long remaining, long waitNanos, String source) {
@@ -162,6 +248,8 @@ public class TenantRateLimiter implements AutoCloseable {
     @PreDestroy
     @Override
     public void close() {
+        sweeper.shutdownNow();
+        returnUnused();
         if (connection != null) {
             connection.close();
         }

@@ -53,6 +53,30 @@ class TenantRateLimiterTest {
     }
 
     @Test
+    void reservingTokensAheadNeverAdmitsMoreThanTheSharedLimit() {
+        RedisClusterClient redis = client(TestStack.infrastructure().redisUris());
+        GatewayConfig roomy = new GatewayConfig(null, null, "http://127.0.0.1:1", "http://127.0.0.1:1", "http://127.0.0.1:1",
+            "http://127.0.0.1:1", 1, 10, 100, 100, null, true, Duration.ofSeconds(1), 10, Duration.ofSeconds(1));
+        try (TenantRateLimiter one = new TenantRateLimiter(() -> redis, roomy, new SimpleMeterRegistry());
+             TenantRateLimiter two = new TenantRateLimiter(() -> redis, roomy, new SimpleMeterRegistry())) {
+            String tenant = "r" + UUID.randomUUID().toString().substring(0, 8);
+            long start = System.nanoTime();
+            int admitted = 0;
+            for (int i = 0; i < 400; i++) {
+                TenantRateLimiter limiter = i % 2 == 0 ? one : two;
+                Decision d = limiter.take(tenant, Limits.Kind.QUERY, 1);
+                admitted += d.allowed() ? 1 : 0;
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            // Burst 100 plus what refilled (100/s) while the loop ran: never more.
+            assertTrue(admitted <= 100 + Math.ceil(100 * seconds), admitted + " admitted in " + seconds + " s");
+            assertTrue(admitted >= 50, "reservations only hold back a little: " + admitted);
+        } finally {
+            redis.shutdown();
+        }
+    }
+
+    @Test
     void failsOpenWithALocalBucketWhenRedisIsAway() {
         RedisClusterClient dead = client("redis://127.0.0.1:" + Ports.findFreeRange(1, false));
         try (TenantRateLimiter limiter = new TenantRateLimiter(() -> dead, config(true), new SimpleMeterRegistry())) {
