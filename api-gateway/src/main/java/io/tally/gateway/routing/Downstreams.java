@@ -58,7 +58,8 @@ public class Downstreams {
         this.timeout = config.downstreamTimeout();
         this.openFor = config.breakerOpenFor();
         this.meters = meters;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2))
+            .executor(Runnable::run).build(); // completions run on the selector thread: no hop through a pool per response
         add(Route.Service.INGESTION, config.ingestionUrl(), config);
         add(Route.Service.RULES, config.rulesUrl(), config);
         add(Route.Service.QUERY, config.queryUrl(), config);
