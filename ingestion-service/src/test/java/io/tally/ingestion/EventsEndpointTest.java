@@ -168,6 +168,16 @@ class EventsEndpointTest implements TallyInfrastructure {
     }
 
     @Test
+    void answersOversizedHeadersWith431NotAsATooLargeBody() throws Exception {
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(server.getURI().resolve("/api/v1/events"))
+            .header(TallyHeaders.TENANT, tenant).header("Content-Type", "application/json").header("X-Padding", "p".repeat(20_000))
+            .POST(HttpRequest.BodyPublishers.ofString(event("h", "c"))).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(431, response.statusCode(), response.body());
+        assertEquals("application/problem+json", response.headers().firstValue("Content-Type").orElse(""));
+        assertTrue(response.body().contains("headers"), response.body());
+    }
+
+    @Test
     void answers503WithRetryAfterWhenTheBrokerIsUnreachableAndThenFailsFast() throws Exception {
         int dead = Ports.findFreeRange(1, false);
         try (ApplicationContext context = ApplicationContext.run(Map.of(

@@ -19,6 +19,13 @@ public class ProblemErrorResponseProcessor implements ErrorResponseProcessor<Pro
     @Override
     public MutableHttpResponse<Problem> processResponse(ErrorContext context, MutableHttpResponse<?> base) {
         HttpStatus status = base.getStatus();
+        if (status == HttpStatus.REQUEST_ENTITY_TOO_LARGE && headersTooLarge(context)) {
+            // Netty reports oversized headers as "too large" too; say which part was too large.
+            base.status(HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE);
+            Problem body = new Problem(Problem.BLANK_TYPE, HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE.getReason(), 431,
+                "The request line or headers are larger than the limit (16 KiB of headers); send less in them.", context.getRequest().getPath(), null);
+            return base.contentType(Problem.MEDIA_TYPE).body(body);
+        }
         String detail;
         if (status.getCode() >= 500) {
             detail = "The request could not be completed; it is safe to retry. If it keeps failing, report the request id.";
@@ -35,5 +42,13 @@ public class ProblemErrorResponseProcessor implements ErrorResponseProcessor<Pro
         }
         Problem body = new Problem(Problem.BLANK_TYPE, status.getReason(), status.getCode(), detail, context.getRequest().getPath(), null);
         return base.contentType(Problem.MEDIA_TYPE).body(body);
+    }
+
+    /**
+     * Netty's decoder rejects an oversized request line or header block as "too large" before any body is
+     * read, without an exception; an oversized body comes with Micronaut's content-length exception.
+     */
+    private static boolean headersTooLarge(ErrorContext context) {
+        return context.getRootCause().isEmpty();
     }
 }
