@@ -141,7 +141,9 @@ class FleetIT {
         // The spoofed tenant header was ignored: that tenant has nothing, and cannot see this rule.
         assertEquals(404, send("GET", fleet.gateway("/api/v1/rules/" + ruleId + "/results"), token("someone-else", "viewer"), null).statusCode());
         // Roles per route.
-        assertEquals(403, send("GET", fleet.gateway("/api/v1/rules/" + ruleId + "/results"), producer, null).statusCode());
+        HttpResponse<String> forbidden = send("GET", fleet.gateway("/api/v1/rules/" + ruleId + "/results"), producer, null);
+        assertEquals(403, forbidden.statusCode());
+        assertTrue(forbidden.headers().firstValue("RateLimit-Remaining").isPresent(), "rate limit headers on a 403 too");
         assertEquals(403, send("POST", fleet.gateway("/api/v1/events"), viewer, batch(events)).statusCode());
         assertEquals(403, send("DELETE", fleet.gateway("/api/v1/rules/" + ruleId), viewer, null).statusCode());
         HttpResponse<String> anonymous = send("GET", fleet.gateway("/api/v1/rules"), null, null);

@@ -115,8 +115,11 @@ public class GatewayController {
         Decision decision = null;
         MutableHttpResponse<?> response;
         if (!caller.hasAnyRole(route.roles())) {
+            // Still a request of this tenant: it costs one query token, and its answer shows the bucket.
+            decision = limiter.take(caller.tenant(), Limits.Kind.QUERY, 1);
             response = problem(request, HttpStatus.FORBIDDEN, "Forbidden", "This needs the role " + String.join(" or ", new TreeSet<>(route.roles()))
                 + "; the token has " + (caller.roles().isEmpty() ? "none" : String.join(", ", new TreeSet<>(caller.roles()))) + ".", null);
+            rateLimitHeaders(response, decision);
         } else {
             long cost = route.bucket() == Limits.Kind.INGEST ? EventCounter.count(body, isNdjson(request)) : 1;
             long limitStart = System.nanoTime();
