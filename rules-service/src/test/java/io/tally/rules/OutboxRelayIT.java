@@ -6,14 +6,9 @@ import io.tally.devstack.Ports;
 import io.tally.devstack.StackConfig;
 import io.tally.model.RuleRecord;
 import io.tally.model.TallyHeaders;
-import io.tally.model.Topics;
 import io.tally.testinfra.ServiceJar;
 import io.tally.testinfra.TestStack;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -202,28 +197,6 @@ class OutboxRelayIT {
 
     /** Reads all of tally.rules until {@code atLeast} matching records are there (or 60 s passed), and 1 s more for extras. */
     private List<ConsumerRecord<String, String>> read(java.util.function.Predicate<ConsumerRecord<String, String>> match, int atLeast) {
-        Map<String, Object> props = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
-        List<ConsumerRecord<String, String>> found = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(Topics.RULES).stream()
-                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            java.util.function.BooleanSupplier poll = () -> {
-                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (match.test(r)) {
-                        found.add(r);
-                    }
-                }
-                return found.size() >= atLeast;
-            };
-            Deadline.in(Duration.ofSeconds(60)).await(poll, Duration.ofMillis(1));
-            // Anything published twice would be right behind: keep reading a moment longer.
-            Deadline.in(Duration.ofSeconds(1)).await(() -> {
-                poll.getAsBoolean();
-                return false;
-            }, Duration.ofMillis(1));
-        }
-        return found;
+        return RulesTopic.read(match, atLeast, Duration.ofSeconds(60), Duration.ofSeconds(1));
     }
 }

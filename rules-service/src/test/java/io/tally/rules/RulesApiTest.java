@@ -13,14 +13,10 @@ import io.tally.model.Topics;
 import io.tally.testinfra.TallyInfrastructure;
 import io.tally.testinfra.TestStack;
 import jakarta.inject.Inject;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -280,29 +276,6 @@ class RulesApiTest implements TallyInfrastructure {
 
     /** The records for one key on tally.rules, from the beginning, once at least {@code count} are there. */
     List<ConsumerRecord<String, String>> awaitRecords(String key, int count) {
-        return RulesTopic.await(key, count, Duration.ofSeconds(30));
-    }
-
-    /** Reads tally.rules from the beginning. */
-    static final class RulesTopic {
-        static List<ConsumerRecord<String, String>> await(String key, int count, Duration timeout) {
-            Map<String, Object> props = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestStack.infrastructure().kafkaBootstrap());
-            List<ConsumerRecord<String, String>> found = new ArrayList<>();
-            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
-                List<TopicPartition> partitions = consumer.partitionsFor(Topics.RULES).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-                consumer.assign(partitions);
-                consumer.seekToBeginning(partitions);
-                Deadline.in(timeout).await(() -> {
-                    for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                        if (key.equals(r.key())) {
-                            found.add(r);
-                        }
-                    }
-                    return found.size() >= count;
-                }, Duration.ofMillis(1));
-            }
-            return found;
-        }
+        return RulesTopic.read(r -> key.equals(r.key()), count, Duration.ofSeconds(30), Duration.ZERO);
     }
 }

@@ -55,12 +55,18 @@ public class GatewayController {
     private final TenantRateLimiter limiter;
     private final Downstreams downstreams;
     private final MeterRegistry meters;
+    private final Timer authenticating;
+    private final Timer limiting;
+    private final Timer forwarding;
 
     public GatewayController(TokenVerifier tokens, TenantRateLimiter limiter, Downstreams downstreams, MeterRegistry meters) {
         this.tokens = tokens;
         this.limiter = limiter;
         this.downstreams = downstreams;
         this.meters = meters;
+        this.authenticating = meters.timer("tally.gateway.phase", "phase", "authenticate");
+        this.limiting = meters.timer("tally.gateway.phase", "phase", "rate-limit");
+        this.forwarding = meters.timer("tally.gateway.phase", "phase", "forward");
     }
 
     @Get(uri = "/api/{+path}", produces = MediaType.ALL)
@@ -106,7 +112,7 @@ public class GatewayController {
         long authStart = System.nanoTime();
         try {
             caller = authenticate(request, route);
-            meters.timer("tally.gateway.phase", "phase", "authenticate").record(System.nanoTime() - authStart, java.util.concurrent.TimeUnit.NANOSECONDS);
+            authenticating.record(System.nanoTime() - authStart, java.util.concurrent.TimeUnit.NANOSECONDS);
         } catch (TokenRejected e) {
             meters.counter("tally.gateway.auth.rejected").increment();
             return problem(request, HttpStatus.UNAUTHORIZED, "Unauthorized", e.getMessage() + ".", null)
@@ -124,7 +130,7 @@ public class GatewayController {
             long cost = route.bucket() == Limits.Kind.INGEST ? EventCounter.count(body, isNdjson(request)) : 1;
             long limitStart = System.nanoTime();
             decision = limiter.take(caller.tenant(), route.bucket(), cost);
-            meters.timer("tally.gateway.phase", "phase", "rate-limit").record(System.nanoTime() - limitStart, java.util.concurrent.TimeUnit.NANOSECONDS);
+            limiting.record(System.nanoTime() - limitStart, java.util.concurrent.TimeUnit.NANOSECONDS);
             if (!decision.allowed()) {
                 response = refused(request, decision, route, cost);
             } else {
@@ -184,7 +190,7 @@ public class GatewayController {
         try {
             long forwardStart = System.nanoTime();
             Forwarded answer = downstreams.call(route.service(), request.getMethodName(), target, headers, body, coalesce);
-            meters.timer("tally.gateway.phase", "phase", "forward").record(System.nanoTime() - forwardStart, java.util.concurrent.TimeUnit.NANOSECONDS);
+            forwarding.record(System.nanoTime() - forwardStart, java.util.concurrent.TimeUnit.NANOSECONDS);
             MutableHttpResponse<byte[]> response = HttpResponse.status(HttpStatus.valueOf(answer.status()));
             answer.headers().forEach((name, values) -> values.forEach(v -> response.getHeaders().add(name, v)));
             if (answer.body() != null && answer.body().length > 0) {

@@ -34,7 +34,7 @@ import java.util.Set;
  */
 public final class TokenVerifier {
 
-    public static final Set<String> ROLES = Set.of("producer", "admin", "viewer");
+    private static final Set<String> ROLES = io.tally.model.TokenClaims.ROLES;
     /** Clock skew tolerated for {@code iat} only; {@code exp} and {@code nbf} are exact. */
     static final Duration IAT_SKEW = Duration.ofSeconds(60);
     private static final Set<JWSAlgorithm> ASYMMETRIC = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.ES256);

@@ -14,8 +14,6 @@ import java.time.Clock;
 @Factory
 public class TokenVerifierFactory {
 
-    /** Published in API.md; only for local development. */
-    public static final String DEVELOPMENT_SECRET = "tally-local-development-secret-0123456789";
     private static final Logger LOG = LoggerFactory.getLogger(TokenVerifierFactory.class);
 
     @Singleton
@@ -24,7 +22,7 @@ public class TokenVerifierFactory {
         if (secret == null || secret.isEmpty()) {
             LOG.warn("TALLY_JWT_SECRET is not set: accepting tokens signed with the PUBLISHED development secret. "
                 + "Anyone can mint those; set TALLY_JWT_SECRET (at least 32 bytes) anywhere but on a laptop.");
-            secret = DEVELOPMENT_SECRET;
+            secret = io.tally.model.TokenClaims.DEVELOPMENT_SECRET;
         }
         byte[] bytes = secret.getBytes(StandardCharsets.UTF_8);
         if (bytes.length < 32) {

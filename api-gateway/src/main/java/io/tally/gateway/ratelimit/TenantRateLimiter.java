@@ -48,6 +48,9 @@ public class TenantRateLimiter implements AutoCloseable {
     private final Limits limits;
     private final boolean failOpen;
     private final MeterRegistry meters;
+    private final io.micrometer.core.instrument.Counter allowedLocally;
+    private final io.micrometer.core.instrument.Counter refusedLocally;
+    private final io.micrometer.core.instrument.Counter refusedByRedis;
     private final CircuitBreaker redisBreaker;
     private final Map<String, io.github.bucket4j.distributed.BucketProxy> shared = new ConcurrentHashMap<>();
     private final Map<String, Bucket> local = new ConcurrentHashMap<>();
@@ -66,6 +69,9 @@ public class TenantRateLimiter implements AutoCloseable {
             new Limits.Limit(config.queryRate(), config.queryBurst()), config.tenantLimits());
         this.failOpen = config.rateLimitFailOpen();
         this.meters = meters;
+        this.allowedLocally = meters.counter("tally.gateway.ratelimit", "result", "allowed-local");
+        this.refusedLocally = meters.counter("tally.gateway.ratelimit", "result", "refused-local");
+        this.refusedByRedis = meters.counter("tally.gateway.ratelimit", "result", "refused");
         this.redisBreaker = CircuitBreaker.of("rate-limit-redis", CircuitBreakerConfig.custom()
             .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
             .slidingWindowSize(10)
@@ -84,13 +90,13 @@ public class TenantRateLimiter implements AutoCloseable {
         Long until = emptyUntil.get(key);
         long now = System.nanoTime();
         if (until != null && now - until < 0 && tokens > 0) {
-            meters.counter("tally.gateway.ratelimit", "result", "refused-local").increment();
+            refusedLocally.increment();
             return refused(limit, 0, until - now, "redis");
         }
         Reservation reservation = reservations.computeIfAbsent(key, k -> new Reservation());
         long fromReserve = reservation.take(tokens);
         if (fromReserve >= 0) {
-            meters.counter("tally.gateway.ratelimit", "result", "allowed-local").increment();
+            allowedLocally.increment();
             long remaining = Math.max(0, reservation.sharedRemaining) + fromReserve;
             return new Decision(true, limit.burst(), remaining, ceilDiv(limit.burst() - remaining, limit.rate()), 0, "redis");
         }
@@ -111,7 +117,7 @@ public class TenantRateLimiter implements AutoCloseable {
                 if (tokens <= limit.burst()) {
                     emptyUntil.put(key, now + wait);
                 }
-                meters.counter("tally.gateway.ratelimit", "result", "refused").increment();
+                refusedByRedis.increment();
                 return refused(limit, probe.getRemainingTokens(), wait, "redis");
             }
             emptyUntil.remove(key);

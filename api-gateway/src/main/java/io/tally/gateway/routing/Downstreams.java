@@ -2,7 +2,6 @@ package io.tally.gateway.routing;
 
 import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
-import io.github.resilience4j.bulkhead.BulkheadFullException;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -145,8 +144,6 @@ public class Downstreams {
             throw new DownstreamUnavailable("the " + name(service) + " service did not answer within " + timeout.toMillis() + " ms", 504, 1);
         } catch (IOException e) {
             throw new DownstreamUnavailable("the " + name(service) + " service is unreachable", 503, 2);
-        } catch (BulkheadFullException e) {
-            throw new DownstreamUnavailable("the " + name(service) + " service has too many requests in flight", 503, 1);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DownstreamUnavailable("interrupted", 503, 1);

@@ -21,8 +21,8 @@ import java.util.Set;
 public final class DevTokens {
 
     /** Published in API.md; only for local development. Production sets TALLY_JWT_SECRET. */
-    public static final String DEVELOPMENT_SECRET = "tally-local-development-secret-0123456789";
-    public static final Set<String> ROLES = Set.of("producer", "admin", "viewer");
+    public static final String DEVELOPMENT_SECRET = io.tally.model.TokenClaims.DEVELOPMENT_SECRET;
+    public static final Set<String> ROLES = io.tally.model.TokenClaims.ROLES;
 
     private DevTokens() {
     }

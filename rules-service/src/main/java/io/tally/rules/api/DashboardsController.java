@@ -18,6 +18,7 @@ import io.tally.model.TallyHeaders;
 import io.tally.problem.ProblemException;
 import io.tally.rules.domain.DashboardDefinition;
 import io.tally.rules.domain.DashboardValidator;
+import io.tally.rules.domain.JsonTree;
 import io.tally.rules.domain.RuleDefinition;
 import io.tally.rules.domain.Violation;
 import io.tally.rules.persistence.DashboardStore;
@@ -56,13 +57,7 @@ public class DashboardsController {
     public DashboardResponse.Page list(@Header(TallyHeaders.TENANT) @Nullable String tenant,
                                        @QueryValue @Nullable String pageSize, @QueryValue @Nullable String pageToken) {
         String t = Requests.tenant(tenant);
-        int size = Requests.pageSize(pageSize);
-        Page page;
-        try {
-            page = store.list(t, size, pageToken == null || pageToken.isEmpty() ? null : pageToken);
-        } catch (IllegalArgumentException e) {
-            throw Requests.badPageToken();
-        }
+        Page page = Requests.page(pageSize, pageToken, (size, token) -> store.list(t, size, token));
         return new DashboardResponse.Page(page.items().stream().map(s -> DashboardResponse.of(s, store.definition(s))).toList(),
             page.nextPageToken());
     }
@@ -77,10 +72,7 @@ public class DashboardsController {
     public HttpResponse<DashboardResponse> replace(@Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id,
                                                    @Header("If-Match") @Nullable String ifMatch, @Body @Nullable byte[] body) {
         String t = Requests.tenant(tenant);
-        if (store.find(t, id).isEmpty()) {
-            throw notFound(id);
-        }
-        DashboardDefinition definition = validated(t, body);
+        DashboardDefinition definition = Requests.replacement(() -> validated(t, body), () -> store.find(t, id).isPresent(), () -> notFound(id));
         Stored stored = store.replace(t, id, definition, Requests.ifMatch(ifMatch)).orElseThrow(() -> notFound(id));
         return HttpResponse.ok(DashboardResponse.of(stored, definition)).header("ETag", Requests.etag(stored.version()));
     }
@@ -112,7 +104,7 @@ public class DashboardsController {
             RuleDefinition definition = rules.definition(rule.get());
             for (String dim : query.groups().keySet()) {
                 if (!definition.groupBy().contains(dim)) {
-                    violations.add(new Violation("/queries/" + i + "/groups/" + dim.replace("~", "~0").replace("/", "~1"),
+                    violations.add(new Violation("/queries/" + i + "/groups/" + JsonTree.escape(dim),
                         "the rule does not group by '" + dim + "'" + (definition.groupBy().isEmpty() ? ""
                             : "; it groups by " + String.join(", ", definition.groupBy()))));
                 }

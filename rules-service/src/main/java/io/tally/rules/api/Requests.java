@@ -80,7 +80,31 @@ final class Requests {
             List.of(new FieldError("/pageSize", "must be a whole number 1.." + MAX_PAGE_SIZE)));
     }
 
-    static ProblemException badPageToken() {
+    /** One page from {@code list(pageSize, pageToken)}, with the paging parameters checked as API.md says. */
+    static io.tally.rules.persistence.Page page(String pageSize, String pageToken,
+                                                java.util.function.BiFunction<Integer, String, io.tally.rules.persistence.Page> list) {
+        int size = pageSize(pageSize);
+        try {
+            return list.apply(size, pageToken == null || pageToken.isEmpty() ? null : pageToken);
+        } catch (IllegalArgumentException e) {
+            throw badPageToken();
+        }
+    }
+
+    /**
+     * A replacement body, validated. An unknown id is a 404 even when the body is wrong too; whether the id
+     * exists is only asked then (the replace itself answers it for a valid body).
+     */
+    static <D> D replacement(java.util.function.Supplier<D> validate, java.util.function.BooleanSupplier exists,
+                             java.util.function.Supplier<ProblemException> notFound) {
+        try {
+            return validate.get();
+        } catch (ProblemException invalid) {
+            throw exists.getAsBoolean() ? invalid : notFound.get();
+        }
+    }
+
+    private static ProblemException badPageToken() {
         return ProblemException.invalid("pageToken is not one this API handed out; start again without it.",
             List.of(new FieldError("/pageToken", "unknown page token; use the nextPageToken of a previous page")));
     }

@@ -51,13 +51,7 @@ public class RulesController {
     public RuleResponse.Page list(@Header(TallyHeaders.TENANT) @Nullable String tenant,
                                   @QueryValue @Nullable String pageSize, @QueryValue @Nullable String pageToken) {
         String t = Requests.tenant(tenant);
-        int size = Requests.pageSize(pageSize);
-        Page page;
-        try {
-            page = store.list(t, size, pageToken == null || pageToken.isEmpty() ? null : pageToken);
-        } catch (IllegalArgumentException e) {
-            throw Requests.badPageToken();
-        }
+        Page page = Requests.page(pageSize, pageToken, (size, token) -> store.list(t, size, token));
         return new RuleResponse.Page(page.items().stream().map(s -> RuleResponse.of(s, store.definition(s), status(s))).toList(),
             page.nextPageToken());
     }
@@ -72,10 +66,7 @@ public class RulesController {
     public HttpResponse<RuleResponse> replace(@Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id,
                                               @Header("If-Match") @Nullable String ifMatch, @Body @Nullable byte[] body) {
         String t = Requests.tenant(tenant);
-        if (store.find(t, id).isEmpty()) {
-            throw notFound(id); // an unknown id is a 404 even when the body is also wrong
-        }
-        RuleDefinition definition = validated(body);
+        RuleDefinition definition = Requests.replacement(() -> validated(body), () -> store.find(t, id).isPresent(), () -> notFound(id));
         Stored stored = store.replace(t, id, definition, Requests.ifMatch(ifMatch)).orElseThrow(() -> notFound(id));
         return HttpResponse.ok(RuleResponse.of(stored, definition, status(stored))).header("ETag", Requests.etag(stored.version()));
     }
