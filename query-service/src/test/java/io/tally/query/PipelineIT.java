@@ -248,10 +248,13 @@ class PipelineIT implements TallyInfrastructure {
         }
         assertEquals(sent.stream().map(Sent::id).filter(id -> id.startsWith("old")).collect(Collectors.toSet()), lateIds);
 
-        // Every flush published its changed windows: sequences rise strictly, and the last update of each
-        // window's group carries exactly the values the results API serves.
+        // Every flush published its changed windows: one read's windows share a sequence and come as
+        // 'parts' consecutive records, sequences rise strictly from read to read (one aggregation
+        // instance here), and the last update of each window's group carries exactly the values the
+        // results API serves.
         Map<String, Object> lastValues = new TreeMap<>();
         List<Long> seqs = new ArrayList<>();
+        List<long[]> parts = new ArrayList<>(); // per read: parts announced, records seen
         try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(lateProps,
             new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
             var partitions = consumer.partitionsFor(Topics.UPDATES).stream()
@@ -266,7 +269,12 @@ class PipelineIT implements TallyInfrastructure {
                     }
                     try {
                         Map<String, Object> update = json.readValue(record.value(), Map.class);
-                        seqs.add(((Number) update.get("seq")).longValue());
+                        long seq = ((Number) update.get("seq")).longValue();
+                        if (seqs.isEmpty() || seqs.getLast() != seq) {
+                            seqs.add(seq);
+                            parts.add(new long[] {((Number) update.get("parts")).longValue(), 0});
+                        }
+                        parts.getLast()[1]++;
                         String start = Instant.ofEpochMilli(((Number) update.get("windowStart")).longValue()).toString();
                         for (Map<String, Object> g : (List<Map<String, Object>>) update.get("groups")) {
                             lastValues.put(start + " " + g.get("group"), g.get("values"));
@@ -281,6 +289,9 @@ class PipelineIT implements TallyInfrastructure {
         assertTrue(seqs.size() > 1, "no updates were published");
         for (int i = 1; i < seqs.size(); i++) {
             assertTrue(seqs.get(i) > seqs.get(i - 1), "update sequences must rise strictly: " + seqs.get(i - 1) + " then " + seqs.get(i));
+        }
+        for (int i = 0; i < parts.size(); i++) {
+            assertEquals(parts.get(i)[0], parts.get(i)[1], "read " + seqs.get(i) + " announced " + parts.get(i)[0] + " windows");
         }
         Map<String, Object> served = new TreeMap<>();
         for (Map<String, Object> window : windows) {

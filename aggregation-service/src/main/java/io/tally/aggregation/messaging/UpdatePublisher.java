@@ -9,6 +9,7 @@ import io.tally.model.Topics;
 import io.tally.model.WindowUpdate;
 import io.tally.results.RawWindow;
 import io.tally.results.ResultAssembler;
+import io.tally.results.RuleState;
 import io.tally.results.RuleView;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
@@ -30,10 +31,11 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Publishes the windows each flush changed to {@code tally.updates}: the changed groups with their
- * full current values, read back after the change was applied, numbered by the rule's update
- * sequence. Sent before the offsets are committed, so a crash republishes (at least once) and never
- * loses an update; consumers drop sequences they already have.
+ * Publishes the windows each flush changed to {@code tally.updates}: every group of each changed
+ * window with its full current values, read back after the change was applied in one atomic read
+ * that reserves the rule's next update sequence ({@link WindowUpdate}). Sent before the offsets are
+ * committed, so a crash republishes (at least once) and never loses an update; consumers drop
+ * sequences they already have.
  */
 @Singleton
 public class UpdatePublisher implements AutoCloseable {
@@ -66,30 +68,28 @@ public class UpdatePublisher implements AutoCloseable {
     }
 
     public void publish(List<Change> changes) {
-        // One flush's changes of a rule from several partitions become one read and one update per window.
-        Map<CompiledRule, Map<Long, Set<String>>> merged = new java.util.IdentityHashMap<>();
+        // One flush's changes of a rule from several partitions become one read and one record per window.
+        Map<CompiledRule, Set<Long>> merged = new java.util.IdentityHashMap<>();
         for (Change change : changes) {
-            Map<Long, Set<String>> windows = merged.computeIfAbsent(change.rule(), r -> new java.util.TreeMap<>());
-            change.groupsByWindow().forEach((start, groups) -> windows.computeIfAbsent(start, s -> new java.util.HashSet<>()).addAll(groups));
+            merged.computeIfAbsent(change.rule(), r -> new java.util.TreeSet<>()).addAll(change.groupsByWindow().keySet());
         }
-        Map<CompiledRule, Integer> counts = new java.util.IdentityHashMap<>();
-        merged.forEach((rule, windows) -> counts.put(rule, windows.size()));
-        Map<CompiledRule, Long> lastSeq = merged.isEmpty() ? Map.of() : writer.reserveSequences(counts);
+        if (merged.isEmpty()) {
+            return;
+        }
+        Map<CompiledRule, List<Long>> starts = new java.util.IdentityHashMap<>();
+        merged.forEach((rule, windows) -> starts.put(rule, List.copyOf(windows)));
+        Map<CompiledRule, RuleState> read = writer.readForUpdate(starts);
         List<Future<?>> sends = new ArrayList<>();
-        for (Map.Entry<CompiledRule, Map<Long, Set<String>>> entry : merged.entrySet()) {
+        for (Map.Entry<CompiledRule, RuleState> entry : read.entrySet()) {
             CompiledRule rule = entry.getKey();
             RuleView view = RuleView.of(rule.record());
-            List<RawWindow> windows = writer.readWindows(rule, entry.getValue()).stream()
-                .sorted(Comparator.comparingLong(RawWindow::start)).toList();
-            long seq = lastSeq.get(rule) - windows.size();
+            RuleState state = entry.getValue();
+            List<RawWindow> windows = state.windows().stream().sorted(Comparator.comparingLong(RawWindow::start)).toList();
             for (RawWindow window : windows) {
-                seq++;
-                Set<String> changed = entry.getValue().get(window.start());
                 List<WindowUpdate.Group> groups = assembler.groups(view, window, Map.of()).stream()
-                    .filter(g -> changed.contains(g.key()))
                     .map(g -> new WindowUpdate.Group(g.group(), g.values())).toList();
-                WindowUpdate update = new WindowUpdate(rule.tenant(), rule.id(), rule.version(), seq, window.start(),
-                    window.start() + view.sizeMillis(), groups);
+                WindowUpdate update = new WindowUpdate(rule.tenant(), rule.id(), rule.version(), state.seq(), windows.size(),
+                    window.start(), window.start() + view.sizeMillis(), groups);
                 try {
                     sends.add(producer.send(new ProducerRecord<>(Topics.UPDATES, rule.tenant() + ":" + rule.id(), json.writeValueAsBytes(update))));
                 } catch (IOException e) {

@@ -10,12 +10,11 @@ import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
 import io.tally.aggregation.domain.RuleDelta;
 import io.tally.model.StateKeys;
+import io.tally.results.LuaScript;
+import io.tally.results.RuleState;
+import io.tally.results.RuleView;
 import jakarta.inject.Singleton;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -46,29 +45,15 @@ public class FencedRedisWriter {
         }
     }
 
-    /**
-     * Reserves {@code count} update sequences per rule (one pipelined round trip); returns the last
-     * reserved of each. Atomic in Redis, so sequences rise strictly per rule across instances.
-     */
-    public Map<CompiledRule, Long> reserveSequences(Map<CompiledRule, Integer> counts) {
-        Map<CompiledRule, RedisFuture<Long>> pending = new LinkedHashMap<>();
-        counts.forEach((rule, count) -> pending.put(rule, redis().hincrby(StateKeys.meta(rule.tenant(), rule.id()), "seq", count)));
-        Map<CompiledRule, Long> last = new LinkedHashMap<>();
-        pending.forEach((rule, future) -> last.put(rule, await(future)));
-        return last;
-    }
-
-    private static final String APPLY = load("/lua/apply-rule-delta.lua");
+    private static final LuaScript APPLY = LuaScript.load(FencedRedisWriter.class, "/lua/apply-rule-delta.lua");
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private final jakarta.inject.Provider<StatefulRedisClusterConnection<String, String>> connection;
-    private final String applySha;
     private volatile RedisAdvancedClusterAsyncCommands<String, String> commands;
 
     /** Connects on first use, so the service starts (and reports not ready) while Redis is away. */
     public FencedRedisWriter(jakarta.inject.Provider<StatefulRedisClusterConnection<String, String>> connection) {
         this.connection = connection;
-        this.applySha = sha1(APPLY);
     }
 
     private RedisAdvancedClusterAsyncCommands<String, String> redis() {
@@ -86,10 +71,10 @@ public class FencedRedisWriter {
 
     /** Applies every rule delta of the folds; returns each rule's outcome keyed by partition then rule key. */
     public Map<Integer, Map<String, Outcome>> apply(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
-        Map<Integer, Map<String, RedisFuture<Long>>> pending = new LinkedHashMap<>();
+        Map<Integer, Map<String, CompletableFuture<Long>>> pending = new LinkedHashMap<>();
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
-            Map<String, RedisFuture<Long>> byRule = new LinkedHashMap<>();
+            Map<String, CompletableFuture<Long>> byRule = new LinkedHashMap<>();
             for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
                 RuleDelta delta = e.getValue();
                 Script script = script(fold.partition(), delta, state.fence(delta.rule()), fold.lastOffset());
@@ -108,10 +93,9 @@ public class FencedRedisWriter {
         return outcomes;
     }
 
-    private RedisFuture<Long> evalsha(String[] keys, String[] args) {
+    private CompletableFuture<Long> evalsha(String[] keys, String[] args) {
         // EVALSHA saves sending the script each time; a node that has not seen it yet gets EVAL once.
-        RedisFuture<Long> sha = redis().evalsha(applySha, ScriptOutputType.INTEGER, keys, args);
-        return new FallbackFuture(sha, () -> redis().eval(APPLY, ScriptOutputType.INTEGER, keys, args));
+        return APPLY.run(redis(), ScriptOutputType.INTEGER, keys, args);
     }
 
     private record Script(String[] keys, String[] args) {
@@ -215,30 +199,17 @@ public class FencedRedisWriter {
      * Reads back the given windows of a rule (one pipelined round trip for the hashes, one for the
      * distinct counts of the given groups).
      */
-    public List<io.tally.results.RawWindow> readWindows(CompiledRule rule, Map<Long, Set<String>> groupsByWindow) {
-        Map<Long, RedisFuture<Map<String, String>>> hashes = new LinkedHashMap<>();
-        groupsByWindow.keySet().forEach(start -> hashes.put(start, redis().hgetall(StateKeys.window(rule.tenant(), rule.id(), rule.version(), start))));
-        String sep = String.valueOf(StateKeys.SEP);
-        Map<Long, Map<String, RedisFuture<Long>>> counts = new HashMap<>();
-        for (long start : groupsByWindow.keySet()) {
-            Map<String, RedisFuture<Long>> pending = new HashMap<>();
-            for (CompiledRule.Op op : rule.ops()) {
-                if (op.kind() == io.tally.aggregation.domain.AggregationKind.DISTINCT) {
-                    for (String group : groupsByWindow.get(start)) {
-                        pending.put(group + sep + op.name(),
-                            redis().pfcount(StateKeys.distinct(rule.tenant(), rule.id(), rule.version(), start, group, op.name())));
-                    }
-                }
-            }
-            counts.put(start, pending);
-        }
-        List<io.tally.results.RawWindow> windows = new ArrayList<>();
-        for (var e : hashes.entrySet()) {
-            Map<String, Long> distinct = new HashMap<>();
-            counts.get(e.getKey()).forEach((k, f) -> distinct.put(k, await(f)));
-            windows.add(new io.tally.results.RawWindow(e.getKey(), await(e.getValue()), distinct));
-        }
-        return windows;
+    /**
+     * Reads the windows a flush changed, one atomic script per rule that also reserves the rule's
+     * next update sequence, all pipelined: the values read are exactly those of the batches applied
+     * before that sequence, so sequence order is value order.
+     */
+    public Map<CompiledRule, RuleState> readForUpdate(Map<CompiledRule, List<Long>> startsByRule) {
+        Map<CompiledRule, CompletableFuture<RuleState>> pending = new java.util.IdentityHashMap<>();
+        startsByRule.forEach((rule, starts) -> pending.put(rule, RuleState.read(redis(), RuleView.of(rule.record()), starts, true)));
+        Map<CompiledRule, RuleState> read = new java.util.IdentityHashMap<>();
+        pending.forEach((rule, future) -> read.put(rule, await(future)));
+        return read;
     }
 
     /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids. */
@@ -327,59 +298,6 @@ public class FencedRedisWriter {
             throw new StateStoreException("interrupted while writing to Redis", e);
         } catch (Exception e) {
             throw new StateStoreException("Redis did not answer: " + e.getMessage(), e);
-        }
-    }
-
-    private static String load(String resource) {
-        try (InputStream in = FencedRedisWriter.class.getResourceAsStream(resource)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static String sha1(String script) {
-        try {
-            byte[] digest = java.security.MessageDigest.getInstance("SHA-1").digest(script.getBytes(StandardCharsets.UTF_8));
-            return java.util.HexFormat.of().formatHex(digest);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** EVALSHA, falling back to EVAL when the node answers NOSCRIPT. */
-    private static final class FallbackFuture extends CompletableFuture<Long> implements RedisFuture<Long> {
-        FallbackFuture(RedisFuture<Long> first, java.util.function.Supplier<RedisFuture<Long>> fallback) {
-            first.whenComplete((value, error) -> {
-                if (error == null) {
-                    complete(value);
-                } else if (String.valueOf(error.getMessage()).contains("NOSCRIPT")) {
-                    fallback.get().whenComplete((v, e) -> {
-                        if (e == null) {
-                            complete(v);
-                        } else {
-                            completeExceptionally(e);
-                        }
-                    });
-                } else {
-                    completeExceptionally(error);
-                }
-            });
-        }
-
-        @Override
-        public String getError() {
-            return null;
-        }
-
-        @Override
-        public boolean await(long timeout, TimeUnit unit) {
-            try {
-                get(timeout, unit);
-                return true;
-            } catch (Exception e) {
-                return isDone();
-            }
         }
     }
 }

@@ -36,9 +36,27 @@ public final class StateKeys {
         return rule(tenant, ruleId) + ":v" + version + ":w:" + windowStart;
     }
 
-    /** The HyperLogLog of one distinct aggregation of one group in one window. */
+    /**
+     * The HyperLogLog of one distinct aggregation of one group in one window. The group part is the
+     * first 16 hex digits of the SHA-1 of the group's JSON, which a Lua script can compute too
+     * ({@code redis.sha1hex}), so a reader finds a window's counts in the same atomic script.
+     */
     public static String distinct(String tenant, String ruleId, int version, long windowStart, String groupJson, String aggregation) {
-        return rule(tenant, ruleId) + ":v" + version + ":h:" + windowStart + ":" + Long.toHexString(fnv1a64(groupJson)) + ":" + aggregation;
+        return distinctPrefix(tenant, ruleId, version) + windowStart + ":" + groupHash(groupJson) + ":" + aggregation;
+    }
+
+    /** What every distinct key of one rule version starts with. */
+    public static String distinctPrefix(String tenant, String ruleId, int version) {
+        return rule(tenant, ruleId) + ":v" + version + ":h:";
+    }
+
+    static String groupHash(String groupJson) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-1").digest(groupJson.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(digest, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-1", e);
+        }
     }
 
     /** Per partition: each tenant's watermark there (epoch millis). */
@@ -49,14 +67,5 @@ public final class StateKeys {
     /** Per partition and tenant: the ids seen in one event-time bucket (dedup horizon). */
     public static String dedup(int partition, String tenant, long bucket) {
         return "{p:" + partition + "}:d:" + tenant + ":" + bucket;
-    }
-
-    static long fnv1a64(String s) {
-        long hash = 0xcbf29ce484222325L;
-        for (int i = 0; i < s.length(); i++) {
-            hash ^= s.charAt(i);
-            hash *= 0x100000001b3L;
-        }
-        return hash;
     }
 }

@@ -98,7 +98,8 @@ public final class ResultAssembler {
         return top;
     }
 
-    private static boolean matches(Map<String, Object> group, Map<String, String> filter) {
+    /** Whether a group's dimension values equal the filter's (values compared as text, whole numbers without a fraction). */
+    public static boolean matches(Map<String, Object> group, Map<String, String> filter) {
         for (Map.Entry<String, String> f : filter.entrySet()) {
             Object v = group.get(f.getKey());
             String text = v == null ? "null" : v instanceof Double d && d == Math.rint(d) ? Long.toString(d.longValue()) : String.valueOf(v);

@@ -1,9 +1,9 @@
 package io.tally.query.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonProperty;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
+import io.tally.results.ResultWindow;
 
 import java.util.List;
 import java.util.Map;
@@ -16,17 +16,7 @@ public final class Responses {
 
     @Serdeable
     @JsonInclude(JsonInclude.Include.ALWAYS)
-    public record Results(String ruleId, int ruleVersion, @Nullable String watermark, long lateEvents, List<Window> windows) {
-    }
-
-    @Serdeable
-    @JsonInclude(JsonInclude.Include.ALWAYS)
-    public record Window(String start, String end, @JsonProperty("final") boolean isFinal, List<Group> groups) {
-    }
-
-    @Serdeable
-    @JsonInclude(JsonInclude.Include.ALWAYS)
-    public record Group(Map<String, Object> group, Map<String, Object> values) {
+    public record Results(String ruleId, int ruleVersion, @Nullable String watermark, long lateEvents, List<ResultWindow> windows) {
     }
 
     @Serdeable

@@ -10,16 +10,16 @@ import io.tally.problem.FieldError;
 import io.tally.problem.ProblemException;
 import io.tally.results.RawWindow;
 import io.tally.results.ResultAssembler;
+import io.tally.results.ResultWindow;
+import io.tally.results.StateReader;
+import io.tally.results.StateUnavailableException;
 import io.tally.results.RuleView;
-import io.tally.query.persistence.StateReader;
-import io.tally.query.persistence.StateUnavailableException;
 import io.tally.rules.catalog.RuleCatalog;
 import jakarta.inject.Singleton;
 
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -84,13 +84,11 @@ public class ResultsService {
                 List.of(new FieldError("/from", "the range from..to is too long for this rule's windows")));
         }
         StateReader.Snapshot snapshot = snapshot(rule, starts);
-        List<Responses.Window> windows = new ArrayList<>();
+        List<ResultWindow> windows = new ArrayList<>();
         for (RawWindow window : snapshot.windows()) {
-            List<Responses.Group> groups = assembler.groups(rule, window, groupFilter).stream()
-                .map(g -> new Responses.Group(g.group(), g.values())).toList();
-            if (!groups.isEmpty()) {
-                windows.add(new Responses.Window(iso(window.start()), iso(window.start() + rule.sizeMillis()),
-                    rule.isFinal(window.start(), snapshot.watermark()), groups));
+            ResultWindow shown = ResultWindow.of(assembler, rule, window, groupFilter, snapshot.watermark());
+            if (shown != null) {
+                windows.add(shown);
             }
         }
         return new Responses.Results(rule.id(), rule.version(), snapshot.watermark() == null ? null : iso(snapshot.watermark()),
@@ -159,7 +157,7 @@ public class ResultsService {
 
     private StateReader.Snapshot snapshot(RuleView rule, List<Long> starts) {
         if (starts.isEmpty()) {
-            return new StateReader.Snapshot(List.of(), null, 0);
+            return StateReader.Snapshot.empty();
         }
         String key = rule.tenant() + "|" + rule.id() + "|" + rule.version() + "|" + starts.getFirst() + "|" + starts.getLast();
         try {
@@ -184,6 +182,6 @@ public class ResultsService {
     }
 
     static String iso(long millis) {
-        return Instant.ofEpochMilli(millis).toString();
+        return ResultWindow.iso(millis);
     }
 }

@@ -1,4 +1,4 @@
-package io.tally.query.persistence;
+package io.tally.results;
 
 /** Redis cannot answer now; the caller answers 503 with Retry-After. */
 public class StateUnavailableException extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.tally.query.persistence;
+package io.tally.results;
 
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -8,45 +8,45 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import io.tally.model.StateKeys;
 import io.tally.model.Topics;
-import io.tally.results.RawWindow;
-import io.tally.results.RuleView;
-import jakarta.inject.Provider;
-import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
- * Reads a rule's windows from Redis Cluster in two pipelined round trips (window hashes, then the
- * distinct counts), plus the tenant's watermarks and late count. Reads go to the masters (Lettuce's
- * default), so a reader never sees a counter lower than one it saw before. A circuit breaker answers
- * at once while Redis is failing.
+ * Reads a rule's windows from Redis Cluster for queries and subscription snapshots: one atomic
+ * script for the windows, their distinct counts, the late count and the update sequence
+ * ({@link RuleState}), pipelined with the tenant's per-partition watermarks. Reads go to the
+ * masters (Lettuce's default), so a reader never sees a counter lower than one it saw before. A
+ * circuit breaker answers at once while Redis is failing.
  */
-@Singleton
 public class StateReader {
 
     private static final Logger LOG = LoggerFactory.getLogger(StateReader.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
-    /** A rule's stored results. */
-    public record Snapshot(List<RawWindow> windows, Long watermark, long lateEvents) {
+    /** A rule's stored results; {@code seq} is the rule's update sequence the windows were read at. */
+    public record Snapshot(List<RawWindow> windows, Long watermark, long lateEvents, long seq) {
+
+        public static Snapshot empty() {
+            return new Snapshot(List.of(), null, 0, 0);
+        }
     }
 
-    private final Provider<StatefulRedisClusterConnection<String, String>> connection;
+    private final Supplier<StatefulRedisClusterConnection<String, String>> connection;
     private final CircuitBreaker breaker = CircuitBreaker.of("redis-reads", CircuitBreakerConfig.custom()
         .slidingWindowSize(20).minimumNumberOfCalls(5).failureRateThreshold(50)
         .waitDurationInOpenState(Duration.ofSeconds(5)).permittedNumberOfCallsInHalfOpenState(2)
         .automaticTransitionFromOpenToHalfOpenEnabled(true)
         .build());
 
-    public StateReader(Provider<StatefulRedisClusterConnection<String, String>> connection) {
+    /** @param connection connects on first use (and again after a failure to connect) */
+    public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection) {
         this.connection = connection;
         breaker.getEventPublisher().onStateTransition(e -> LOG.warn("Redis read circuit breaker {}", e.getStateTransition()));
     }
@@ -67,59 +67,25 @@ public class StateReader {
         } catch (RuntimeException e) {
             throw new StateUnavailableException("Redis Cluster is unreachable", e);
         }
-        Map<Long, RedisFuture<Map<String, String>>> hashes = new LinkedHashMap<>();
-        for (long start : starts) {
-            hashes.put(start, redis.hgetall(StateKeys.window(rule.tenant(), rule.id(), rule.version(), start)));
-        }
         List<RedisFuture<String>> watermarks = new ArrayList<>();
         for (int p = 0; p < Topics.EVENT_PARTITIONS; p++) {
             watermarks.add(redis.hget(StateKeys.watermarks(p), rule.tenant()));
         }
-        RedisFuture<String> late = redis.hget(StateKeys.meta(rule.tenant(), rule.id()), "late");
-
-        List<String> distinctOps = rule.ops().stream().filter(o -> o.kind().equals("distinct")).map(RuleView.Op::name).toList();
-        Map<Long, Map<String, String>> fields = new LinkedHashMap<>();
-        Map<Long, Map<String, RedisFuture<Long>>> counts = new HashMap<>();
-        String sep = String.valueOf(StateKeys.SEP);
-        for (var e : hashes.entrySet()) {
-            Map<String, String> hash = await(e.getValue());
-            if (hash.isEmpty()) {
-                continue;
-            }
-            fields.put(e.getKey(), hash);
-            if (!distinctOps.isEmpty()) {
-                Map<String, RedisFuture<Long>> pending = new HashMap<>();
-                for (String field : hash.keySet()) {
-                    if (field.endsWith(sep)) { // a group's presence field
-                        String group = field.substring(0, field.length() - 1);
-                        for (String op : distinctOps) {
-                            pending.put(group + sep + op, redis.pfcount(StateKeys.distinct(rule.tenant(), rule.id(), rule.version(), e.getKey(), group, op)));
-                        }
-                    }
-                }
-                counts.put(e.getKey(), pending);
-            }
-        }
-        List<RawWindow> windows = new ArrayList<>();
-        for (var e : fields.entrySet()) {
-            Map<String, Long> distinct = new HashMap<>();
-            counts.getOrDefault(e.getKey(), Map.of()).forEach((k, f) -> distinct.put(k, await(f)));
-            windows.add(new RawWindow(e.getKey(), e.getValue(), distinct));
-        }
+        CompletableFuture<RuleState> state = RuleState.read(redis, rule, starts, false);
         // The rule's watermark: the lowest of the partitions that have seen the tenant.
         Long watermark = null;
         for (RedisFuture<String> wm : watermarks) {
-            String v = await(wm);
+            String v = await(wm.toCompletableFuture());
             if (v != null) {
                 long value = Long.parseLong(v);
                 watermark = watermark == null ? value : Math.min(watermark, value);
             }
         }
-        String lateValue = await(late);
-        return new Snapshot(windows, watermark, lateValue == null ? 0 : Long.parseLong(lateValue));
+        RuleState read = await(state);
+        return new Snapshot(read.windows(), watermark, read.lateEvents(), read.seq());
     }
 
-    private static <T> T await(RedisFuture<T> future) {
+    private static <T> T await(CompletableFuture<T> future) {
         try {
             return future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {

@@ -1,0 +1,66 @@
+package io.tally.results;
+
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.tally.model.StateKeys;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One rule's stored windows read in one atomic script together with the rule's update sequence
+ * ({@code seq}): every applied batch is one script on the rule's slot, so the values read are
+ * exactly those of the batches applied before {@code seq} was read. Updates are numbered by
+ * reserving a sequence in the read ({@link #read(RedisAdvancedClusterAsyncCommands, RuleView, List, boolean)}
+ * with {@code reserve}); a snapshot reads the current one, so an update with a higher number was
+ * read after the snapshot and one with a lower or equal number is already in it.
+ */
+public record RuleState(long seq, long lateEvents, List<RawWindow> windows) {
+
+    private static final LuaScript READ = LuaScript.load(RuleState.class, "/lua/read-rule.lua");
+
+    /** Reads the windows starting at {@code starts} (those without data are left out). */
+    public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleView rule,
+                                                    List<Long> starts, boolean reserve) {
+        String[] keys = new String[starts.size() + 1];
+        keys[0] = StateKeys.meta(rule.tenant(), rule.id());
+        List<String> args = new ArrayList<>();
+        args.add(reserve ? "1" : "0");
+        args.add(StateKeys.distinctPrefix(rule.tenant(), rule.id(), rule.version()));
+        args.add(Integer.toString(starts.size()));
+        for (int i = 0; i < starts.size(); i++) {
+            keys[i + 1] = StateKeys.window(rule.tenant(), rule.id(), rule.version(), starts.get(i));
+            args.add(Long.toString(starts.get(i)));
+        }
+        rule.ops().stream().filter(o -> o.kind().equals("distinct")).forEach(o -> args.add(o.name()));
+        CompletableFuture<List<Object>> reply = READ.run(redis, ScriptOutputType.MULTI, keys, args.toArray(String[]::new));
+        return reply.thenApply(r -> parse(r, starts));
+    }
+
+    @SuppressWarnings("unchecked")
+    static RuleState parse(List<Object> reply, List<Long> starts) {
+        long seq = ((Number) reply.get(0)).longValue();
+        long late = ((Number) reply.get(1)).longValue();
+        List<RawWindow> windows = new ArrayList<>();
+        for (int w = 0; w < starts.size(); w++) {
+            List<Object> fields = (List<Object>) reply.get(2 + 2 * w);
+            if (fields.isEmpty()) {
+                continue;
+            }
+            List<Object> counts = (List<Object>) reply.get(3 + 2 * w);
+            Map<String, String> hash = new HashMap<>(fields.size());
+            for (int i = 0; i + 1 < fields.size(); i += 2) {
+                hash.put((String) fields.get(i), (String) fields.get(i + 1));
+            }
+            Map<String, Long> distinct = new HashMap<>(counts.size());
+            for (int i = 0; i + 1 < counts.size(); i += 2) {
+                distinct.put((String) counts.get(i), ((Number) counts.get(i + 1)).longValue());
+            }
+            windows.add(new RawWindow(starts.get(w), hash, distinct));
+        }
+        return new RuleState(seq, late, windows);
+    }
+}
