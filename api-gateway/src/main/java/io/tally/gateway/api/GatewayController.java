@@ -19,7 +19,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.tally.gateway.auth.Caller;
 import io.tally.gateway.auth.TokenRejected;
-import io.tally.gateway.auth.TokenVerifier;
+import io.tally.gateway.auth.BearerAuthenticator;
 import io.tally.gateway.ratelimit.Decision;
 import io.tally.gateway.ratelimit.Limits;
 import io.tally.gateway.ratelimit.TenantRateLimiter;
@@ -51,7 +51,7 @@ public class GatewayController {
     /** Request headers passed downstream; everything else (Authorization, tenant headers, hop-by-hop) stays here. */
     private static final List<String> PASSED = List.of("Content-Type", "Accept", "If-Match", "If-None-Match", "traceparent", "tracestate");
 
-    private final TokenVerifier tokens;
+    private final BearerAuthenticator authenticator;
     private final TenantRateLimiter limiter;
     private final Downstreams downstreams;
     private final MeterRegistry meters;
@@ -59,8 +59,8 @@ public class GatewayController {
     private final Timer limiting;
     private final Timer forwarding;
 
-    public GatewayController(TokenVerifier tokens, TenantRateLimiter limiter, Downstreams downstreams, MeterRegistry meters) {
-        this.tokens = tokens;
+    public GatewayController(BearerAuthenticator authenticator, TenantRateLimiter limiter, Downstreams downstreams, MeterRegistry meters) {
+        this.authenticator = authenticator;
         this.limiter = limiter;
         this.downstreams = downstreams;
         this.meters = meters;
@@ -111,7 +111,7 @@ public class GatewayController {
         Caller caller;
         long authStart = System.nanoTime();
         try {
-            caller = authenticate(request, route);
+            caller = authenticator.authenticate(request, route.service() == Route.Service.SUBSCRIPTION);
             authenticating.record(System.nanoTime() - authStart, java.util.concurrent.TimeUnit.NANOSECONDS);
         } catch (TokenRejected e) {
             meters.counter("tally.gateway.auth.rejected").increment();
@@ -133,6 +133,11 @@ public class GatewayController {
             limiting.record(System.nanoTime() - limitStart, java.util.concurrent.TimeUnit.NANOSECONDS);
             if (!decision.allowed()) {
                 response = refused(request, decision, route, cost);
+            } else if (route.service() == Route.Service.SUBSCRIPTION) {
+                response = problem(request, HttpStatus.UPGRADE_REQUIRED, "Upgrade required",
+                    "Subscriptions are a WebSocket: connect with a WebSocket client (ws://…/api/v1/subscriptions) and send "
+                        + "{\"op\":\"subscribe\",\"id\":\"…\",\"ruleId\":\"…\"}.", null)
+                    .header("Upgrade", "websocket").header("Connection", "Upgrade");
             } else {
                 response = forward(request, route, caller, body);
             }
@@ -141,23 +146,6 @@ public class GatewayController {
         timer.stop(meters.timer("tally.gateway.requests", "service", route.service().name().toLowerCase(Locale.ROOT),
             "status", Integer.toString(response.code())));
         return response;
-    }
-
-    private Caller authenticate(HttpRequest<?> request, Route route) throws TokenRejected {
-        String header = request.getHeaders().get("Authorization");
-        String token = null;
-        if (header != null && !header.isBlank() && !header.trim().equalsIgnoreCase("Bearer")) {
-            if (header.length() < 7 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-                throw new TokenRejected("the Authorization header must be 'Bearer <token>'");
-            }
-            token = header.substring(7).trim();
-        } else if (route.service() == Route.Service.SUBSCRIPTION) {
-            token = request.getParameters().get("access_token"); // browsers cannot set headers on a WebSocket upgrade
-        }
-        if (token == null || token.isEmpty()) {
-            throw new TokenRejected("a bearer token is required (Authorization: Bearer <JWT>); `./tally token` makes one for the local stack");
-        }
-        return tokens.verify(token);
     }
 
     private MutableHttpResponse<?> refused(HttpRequest<?> request, Decision decision, Route route, long cost) {
@@ -219,7 +207,7 @@ public class GatewayController {
         return type != null && type.toLowerCase(Locale.ROOT).startsWith(NDJSON);
     }
 
-    private static MutableHttpResponse<Problem> problem(HttpRequest<?> request, HttpStatus status, String title, String detail,
+    static MutableHttpResponse<Problem> problem(HttpRequest<?> request, HttpStatus status, String title, String detail,
                                                         List<FieldError> errors) {
         return HttpResponse.<Problem>status(status).contentType(Problem.MEDIA_TYPE)
             .body(new Problem(Problem.BLANK_TYPE, title, status.getCode(), detail, request.getPath(), errors));

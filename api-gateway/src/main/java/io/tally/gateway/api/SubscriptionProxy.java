@@ -1,0 +1,235 @@
+package io.tally.gateway.api;
+
+import io.micronaut.core.type.Argument;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.netty.websocket.NettyWebSocketSession;
+import io.micronaut.serde.ObjectMapper;
+import io.micronaut.websocket.CloseReason;
+import io.micronaut.websocket.WebSocketSession;
+import io.micronaut.websocket.annotation.OnClose;
+import io.micronaut.websocket.annotation.OnError;
+import io.micronaut.websocket.annotation.OnMessage;
+import io.micronaut.websocket.annotation.OnOpen;
+import io.micronaut.websocket.annotation.ServerWebSocket;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.tally.gateway.auth.Caller;
+import io.tally.gateway.ratelimit.Decision;
+import io.tally.gateway.ratelimit.Limits;
+import io.tally.gateway.ratelimit.TenantRateLimiter;
+import io.tally.gateway.routing.Downstreams;
+import io.tally.gateway.routing.Route;
+import io.tally.model.TallyHeaders;
+import jakarta.annotation.PreDestroy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code /api/v1/subscriptions}: the client's socket (authenticated at the upgrade by
+ * {@link SubscriptionUpgradeFilter}) joined to one socket to the subscription service, which gets
+ * the tenant from the token. Frames pass both ways; the subscription service's frames are read
+ * only as fast as the client takes them, so a slow client slows its upstream socket and the
+ * subscription service coalesces for it. Each subscribe message costs one query token; a refused
+ * one is answered with an error message and not forwarded. Either side closing closes the other.
+ */
+@ServerWebSocket("/api/v1/subscriptions")
+public class SubscriptionProxy {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SubscriptionProxy.class);
+    private static final String UPSTREAM = "tally.upstream";
+
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final URI target;
+    private final TenantRateLimiter limiter;
+    private final ObjectMapper json;
+    private final MeterRegistry meters;
+    private final Set<WebSocketSession> open = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("gateway-ws-pings").daemon().unstarted(r));
+
+    public SubscriptionProxy(Downstreams downstreams, TenantRateLimiter limiter, ObjectMapper json, MeterRegistry meters) {
+        URI base = downstreams.base(Route.Service.SUBSCRIPTION);
+        this.target = URI.create(base.toString().replaceFirst("^http", "ws") + "/api/v1/subscriptions");
+        this.limiter = limiter;
+        this.json = json;
+        this.meters = meters;
+        meters.gauge("tally.gateway.subscription.sockets", open, Set::size);
+        // Keeps idle sockets (and the proxies between the client and us) from timing out.
+        pinger.scheduleAtFixedRate(() -> open.forEach(s -> {
+            if (s.isOpen() && s instanceof NettyWebSocketSession netty) {
+                netty.sendPingAsync(new byte[] {'g'});
+            }
+        }), 30, 30, TimeUnit.SECONDS);
+    }
+
+    @OnOpen
+    public void onOpen(WebSocketSession session, HttpRequest<?> request) {
+        Caller caller = request.getAttribute(SubscriptionUpgradeFilter.CALLER, Caller.class).orElse(null);
+        if (caller == null) {
+            session.close(new CloseReason(1008, "not authenticated"));
+            return;
+        }
+        Upstream upstream = new Upstream(session, caller);
+        session.put(UPSTREAM, upstream);
+        open.add(session);
+        client.newWebSocketBuilder()
+            .header(TallyHeaders.TENANT, caller.tenant())
+            .header(TallyHeaders.ROLES, String.join(",", new TreeSet<>(caller.roles())))
+            .header(TallyHeaders.REQUEST_ID, RequestIds.of(request))
+            .connectTimeout(Duration.ofSeconds(5))
+            .buildAsync(target, upstream)
+            .whenComplete((ws, error) -> {
+                if (error != null) {
+                    LOG.warn("The subscription service at {} is unavailable: {}", target, error.toString());
+                    meters.counter("tally.gateway.subscription.upstream.failed").increment();
+                    session.close(new CloseReason(1013, "the subscription service is unavailable; reconnect in a few seconds"));
+                    upstream.connected.completeExceptionally(error);
+                } else {
+                    upstream.connected.complete(ws);
+                }
+            });
+    }
+
+    @OnMessage
+    public void onMessage(String text, WebSocketSession session) {
+        Upstream upstream = session.get(UPSTREAM, Upstream.class).orElse(null);
+        if (upstream == null) {
+            return;
+        }
+        String subscribeId = subscribeId(text);
+        if (subscribeId != null) {
+            Decision decision = limiter.take(upstream.caller.tenant(), Limits.Kind.QUERY, 1);
+            if (!decision.allowed()) {
+                meters.counter("tally.gateway.subscription.refused").increment();
+                session.sendAsync(refusal(subscribeId, decision), MediaType.TEXT_PLAIN_TYPE);
+                return;
+            }
+        }
+        upstream.forward(text);
+    }
+
+    @OnClose
+    public void onClose(WebSocketSession session, CloseReason reason) {
+        open.remove(session);
+        session.get(UPSTREAM, Upstream.class).ifPresent(u -> u.clientClosed(reason));
+    }
+
+    @OnError
+    public void onError(WebSocketSession session, Throwable error) {
+        LOG.debug("Client socket {} failed: {}", session.getId(), error.toString());
+    }
+
+    /** The id of a subscribe message ("" when it has none), or null for anything else. */
+    private String subscribeId(String text) {
+        if (!text.contains("subscribe")) {
+            return null;
+        }
+        try {
+            Map<String, Object> message = json.readValue(text, Argument.mapOf(String.class, Object.class));
+            if (message != null && "subscribe".equals(message.get("op"))) {
+                return message.get("id") instanceof String id ? id : "";
+            }
+        } catch (Exception e) {
+            // not JSON: the subscription service answers it
+        }
+        return null;
+    }
+
+    private String refusal(String id, Decision decision) {
+        String detail = (decision.source().equals("unavailable")
+            ? "Rate limits cannot be checked right now"
+            : "The tenant's query limit has no room for this subscription (" + decision.remaining() + " tokens left of " + decision.limit() + ")")
+            + "; it was not forwarded. Subscribe again after " + decision.retryAfterSeconds() + " s.";
+        int status = decision.source().equals("unavailable") ? 503 : 429;
+        String title = status == 429 ? "Too Many Requests" : "Service Unavailable";
+        try {
+            return "{\"type\":\"error\"" + (id.isEmpty() ? "" : ",\"id\":" + json.writeValueAsString(id)) + ",\"status\":" + status
+                + ",\"title\":\"" + title + "\",\"detail\":" + json.writeValueAsString(detail) + ",\"retryAfter\":" + decision.retryAfterSeconds() + "}";
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @PreDestroy
+    void close() {
+        pinger.shutdownNow();
+    }
+
+    /** The socket to the subscription service for one client socket. */
+    private static final class Upstream implements WebSocket.Listener {
+        final WebSocketSession client;
+        final Caller caller;
+        final CompletableFuture<WebSocket> connected = new CompletableFuture<>();
+        private CompletableFuture<?> sends = connected;
+        private final StringBuilder partial = new StringBuilder();
+
+        Upstream(WebSocketSession client, Caller caller) {
+            this.client = client;
+            this.caller = caller;
+        }
+
+        /** Client → service, one frame at a time (the JDK socket takes one send at once). */
+        synchronized void forward(String text) {
+            sends = sends.thenCompose(v -> connected.join().sendText(text, true));
+            sends.exceptionally(e -> {
+                client.close(new CloseReason(1011, "the subscription service connection failed; reconnect and resume"));
+                return null;
+            });
+        }
+
+        synchronized void clientClosed(CloseReason reason) {
+            sends.whenComplete((v, e) -> connected.thenAccept(ws -> {
+                if (!ws.isOutputClosed()) {
+                    ws.sendClose(WebSocket.NORMAL_CLOSURE, "the client went away");
+                }
+                ws.abort();
+            }));
+        }
+
+        @Override
+        public void onOpen(WebSocket ws) {
+            ws.request(1);
+        }
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            partial.append(data);
+            if (!last) {
+                ws.request(1);
+                return null;
+            }
+            String text = partial.toString();
+            partial.setLength(0);
+            // Take the next frame only when the client has taken this one: backpressure to the service.
+            return client.sendAsync(text, MediaType.TEXT_PLAIN_TYPE).whenComplete((r, e) -> {
+                if (e == null) {
+                    ws.request(1);
+                }
+            });
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket ws, int code, String reason) {
+            client.close(new CloseReason(code, reason));
+            return null;
+        }
+
+        @Override
+        public void onError(WebSocket ws, Throwable error) {
+            client.close(new CloseReason(1011, "the subscription service connection was lost; reconnect and resume"));
+        }
+    }
+}
