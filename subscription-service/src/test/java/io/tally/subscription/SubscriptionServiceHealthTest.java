@@ -18,7 +18,7 @@ class SubscriptionServiceHealthTest extends ServiceHealthContract {
 
     @Override
     protected List<String> dependencies() {
-        return List.of("kafka");
+        return List.of("kafka", "redis");
     }
 
     @Override

@@ -29,12 +29,18 @@ final class Fleet implements AutoCloseable {
     final Map<String, Integer> ports = new HashMap<>();
     final Map<String, ServiceJar> running = new HashMap<>();
     private final Map<String, String> gatewayEnv;
+    private Map<String, String> subscriptionEnv = Map.of();
 
     Fleet(Map<String, String> gatewayEnv) {
         this.gatewayEnv = gatewayEnv;
-        for (String service : List.of("ingestion", "rules", "aggregation", "query", "gateway", "gateway-2")) {
+        for (String service : List.of("ingestion", "rules", "aggregation", "query", "subscription", "subscription-2", "gateway", "gateway-2")) {
             ports.put(service, Ports.findFreeRange(1, false));
         }
+    }
+
+    Fleet withSubscriptionEnv(Map<String, String> env) {
+        this.subscriptionEnv = env;
+        return this;
     }
 
     Fleet start(String... services) throws Exception {
@@ -62,10 +68,12 @@ final class Fleet implements AutoCloseable {
     void startOne(String service) throws Exception {
         String module = switch (service) {
             case "gateway", "gateway-2" -> "api-gateway";
+            case "subscription-2" -> "subscription-service";
             default -> service + "-service";
         };
         String portVariable = switch (service) {
             case "gateway", "gateway-2" -> "TALLY_GATEWAY_PORT";
+            case "subscription-2" -> "TALLY_SUBSCRIPTION_PORT";
             default -> "TALLY_" + service.toUpperCase() + "_PORT";
         };
         Map<String, String> env = new HashMap<>(Map.of(
@@ -75,13 +83,18 @@ final class Fleet implements AutoCloseable {
             "TALLY_POSTGRES_URL", stack.jdbcUrl(),
             "TALLY_INGESTION_URL", "http://127.0.0.1:" + ports.get("ingestion"),
             "TALLY_RULES_URL", "http://127.0.0.1:" + ports.get("rules"),
-            "TALLY_QUERY_URL", "http://127.0.0.1:" + ports.get("query")));
+            "TALLY_QUERY_URL", "http://127.0.0.1:" + ports.get("query"),
+            // Each gateway has its own subscription service, so two instances serve their own sockets.
+            "TALLY_SUBSCRIPTION_URL", "http://127.0.0.1:" + ports.get(service.equals("gateway-2") ? "subscription-2" : "subscription")));
         if (service.equals("aggregation")) {
             env.put("TALLY_AGGREGATION_GROUP_ID", "system-" + ProcessHandle.current().pid());
             env.put("TALLY_AGGREGATION_INSTANCE_ID", "system-" + ProcessHandle.current().pid());
         }
         if (module.equals("api-gateway")) {
             env.putAll(gatewayEnv);
+        }
+        if (module.equals("subscription-service")) {
+            env.putAll(subscriptionEnv);
         }
         String jar = ROOT.resolve(module).resolve("target").resolve(module + ".jar").toString();
         running.put(service, ServiceJar.start(jar, ports.get(service), env, LOGS.resolve(service + ".log"), true,

@@ -17,6 +17,7 @@ public final class Main {
         usage: ./tally <command>
           up [--tracing]                 build what is missing, start the stack, wait until it is ready
           down [--purge]                 stop every process of the stack (--purge also deletes its data)
+          demo [--for PT2M]              up, then demo rules, a live producer and a live view (Ctrl-C stops it)
           status                         each process, its pid, state and address
           token --tenant <t> --roles <r1,r2> [--ttl PT1H] [--sub <name>]
                                          print a signed development token (roles: producer, admin, viewer)
@@ -41,6 +42,7 @@ public final class Main {
             StackConfig config = StackConfig.fromEnvironment(home, env);
             return switch (args[0]) {
                 case "up" -> up(config, rest, out, err);
+                case "demo" -> demo(config, rest, out, err);
                 case "down" -> down(config, rest, out);
                 case "status" -> new LocalStack(config).status(out) ? 0 : 1;
                 case "token" -> token(env, rest, out, err);
@@ -90,6 +92,39 @@ public final class Main {
         out.println("Try:  curl -H \"Authorization: Bearer $TOKEN\" " + gateway.url(config) + "/api/v1/rules");
         out.println("Stop: ./tally down");
         return 0;
+    }
+
+    private static int demo(StackConfig config, List<String> options, PrintStream out, PrintStream err) {
+        Duration duration = null;
+        if (!options.isEmpty()) {
+            if (options.size() != 2 || !options.getFirst().equals("--for")) {
+                err.println("usage: ./tally demo [--for PT2M]");
+                return 2;
+            }
+            try {
+                duration = Duration.parse(options.get(1));
+            } catch (DateTimeParseException e) {
+                err.println("tally demo: --for " + options.get(1) + " is not an ISO-8601 duration such as PT2M");
+                return 2;
+            }
+        }
+        int up = up(config, List.of(), out, err);
+        if (up != 0) {
+            return up;
+        }
+        String token = DevTokens.mint(DevTokens.secret(config.env()), "demo", Demo.TENANT,
+            List.of("producer", "admin", "viewer"), Duration.ofHours(12));
+        try {
+            new Demo(ServiceSpec.ALL.getLast().url(config), token, out).run(duration, System.console() != null && duration == null);
+            return 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 130;
+        } catch (StackException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new StackException("the demo failed: " + e.getMessage() + " (logs: " + config.logDir() + ")");
+        }
     }
 
     private static int down(StackConfig config, List<String> options, PrintStream out) {
