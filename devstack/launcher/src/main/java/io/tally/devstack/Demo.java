@@ -109,7 +109,7 @@ final class Demo {
     private Map<String, String> ensureRules() throws Exception {
         Map<String, String> ids = new LinkedHashMap<>();
         Map<String, Object> page = JSONObjectUtils.parse(call("GET", "/api/v1/rules?pageSize=100", null).body());
-        for (Object item : (List<?>) page.get("items")) {
+        for (Object item : (List<?>) page.get("rules")) {
             Map<?, ?> rule = (Map<?, ?>) item;
             if (RULES.containsKey((String) rule.get("name"))) {
                 ids.put((String) rule.get("name"), (String) rule.get("id"));
@@ -279,8 +279,8 @@ final class Demo {
             Map<String, Object> values = (Map<String, Object>) g.get("values");
             String label = String.valueOf(((Map<String, Object>) g.get("group")).values().iterator().next());
             double v = number(values.get(metric));
-            screen.append(String.format("  %-10s %-30s %8.0f %s %s%n", label, "█".repeat((int) Math.round(30 * v / max)), v, metric,
-                second + " " + format(values.get(second))));
+            screen.append(String.format("  %-10s %-30s %8.0f %-8s %s %s%n", label, "█".repeat((int) Math.round(30 * v / max)), v, metric,
+                format(values.get(second)), second));
         }
         screen.append('\n');
     }
