@@ -40,7 +40,8 @@ class SubscriptionsIT {
 
     @BeforeAll
     void startFleet() throws Exception {
-        fleet = new Fleet(Map.of()).start("rules", "ingestion", "aggregation", "query", "subscription", "subscription-2", "gateway", "gateway-2");
+        // Pings every second: a socket whose pongs were not noticed would be closed within 3 s.
+        fleet = new Fleet(Map.of()).withSubscriptionEnv(Map.of("TALLY_SUBSCRIPTION_PING_INTERVAL", "1s")).start("rules", "ingestion", "aggregation", "query", "subscription", "subscription-2", "gateway", "gateway-2");
     }
 
     @AfterAll
@@ -307,6 +308,9 @@ class SubscriptionsIT {
             assertTrue(a.until(one, Duration.ofSeconds(20), v -> v.total() == 30), "instance 1 delivered " + a.total());
             assertTrue(b.until(two, Duration.ofSeconds(20), v -> v.total() == 30), "instance 2 delivered " + b.total());
             assertEquals(a.windows, b.windows);
+            // Idle sockets answer the pings (through the gateway) and stay open across several ping intervals.
+            assertThrows(java.util.concurrent.TimeoutException.class, () -> one.closed.get(4, java.util.concurrent.TimeUnit.SECONDS), "the idle socket was closed");
+            assertTrue(!two.closed.isDone(), "the idle socket on instance 2 was closed: " + two.closed.getNow(""));
         }
     }
 }

@@ -13,7 +13,7 @@ import io.tally.results.StateUnavailableException;
 import io.tally.rules.catalog.RuleCatalog;
 import io.tally.subscription.config.SubscriptionConfig;
 import io.tally.subscription.domain.Fanout;
-import io.tally.subscription.domain.JsonText;
+import io.tally.model.JsonText;
 import io.tally.subscription.domain.Messages;
 import io.tally.subscription.domain.ResumeRegistry;
 import io.tally.subscription.domain.Subscription;

@@ -33,6 +33,7 @@ public final class Fanout {
     private static final class Channel {
         final RuleStream stream;
         final List<Subscription.Part> parts = new ArrayList<>();
+        long lastWatched = Long.MIN_VALUE / 2; // when it last had a subscriber
 
         Channel(RuleStream stream) {
             this.stream = stream;
@@ -45,8 +46,11 @@ public final class Fanout {
     private final Consumer<Subscription> dirty;
     private final LongSupplier clock;
 
-    public Fanout(Function<String, RuleStream> streams, Renderer renderer, Consumer<Subscription> dirty, LongSupplier clock) {
+    private final long historyMillis;
+
+    public Fanout(Function<String, RuleStream> streams, long historyMillis, Renderer renderer, Consumer<Subscription> dirty, LongSupplier clock) {
         this.streams = streams;
+        this.historyMillis = historyMillis;
         this.renderer = renderer;
         this.dirty = dirty;
         this.clock = clock;
@@ -59,8 +63,13 @@ public final class Fanout {
     /** One record from {@code tally.updates}. */
     public void offer(WindowUpdate update) {
         Channel channel = channel(update.tenant(), update.ruleId());
+        long now = clock.getAsLong();
         synchronized (channel) {
-            deliver(channel, channel.stream.offer(update, clock.getAsLong()));
+            if (!channel.parts.isEmpty()) {
+                channel.lastWatched = now;
+            }
+            channel.stream.remember(now - channel.lastWatched <= historyMillis);
+            deliver(channel, channel.stream.offer(update, now));
         }
     }
 
@@ -112,6 +121,8 @@ public final class Fanout {
         Channel channel = channel(part.subscription().tenant(), part.ruleId());
         synchronized (channel) {
             channel.parts.add(part);
+            channel.lastWatched = clock.getAsLong();
+            channel.stream.remember(true);
             if (resumeAfter < 0) {
                 return false;
             }
@@ -133,6 +144,7 @@ public final class Fanout {
             if (channel != null) {
                 synchronized (channel) {
                     channel.parts.remove(part);
+                    channel.lastWatched = clock.getAsLong();
                 }
             }
         }

@@ -1,5 +1,7 @@
 package io.tally.subscription.domain;
 
+import io.tally.model.JsonText;
+
 /** Server messages that are not built from windows. */
 public final class Messages {
 

@@ -25,6 +25,9 @@ public final class RuleStream {
     public record Release(long seq, int ruleVersion, List<WindowUpdate> windows, long releasedAt) {
     }
 
+    /** At most this many groups (over all held reads) per rule, so a rule with huge windows holds few reads. */
+    static final int MAX_HELD_GROUPS = 50_000;
+
     private final int historySize;
     private final long historyAgeMillis;
     private final long gapWaitMillis;
@@ -32,6 +35,8 @@ public final class RuleStream {
     private final Deque<Release> history = new ArrayDeque<>();
     private long next = -1;
     private long blockedSince = -1;
+    private boolean remembering;
+    private int heldGroups;
 
     public RuleStream(int historySize, long historyAgeMillis, long gapWaitMillis) {
         this.historySize = historySize;
@@ -51,6 +56,18 @@ public final class RuleStream {
     /** Releases what waited for a gap that has now waited long enough. */
     public List<Release> tick(long now) {
         return waiting.isEmpty() ? List.of() : drain(now);
+    }
+
+    /**
+     * Whether released reads are kept for resumes: only while the rule has (or just had) subscribers,
+     * so rules nobody watches cost no memory here.
+     */
+    public void remember(boolean on) {
+        remembering = on;
+        if (!on) {
+            history.clear();
+            heldGroups = 0;
+        }
     }
 
     public boolean hasWaiting() {
@@ -102,10 +119,23 @@ public final class RuleStream {
     }
 
     private void remember(Release release) {
-        history.addLast(release);
-        while (history.size() > historySize || (!history.isEmpty() && history.peekFirst().releasedAt() < release.releasedAt() - historyAgeMillis)) {
-            history.removeFirst();
+        if (!remembering) {
+            return;
         }
+        history.addLast(release);
+        heldGroups += groups(release);
+        while (history.size() > historySize || heldGroups > MAX_HELD_GROUPS
+            || (!history.isEmpty() && history.peekFirst().releasedAt() < release.releasedAt() - historyAgeMillis)) {
+            heldGroups -= groups(history.removeFirst());
+        }
+    }
+
+    private static int groups(Release release) {
+        int n = 0;
+        for (WindowUpdate w : release.windows()) {
+            n += Math.max(1, w.groups().size());
+        }
+        return n;
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.tally.subscription.domain;
 
+import io.tally.model.JsonText;
+
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;

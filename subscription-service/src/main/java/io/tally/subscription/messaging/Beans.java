@@ -49,7 +49,7 @@ public class Beans {
     Fanout fanout(SubscriptionConfig config, Flusher flusher, ObjectMapper json) {
         long history = config.history().toMillis();
         long gap = config.gapWait().toMillis();
-        return new Fanout(rule -> new RuleStream(config.historySize(), history, gap), (window, filter) -> render(json, window, filter),
+        return new Fanout(rule -> new RuleStream(config.historySize(), history, gap), history, (window, filter) -> render(json, window, filter),
             flusher::markDirty, System::currentTimeMillis);
     }
 

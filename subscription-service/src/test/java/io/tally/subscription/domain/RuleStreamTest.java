@@ -33,6 +33,7 @@ class RuleStreamTest {
     @Test
     void aSequenceThatNeverComesIsSkippedAfterTheGapWaitAndBreaksTheHistory() {
         RuleStream stream = new RuleStream(100, 60_000, 2_000);
+        stream.remember(true);
         stream.offer(part(1, 1, 0), 0);
         stream.offer(part(3, 1, 0), 100);
         assertEquals(List.of(), seqs(stream.tick(2_000)), "still inside the gap wait");
@@ -44,6 +45,7 @@ class RuleStreamTest {
     @Test
     void historyServesResumesWhileItHoldsEveryLaterRead() {
         RuleStream stream = new RuleStream(3, 60_000, 2_000);
+        stream.remember(true);
         for (long s = 10; s <= 14; s++) {
             stream.offer(part(s, 1, 0), s);
         }
@@ -52,5 +54,17 @@ class RuleStreamTest {
         assertTrue(stream.since(10, 20).isEmpty(), "11 fell out of the 3-read history");
         assertTrue(stream.since(15, 20).isEmpty(), "a sequence not released yet");
         assertTrue(stream.since(12, 70_000).isEmpty(), "too old");
+    }
+
+    @Test
+    void aRuleNobodyWatchesKeepsNoHistory() {
+        RuleStream stream = new RuleStream(100, 60_000, 2_000);
+        stream.offer(part(1, 1, 0), 0);
+        stream.offer(part(2, 1, 0), 1);
+        assertEquals(2, stream.lastReleased(), "reads are still put in order");
+        assertTrue(stream.since(1, 2).isEmpty(), "but not kept");
+        stream.remember(true);
+        stream.offer(part(3, 1, 0), 3);
+        assertEquals(List.of(3L), seqs(stream.since(2, 4).orElseThrow()));
     }
 }

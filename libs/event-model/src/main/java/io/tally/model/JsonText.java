@@ -1,13 +1,20 @@
-package io.tally.subscription.domain;
+package io.tally.model;
 
-/** Writes a JSON string literal (messages are assembled from pre-rendered parts). */
+/** Writes JSON string literals, for JSON assembled by hand on hot paths (state fields, live messages). */
 public final class JsonText {
 
     private JsonText() {
     }
 
     public static String quote(String text) {
-        StringBuilder out = new StringBuilder(text.length() + 2).append('"');
+        StringBuilder out = new StringBuilder(text.length() + 2);
+        append(out, text);
+        return out.toString();
+    }
+
+    /** Appends {@code text} as a JSON string literal. */
+    public static void append(StringBuilder out, String text) {
+        out.append('"');
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
             switch (c) {
@@ -17,7 +24,7 @@ public final class JsonText {
                 case '\r' -> out.append("\\r");
                 case '\t' -> out.append("\\t");
                 default -> {
-                    if (c < 0x20 || c == '\u2028' || c == '\u2029') {
+                    if (c < 0x20) {
                         out.append(String.format("\\u%04x", (int) c));
                     } else {
                         out.append(c);
@@ -25,6 +32,6 @@ public final class JsonText {
                 }
             }
         }
-        return out.append('"').toString();
+        out.append('"');
     }
 }
