@@ -36,12 +36,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SubscriptionsIT {
 
     private static final ObjectMapper JSON = ObjectMapper.getDefault();
+    private static final String TIGHT = "tight-" + UUID.randomUUID().toString().substring(0, 6);
     private Fleet fleet;
 
     @BeforeAll
     void startFleet() throws Exception {
         // Pings every second: a socket whose pongs were not noticed would be closed within 3 s.
-        fleet = new Fleet(Map.of()).withSubscriptionEnv(Map.of("TALLY_SUBSCRIPTION_PING_INTERVAL", "1s")).start("rules", "ingestion", "aggregation", "query", "subscription", "subscription-2", "gateway", "gateway-2");
+        fleet = new Fleet(Map.of("TALLY_TENANT_LIMITS", TIGHT + "=ingest:1000/1000,query:1/3")).withSubscriptionEnv(Map.of("TALLY_SUBSCRIPTION_PING_INTERVAL", "1s")).start("rules", "ingestion", "aggregation", "query", "subscription", "subscription-2", "gateway", "gateway-2");
     }
 
     @AfterAll
@@ -223,6 +224,30 @@ class SubscriptionsIT {
     }
 
     @Test
+    void subscribeMessagesAreRateLimitedAtTheGateway() throws Exception {
+        // Query bucket of 3 tokens refilled at 1/s: of 6 quick subscribes some are refused by the gateway.
+        try (Socket socket = Socket.open(Socket.ws(fleet.gateway("/api/v1/subscriptions")), token(TIGHT, "viewer"), 0)) {
+            for (int i = 0; i < 6; i++) {
+                socket.send(subscribe("s" + i, "no-such-rule"));
+            }
+            int refused = 0;
+            int forwarded = 0;
+            for (int i = 0; i < 6; i++) {
+                Map<String, Object> m = socket.next(Duration.ofSeconds(10));
+                int status = ((Number) m.get("status")).intValue();
+                if (status == 429) {
+                    refused++;
+                    assertTrue(((Number) m.get("retryAfter")).intValue() >= 1, String.valueOf(m));
+                } else {
+                    assertEquals(404, status, "forwarded to the subscription service: " + m);
+                    forwarded++;
+                }
+            }
+            assertTrue(refused >= 2 && forwarded >= 1, refused + " refused, " + forwarded + " forwarded");
+        }
+    }
+
+    @Test
     void aResumedSubscriptionGetsWhatChangedOrAFreshSnapshot() throws Exception {
         String tenant = "res-" + UUID.randomUUID().toString().substring(0, 6);
         String admin = token(tenant, "admin");
@@ -311,6 +336,12 @@ class SubscriptionsIT {
             // Idle sockets answer the pings (through the gateway) and stay open across several ping intervals.
             assertThrows(java.util.concurrent.TimeoutException.class, () -> one.closed.get(4, java.util.concurrent.TimeUnit.SECONDS), "the idle socket was closed");
             assertTrue(!two.closed.isDone(), "the idle socket on instance 2 was closed: " + two.closed.getNow(""));
+
+            // The subscription service going away closes the client's socket (the gateway does not hang on to it).
+            fleet.kill("subscription-2");
+            String closed = two.closed.get(15, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(closed.startsWith("1011") || closed.startsWith("1006") || closed.startsWith("1001"), "closed with " + closed);
+            assertTrue(!one.closed.isDone(), "the other instance's socket is unaffected");
         }
     }
 }
