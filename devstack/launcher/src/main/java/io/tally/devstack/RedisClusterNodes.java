@@ -176,7 +176,9 @@ public final class RedisClusterNodes implements Component {
                 if (needsForming(sync)) {
                     form(sync, ports, deadline);
                 }
-                boolean ok = deadline.await(() -> sync.stream().allMatch(RedisClusterNodes::clusterOk), Duration.ofMillis(100));
+                // Ready when every node says ok and every node's view has settled the roles (gossip spreads a
+                // REPLICATE to the other nodes a little later than the replica itself reports ok).
+                boolean ok = deadline.await(() -> sync.stream().allMatch(s -> clusterOk(s) && rolesSettled(s, ports.size())), Duration.ofMillis(100));
                 if (!ok) {
                     throw new StackException("the Redis Cluster did not reach cluster_state:ok in time; see " + config.logDir() + "/redis-*.log");
                 }
@@ -223,6 +225,27 @@ public final class RedisClusterNodes implements Component {
             if (!replicated) {
                 throw new StackException("a Redis replica could not attach to its master in time");
             }
+        }
+    }
+
+    private static boolean rolesSettled(RedisCommands<String, String> sync, int nodes) {
+        try {
+            int masters = 0;
+            int replicas = 0;
+            for (String line : sync.clusterNodes().split("\n")) {
+                String[] parts = line.trim().split(" ");
+                if (parts.length < 3) {
+                    continue;
+                }
+                if (parts[2].contains("slave")) {
+                    replicas++;
+                } else if (parts[2].contains("master")) {
+                    masters++;
+                }
+            }
+            return masters == MASTERS && replicas == nodes - MASTERS;
+        } catch (Exception e) {
+            return false;
         }
     }
 
