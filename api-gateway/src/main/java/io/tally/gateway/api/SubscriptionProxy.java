@@ -223,7 +223,10 @@ public class SubscriptionProxy {
 
         @Override
         public CompletionStage<?> onClose(WebSocket ws, int code, String reason) {
-            client.close(new CloseReason(code, reason));
+            // 1005/1006/1015 describe a close without a close frame; they may not be sent, so say 1011 instead.
+            boolean sendable = code == 1000 || code == 1001 || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+            client.close(sendable ? new CloseReason(code, reason)
+                : new CloseReason(1011, "the subscription service went away; reconnect and resume"));
             return null;
         }
 
