@@ -307,12 +307,16 @@ public final class Bench {
         int ingestionPort = Ports.findFreeRange(1, false);
         int queryPort = Ports.findFreeRange(1, false);
         int gatewayPort = Ports.findFreeRange(1, false);
+        int subscriptionPort = Ports.findFreeRange(1, false);
         Map<String, String> env = new HashMap<>(Map.of("TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap(), "TALLY_REDIS_URIS", stack.redisUris(),
             "TALLY_INGESTION_PORT", Integer.toString(ingestionPort), "TALLY_QUERY_PORT", Integer.toString(queryPort),
             "TALLY_GATEWAY_PORT", Integer.toString(gatewayPort), "TALLY_INGESTION_URL", "http://127.0.0.1:" + ingestionPort,
             "TALLY_QUERY_URL", "http://127.0.0.1:" + queryPort));
+        env.putAll(Map.of("TALLY_SUBSCRIPTION_PORT", Integer.toString(subscriptionPort), "TALLY_SUBSCRIPTION_URL", "http://127.0.0.1:" + subscriptionPort));
         env.putAll(Map.of("TALLY_INGEST_RATE", "10000000", "TALLY_INGEST_BURST", "10000000", "TALLY_QUERY_RATE", "10000000", "TALLY_QUERY_BURST", "10000000"));
-        step("starting ingestion, query and gateway for the live measurements ...");
+        step("starting ingestion, query, subscription and gateway services for the live measurements ...");
+        services.add(ServiceJar.start(root.resolve("subscription-service/target/subscription-service.jar").toString(), subscriptionPort, env,
+            logs.resolve("subscription.log"), true, "-Xmx256m", "-XX:+UseSerialGC"));
         services.add(ServiceJar.start(root.resolve("ingestion-service/target/ingestion-service.jar").toString(), ingestionPort, env,
             logs.resolve("ingestion.log"), true, "-Xmx192m", "-XX:+UseSerialGC"));
         services.add(ServiceJar.start(root.resolve("query-service/target/query-service.jar").toString(), queryPort, env,
@@ -327,6 +331,10 @@ public final class Bench {
             rules.send(new ProducerRecord<>(Topics.RULES, tenant + ":fresh", """
                 {"tenant":"%s","id":"fresh","version":1,"groupBy":["category"],"aggregations":[{"name":"events","op":"count"}],
                  "window":{"size":"PT1M"},"allowedLateness":"PT5S","retention":"PT1H"}""".formatted(tenant))).get();
+            rules.send(new ProducerRecord<>(Topics.RULES, tenant + ":push", """
+                {"tenant":"%s","id":"push","version":1,"filter":{"categories":["push"]},"groupBy":["geo"],
+                 "aggregations":[{"name":"events","op":"count"}],"window":{"size":"PT1M"},"allowedLateness":"PT5S","retention":"PT1H"}"""
+                .formatted(tenant))).get();
         }
         // The rule counts once the aggregation has read it: wait for a first probe to be counted.
         if (!Deadline.in(Duration.ofSeconds(60)).await(() -> {
@@ -375,6 +383,8 @@ public final class Bench {
             results.put("tally.freshnessSamples", f.length);
             step(String.format("freshness 202 → visible in a query: p50 %.1f ms, p99 %.1f ms (%d samples)", pct(f, 50) / 1000.0, pct(f, 99) / 1000.0, f.length));
 
+            push(gateway, token, results, quick ? 1_000 : 5_000, quick ? 100 : 300);
+
             int readers = 8;
             long seconds = quick ? 15 : 60;
             step("query latency: " + readers + " concurrent dashboard reads for " + seconds + " s while ingesting ...");
@@ -411,6 +421,98 @@ public final class Bench {
             load.join();
         }
         results.put("live.ingestedEvents", ingested[0]);
+    }
+
+    /**
+     * Push latency: {@code subscriptions} subscriptions to one rule on sockets of 100 through the
+     * gateway; each probe event's 202 is timed to the first message on every socket's subscriptions
+     * that counts it.
+     */
+    private static void push(String gateway, String token, Map<String, Object> results, int subscriptions, int probes) throws Exception {
+        step("push latency: " + subscriptions + " subscriptions, " + probes + " probe events ...");
+        int sockets = Math.max(1, subscriptions / 100);
+        java.util.concurrent.atomic.AtomicLong expected = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong acceptedAt = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicInteger snapshots = new java.util.concurrent.atomic.AtomicInteger();
+        ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
+        Map<String, long[]> totals = new java.util.concurrent.ConcurrentHashMap<>(); // subscription → {count seen, last expected credited}
+        List<java.net.http.WebSocket> open = new ArrayList<>();
+        for (int s = 0; s < sockets; s++) {
+            java.net.http.WebSocket ws = HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + token)
+                .buildAsync(URI.create(gateway.replaceFirst("^http", "ws") + "/api/v1/subscriptions"), new java.net.http.WebSocket.Listener() {
+                    private final StringBuilder partial = new StringBuilder();
+
+                    @Override
+                    @SuppressWarnings("unchecked")
+                    public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w, CharSequence data, boolean last) {
+                        partial.append(data);
+                        if (last) {
+                            long now = System.nanoTime();
+                            try {
+                                Map<String, Object> m = com.nimbusds.jose.util.JSONObjectUtils.parse(partial.toString());
+                                if ("snapshot".equals(m.get("type"))) {
+                                    snapshots.incrementAndGet();
+                                }
+                                long count = 0;
+                                for (Object window : (List<Object>) m.getOrDefault("windows", List.of())) {
+                                    for (Object g : (List<Object>) ((Map<String, Object>) window).get("groups")) {
+                                        count += ((Number) ((Map<String, Object>) ((Map<String, Object>) g).get("values")).get("events")).longValue();
+                                    }
+                                }
+                                long[] t = totals.computeIfAbsent((String) m.get("id"), k -> new long[2]);
+                                synchronized (t) {
+                                    t[0] = Math.max(t[0], count); // one window: its count is the total
+                                    long want = expected.get();
+                                    if (want > t[1] && t[0] >= want && "update".equals(m.get("type"))) {
+                                        latencies.add((now - acceptedAt.get()) / 1000);
+                                        t[1] = want;
+                                    }
+                                }
+                            } catch (Exception e) {
+                                // not a message this measurement reads
+                            }
+                            partial.setLength(0);
+                        }
+                        w.request(1);
+                        return null;
+                    }
+                }).join();
+            open.add(ws);
+            for (int i = 0; i < subscriptions / sockets; i++) {
+                ws.sendText("{\"op\":\"subscribe\",\"id\":\"s" + s + "-" + i + "\",\"ruleId\":\"push\"}", true).join();
+            }
+        }
+        int wanted = sockets * (subscriptions / sockets);
+        if (!Deadline.in(Duration.ofSeconds(60)).await(() -> snapshots.get() >= wanted, Duration.ofMillis(50))) {
+            throw new IllegalStateException("only " + snapshots.get() + " of " + wanted + " snapshots arrived");
+        }
+        // Events of one minute window: probes stop before its end so every count lands in one window.
+        long window = System.currentTimeMillis() / 60_000 * 60_000;
+        if (System.currentTimeMillis() > window + 60_000 - probes * 130L - 5_000) {
+            Thread.sleep(window + 60_000 - System.currentTimeMillis() + 100); // start with a fresh window
+            window += 60_000;
+        }
+        for (int i = 0; i < probes; i++) {
+            if (System.currentTimeMillis() > window + 55_000) {
+                break;
+            }
+            String body = "{\"id\":\"push-" + System.nanoTime() + "\",\"category\":\"push\",\"geo\":\"US\",\"time\":\"" + Instant.ofEpochMilli(window + 1000) + "\"}";
+            acceptedAt.set(System.nanoTime());
+            if (post(gateway, token, body) == 202) {
+                acceptedAt.set(System.nanoTime());
+                expected.incrementAndGet();
+            }
+            Thread.sleep(100);
+        }
+        Thread.sleep(2000);
+        open.forEach(java.net.http.WebSocket::abort);
+        long[] p = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+        results.put("push.subscriptions", wanted);
+        results.put("push.p50Ms", round2(pct(p, 50) / 1000.0));
+        results.put("push.p99Ms", round2(pct(p, 99) / 1000.0));
+        results.put("push.samples", p.length);
+        step(String.format("push latency 202 → socket: p50 %.1f ms, p99 %.1f ms (%d samples over %d subscriptions)",
+            pct(p, 50) / 1000.0, pct(p, 99) / 1000.0, p.length, wanted));
     }
 
     /** The aggregation instance's own flush-phase timers: seconds spent per phase. */

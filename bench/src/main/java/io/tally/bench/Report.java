@@ -72,6 +72,7 @@ final class Report {
             | Tally ÷ raw consume | %s | ≥ 0.5 |
             | freshness, 202 → visible in a query (p50 / p99) | %s / %s ms | p99 ≤ 200 ms |
             | query latency through the gateway, %s readers (p50 / p99) | %s / %s ms, %s requests/s | p99 ≤ 100 ms |
+            | push latency 202 → socket, %s subscriptions (p50 / p99) | %s / %s ms | |
 
             Where Tally's aggregation time went (seconds per flush phase, summed): %s
             """.formatted(r.get("mode"), String.valueOf(r.get("date")).substring(0, 19) + "Z", machine.get("cores"), machine.get("memoryGiB"), machine.get("jdk"),
@@ -80,7 +81,7 @@ final class Report {
             get(r, "rawConsume.eventsPerSec"), get(r, "tally.exact"), get(r, "tally.eventsPerSec"), get(r, "kafkaStreams.exact"),
             get(r, "kafkaStreams.eventsPerSec"), get(r, "ratioVsKafkaStreams"), get(r, "fractionOfRawConsume"),
             get(r, "tally.freshnessP50Ms"), get(r, "tally.freshnessP99Ms"), get(r, "query.concurrency"), get(r, "query.p50Ms"),
-            get(r, "query.p99Ms"), get(r, "query.requestsPerSec"), r.getOrDefault("tally.flushSecondsByPhase", "—"));
+            get(r, "query.p99Ms"), get(r, "query.requestsPerSec"), get(r, "push.subscriptions"), get(r, "push.p50Ms"), get(r, "push.p99Ms"), r.getOrDefault("tally.flushSecondsByPhase", "—"));
     }
 
     static BufferedImage chart(Map<String, Object> r) {
