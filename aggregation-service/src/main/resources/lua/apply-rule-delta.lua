@@ -3,14 +3,16 @@
 -- ARGV[1] partition, ARGV[2] the fence the writer expects, ARGV[3] the batch's last offset,
 -- ARGV[4] late events, ARGV[5] n = number of state keys, ARGV[6..5+n] expiry (epoch ms) per state key,
 -- then quadruples: op, state key index (1-based), field, value.
--- Returns 1 when applied, 0 when already applied (a replay after a crash), -1 when the fence moved under the writer.
+-- Returns {1, seq} when applied, {0, seq} when already applied (a replay after a crash), {-1, 0} when the
+-- fence moved under the writer; seq is the rule's update sequence (meta field 'seq'), incremented by
+-- every applied batch, so a reader that reads it atomically with values knows exactly what they hold.
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
 local last = tonumber(ARGV[3])
 if current >= last then
-  return 0
+  return {0, tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')}
 end
 if current ~= tonumber(ARGV[2]) then
-  return -1
+  return {-1, 0}
 end
 local n = tonumber(ARGV[5])
 local i = 6 + n
@@ -46,5 +48,6 @@ if tonumber(ARGV[4]) > 0 then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], 604800000)
+local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('PEXPIRE', KEYS[2], 604800000)
-return 1
+return {1, seq}

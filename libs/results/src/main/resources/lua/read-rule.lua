@@ -1,18 +1,12 @@
 -- Reads one rule's windows atomically with the rule's update sequence, so a reader knows exactly
--- which applied batches its values contain (every batch is applied by one script on the same slot).
+-- which applied batches its values contain (every batch is applied, and increments the sequence, in
+-- one script on the same slot).
 -- KEYS[1] the rule's meta hash, KEYS[2..n+1] window hashes.
--- ARGV[1] '1' to reserve the next sequence number (a publisher's read), '0' to read the current one,
--- ARGV[2] the prefix of the rule version's distinct keys, ARGV[3] n, ARGV[4..3+n] window starts,
--- ARGV[4+n..] names of the distinct aggregations.
+-- ARGV[1] unused, ARGV[2] the prefix of the rule version's distinct keys, ARGV[3] n, ARGV[4..3+n]
+-- window starts, ARGV[4+n..] names of the distinct aggregations.
 -- Returns {seq, late, fields of window 1, distinct counts of window 1, ...}; fields and counts are
 -- flat name/value lists, empty for a window without data.
-local seq
-if ARGV[1] == '1' then
-  seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-  redis.call('PEXPIRE', KEYS[1], 604800000)
-else
-  seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-end
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local late = tonumber(redis.call('HGET', KEYS[1], 'late') or '0')
 local n = tonumber(ARGV[3])
 local result = {seq, late}

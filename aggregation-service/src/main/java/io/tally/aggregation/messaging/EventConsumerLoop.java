@@ -243,10 +243,9 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                         + fold.partition() + " moved under this instance (another writer?)");
                 }
                 state.setFence(rule.rule().tenant(), rule.rule().id(), Math.max(state.fence(rule.rule()), fold.lastOffset()));
-                if (outcome.applied() && !rule.windows().isEmpty()) {
-                    Map<Long, Set<String>> groups = new HashMap<>();
-                    rule.windows().forEach((windowStart, byGroup) -> groups.put(windowStart, new HashSet<>(byGroup.keySet())));
-                    changes.add(new UpdatePublisher.Change(rule.rule(), groups));
+                // A replayed batch (already applied) is announced again: its first announcement may be what the crash lost.
+                if (!rule.windows().isEmpty()) {
+                    changes.add(new UpdatePublisher.Change(rule.rule(), rule.windows().keySet(), outcome.seq()));
                 }
             }
         }

@@ -11,8 +11,6 @@ import io.tally.aggregation.domain.PartitionState;
 import io.tally.aggregation.domain.RuleDelta;
 import io.tally.model.StateKeys;
 import io.tally.results.LuaScript;
-import io.tally.results.RuleState;
-import io.tally.results.RuleView;
 import jakarta.inject.Singleton;
 
 import java.time.Duration;
@@ -33,8 +31,11 @@ import java.util.concurrent.TimeUnit;
 @Singleton
 public class FencedRedisWriter {
 
-    /** The outcome of applying one rule delta: 1 applied, 0 already applied (replay), -1 the fence moved. */
-    public record Outcome(long result) {
+    /**
+     * The outcome of applying one rule delta: {@code result} 1 applied, 0 already applied (a replay),
+     * -1 the fence moved; {@code seq} the rule's update sequence after it (0 when the fence moved).
+     */
+    public record Outcome(long result, long seq) {
 
         public boolean applied() {
             return result > 0;
@@ -71,10 +72,10 @@ public class FencedRedisWriter {
 
     /** Applies every rule delta of the folds; returns each rule's outcome keyed by partition then rule key. */
     public Map<Integer, Map<String, Outcome>> apply(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
-        Map<Integer, Map<String, CompletableFuture<Long>>> pending = new LinkedHashMap<>();
+        Map<Integer, Map<String, CompletableFuture<List<Object>>>> pending = new LinkedHashMap<>();
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
-            Map<String, CompletableFuture<Long>> byRule = new LinkedHashMap<>();
+            Map<String, CompletableFuture<List<Object>>> byRule = new LinkedHashMap<>();
             for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
                 RuleDelta delta = e.getValue();
                 Script script = script(fold.partition(), delta, state.fence(delta.rule()), fold.lastOffset());
@@ -86,16 +87,17 @@ public class FencedRedisWriter {
         for (var p : pending.entrySet()) {
             Map<String, Outcome> byRule = new HashMap<>();
             for (var r : p.getValue().entrySet()) {
-                byRule.put(r.getKey(), new Outcome(await(r.getValue())));
+                List<Object> reply = await(r.getValue());
+                byRule.put(r.getKey(), new Outcome(((Number) reply.get(0)).longValue(), ((Number) reply.get(1)).longValue()));
             }
             outcomes.put(p.getKey(), byRule);
         }
         return outcomes;
     }
 
-    private CompletableFuture<Long> evalsha(String[] keys, String[] args) {
+    private CompletableFuture<List<Object>> evalsha(String[] keys, String[] args) {
         // EVALSHA saves sending the script each time; a node that has not seen it yet gets EVAL once.
-        return APPLY.run(redis(), ScriptOutputType.INTEGER, keys, args);
+        return APPLY.run(redis(), ScriptOutputType.MULTI, keys, args);
     }
 
     private record Script(String[] keys, String[] args) {
@@ -193,23 +195,6 @@ public class FencedRedisWriter {
         ops.add(Integer.toString(key));
         ops.add(field);
         ops.add(value);
-    }
-
-    /**
-     * Reads back the given windows of a rule (one pipelined round trip for the hashes, one for the
-     * distinct counts of the given groups).
-     */
-    /**
-     * Reads the windows a flush changed, one atomic script per rule that also reserves the rule's
-     * next update sequence, all pipelined: the values read are exactly those of the batches applied
-     * before that sequence, so sequence order is value order.
-     */
-    public Map<CompiledRule, RuleState> readForUpdate(Map<CompiledRule, List<Long>> startsByRule) {
-        Map<CompiledRule, CompletableFuture<RuleState>> pending = new java.util.IdentityHashMap<>();
-        startsByRule.forEach((rule, starts) -> pending.put(rule, RuleState.read(redis(), RuleView.of(rule.record()), starts, true)));
-        Map<CompiledRule, RuleState> read = new java.util.IdentityHashMap<>();
-        pending.forEach((rule, future) -> read.put(rule, await(future)));
-        return read;
     }
 
     /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids. */

@@ -12,11 +12,9 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * One rule's stored windows read in one atomic script together with the rule's update sequence
- * ({@code seq}): every applied batch is one script on the rule's slot, so the values read are
- * exactly those of the batches applied before {@code seq} was read. Updates are numbered by
- * reserving a sequence in the read ({@link #read(RedisAdvancedClusterAsyncCommands, RuleView, List, boolean)}
- * with {@code reserve}); a snapshot reads the current one, so an update with a higher number was
- * read after the snapshot and one with a lower or equal number is already in it.
+ * ({@code seq}): every applied batch is one script on the rule's slot that increments it, so the
+ * values read are exactly those of the first {@code seq} batches. Two reads of a rule are ordered by
+ * their sequences; two with the same sequence read the same values.
  */
 public record RuleState(long seq, long lateEvents, List<RawWindow> windows) {
 
@@ -24,11 +22,11 @@ public record RuleState(long seq, long lateEvents, List<RawWindow> windows) {
 
     /** Reads the windows starting at {@code starts} (those without data are left out). */
     public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleView rule,
-                                                    List<Long> starts, boolean reserve) {
+                                                    List<Long> starts) {
         String[] keys = new String[starts.size() + 1];
         keys[0] = StateKeys.meta(rule.tenant(), rule.id());
         List<String> args = new ArrayList<>();
-        args.add(reserve ? "1" : "0");
+        args.add("0");
         args.add(StateKeys.distinctPrefix(rule.tenant(), rule.id(), rule.version()));
         args.add(Integer.toString(starts.size()));
         for (int i = 0; i < starts.size(); i++) {

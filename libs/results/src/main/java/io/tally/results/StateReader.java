@@ -71,7 +71,7 @@ public class StateReader {
         for (int p = 0; p < Topics.EVENT_PARTITIONS; p++) {
             watermarks.add(redis.hget(StateKeys.watermarks(p), rule.tenant()));
         }
-        CompletableFuture<RuleState> state = RuleState.read(redis, rule, starts, false);
+        CompletableFuture<RuleState> state = RuleState.read(redis, rule, starts);
         // The rule's watermark: the lowest of the partitions that have seen the tenant.
         Long watermark = null;
         for (RedisFuture<String> wm : watermarks) {

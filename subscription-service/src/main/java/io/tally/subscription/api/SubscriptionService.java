@@ -265,11 +265,12 @@ public class SubscriptionService implements AutoCloseable {
         // A resume continues a retained subscription's numbering and, when the history allows, its stream.
         long now = System.currentTimeMillis();
         Subscription previous = target.resumeVersion() == null ? null : retained.take(c.tenant(), id, target.key(), now).orElse(null);
-        long[] seqs = previous == null ? null : previous.seqsAt(target.resumeVersion());
-        if (seqs != null) {
+        Subscription.Position[] at = previous == null ? null : previous.positionsAt(target.resumeVersion());
+        if (at != null) {
             for (int i = 0; i < rules.size(); i++) {
-                if (i >= previous.parts().size() || previous.parts().get(i).ruleVersion() != rules.get(i).version()) {
-                    seqs = null; // the rule changed since: a snapshot of its new version
+                if (i >= previous.parts().size() || previous.parts().get(i).ruleVersion() != rules.get(i).version()
+                    || !previous.parts().get(i).ruleId().equals(rules.get(i).id())) {
+                    at = null; // the rule changed since: a snapshot of its new version
                     break;
                 }
             }
@@ -287,7 +288,8 @@ public class SubscriptionService implements AutoCloseable {
         // Listen first, then read: whatever changes meanwhile is held and compared with the snapshot.
         boolean resumed = true;
         for (Subscription.Part part : s.parts()) {
-            resumed &= fanout.attach(part, seqs == null ? -1 : seqs[part.index()]);
+            Subscription.Position p = at == null ? null : at[part.index()];
+            resumed &= fanout.attach(part, p == null ? -1 : p.mark(), p == null ? -1 : p.seq());
         }
         if (resumed) {
             if (s.resumed()) {
@@ -386,6 +388,7 @@ public class SubscriptionService implements AutoCloseable {
         long now = System.currentTimeMillis();
         List<Subscription.Part> parts = s.parts();
         long[] seqs = new long[parts.size()];
+        long[] marks = new long[parts.size()];
         int[] versions = new int[parts.size()];
         StringBuilder windows = new StringBuilder("[");
         RuleView firstRule = null;
@@ -401,6 +404,7 @@ public class SubscriptionService implements AutoCloseable {
                     s.resnapshot(part, record.get().version());
                 }
                 RuleView rule = RuleView.of(record.get());
+                marks[part.index()] = fanout.mark(s.tenant(), part.ruleId()); // before the read: it covers these
                 StateReader.Snapshot snapshot = reader.read(rule, rule.windowsOverlapping(now - 10 * rule.sizeMillis(), now));
                 seqs[part.index()] = snapshot.seq();
                 versions[part.index()] = rule.version();
@@ -435,7 +439,7 @@ public class SubscriptionService implements AutoCloseable {
             body.append(",\"dashboardId\":").append(JsonText.quote(s.dashboardId()));
         }
         body.append(",\"windows\":").append(windows).append('}');
-        if (s.deliverSnapshot(seqs, versions, body.toString(), System.currentTimeMillis())) {
+        if (s.deliverSnapshot(seqs, marks, versions, body.toString(), System.currentTimeMillis())) {
             flusher.markDirty(s);
         }
     }

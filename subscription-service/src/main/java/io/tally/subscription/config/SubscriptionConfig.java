@@ -12,9 +12,8 @@ import java.time.Duration;
  * @param coalesce        at most one update per subscription per this interval; changes in between merge
  * @param sendBuffer      bytes a client may leave unread before it gets nothing more until it drains
  * @param stallTimeout    how long a client may stay at a full buffer before it is closed (1008)
- * @param history         how long each rule's recent updates are kept for resumed subscriptions
- * @param historySize     how many recent reads per rule are kept at most
- * @param gapWait         how long a missing update sequence is waited for before it is skipped
+ * @param history         how long each rule's recent change announcements are kept for resumed subscriptions
+ * @param historySize     how many recent change announcements per rule are kept at most
  * @param perConnection   subscriptions one socket may hold
  * @param perTenant       subscriptions one tenant may hold on this instance
  * @param pingInterval    how often each socket is pinged; a socket without a pong for two intervals is closed
@@ -27,7 +26,6 @@ public record SubscriptionConfig(
     @Bindable(defaultValue = "30s") Duration stallTimeout,
     @Bindable(defaultValue = "60s") Duration history,
     @Bindable(defaultValue = "512") int historySize,
-    @Bindable(defaultValue = "2s") Duration gapWait,
     @Bindable(defaultValue = "1000") int perConnection,
     @Bindable(defaultValue = "20000") int perTenant,
     @Bindable(defaultValue = "30s") Duration pingInterval,

@@ -1,138 +1,264 @@
 package io.tally.subscription.domain;
 
-import io.tally.model.WindowUpdate;
+import io.tally.model.RuleChange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.function.LongSupplier;
 
 /**
- * Routes every rule's updates to the subscriptions that want them: an index from (tenant, rule) to
- * subscribed parts, so a change costs work only for its own subscribers. Each rule's records are
- * put in sequence order ({@link RuleStream}) and each complete read is rendered once per distinct
- * group filter, then offered to the parts. A subscription with something to send is handed to
- * {@code dirty} (the flusher).
+ * Turns the aggregation's change announcements ({@link RuleChange}: which windows of a rule changed)
+ * into updates for the subscriptions that want them. An index from (tenant, rule) to subscribed parts
+ * means a change costs work only for a rule somebody watches; for such a rule, the changed windows
+ * are read from the state store (their full current values, atomically with the rule's sequence) and
+ * rendered once per distinct group filter, then offered to the parts. A subscription with something
+ * to send is handed to {@code dirty} (the flusher).
+ * <p>
+ * Each rule has one reader at a time ({@link #drain}): changes announced while a read runs are
+ * collected and read together next, so a busy rule costs one read per read time, not one per change,
+ * and reads of a rule are delivered in the order they were made — a window's values never go down.
+ * A read covers every announcement that arrived before it started; announcements are numbered per
+ * rule on arrival, and while a rule is (or just was) watched the recent ones are kept so a resumed
+ * subscription can be sent exactly the windows that changed after the last message it had.
  */
 public final class Fanout {
 
-    /** What one window looks like to a client: the contract's window shape as JSON. */
-    public interface Renderer {
-        /** The window's JSON with the groups matching {@code filter}, or null when none match. */
-        String render(WindowUpdate window, Map<String, String> filter);
+    private static final Logger LOG = LoggerFactory.getLogger(Fanout.class);
+
+    /** Where current window values come from. */
+    public interface Source {
+        /**
+         * The current values of these windows of the rule's current version, or null when the rule
+         * is gone. May block; throws when the store cannot be read.
+         */
+        Read read(String tenant, String ruleId, List<Long> starts);
+    }
+
+    /** One read of a rule's windows. */
+    public interface Read {
+        /** The rule's update sequence the values were read at: reads with a higher one are newer. */
+        long seq();
+
+        int ruleVersion();
+
+        /** The windows read that have groups matching {@code filter}, rendered as in results. */
+        List<Subscription.Rendered> render(Map<String, String> filter);
     }
 
     private record Key(String tenant, String ruleId) {
     }
 
-    private static final class Channel {
-        final RuleStream stream;
-        final List<Subscription.Part> parts = new ArrayList<>();
-        long lastWatched = Long.MIN_VALUE / 2; // when it last had a subscriber
+    private record Arrival(long number, List<Long> windows, long at) {
+    }
 
-        Channel(RuleStream stream) {
-            this.stream = stream;
+    private static final class Channel {
+        final Key key;
+        final List<Subscription.Part> parts = new ArrayList<>();
+        final Deque<Arrival> history = new ArrayDeque<>();
+        final TreeSet<Long> dirty = new TreeSet<>();
+        final Map<Subscription.Part, Set<Long>> extras = new IdentityHashMap<>();
+        long lastWatched = Long.MIN_VALUE / 2; // when it last had a subscriber
+        long arrivals;                        // announcements counted so far
+        long coveredAfter;                    // the history holds every announcement numbered above this
+        boolean remembering;
+        boolean reading;
+
+        Channel(Key key) {
+            this.key = key;
         }
     }
 
     private final Map<Key, Channel> channels = new ConcurrentHashMap<>();
-    private final Function<String, RuleStream> streams;
-    private final Renderer renderer;
+    private final Source source;
+    private final Executor readers;
     private final Consumer<Subscription> dirty;
     private final LongSupplier clock;
-
     private final long historyMillis;
+    private final int historySize;
+    private final long retryMillis;
 
-    public Fanout(Function<String, RuleStream> streams, long historyMillis, Renderer renderer, Consumer<Subscription> dirty, LongSupplier clock) {
-        this.streams = streams;
+    /**
+     * @param readers runs each rule's reader (it blocks on the store)
+     * @param historyMillis how long announcements are kept for resumes, and how long after its last
+     *                      subscriber a rule still keeps them
+     * @param historySize at most this many announcements per rule
+     * @param retryMillis how long a reader waits after a failed read before it tries again
+     */
+    public Fanout(Source source, Executor readers, long historyMillis, int historySize, long retryMillis,
+                  Consumer<Subscription> dirty, LongSupplier clock) {
+        this.source = source;
+        this.readers = readers;
         this.historyMillis = historyMillis;
-        this.renderer = renderer;
+        this.historySize = historySize;
+        this.retryMillis = retryMillis;
         this.dirty = dirty;
         this.clock = clock;
     }
 
     private Channel channel(String tenant, String ruleId) {
-        return channels.computeIfAbsent(new Key(tenant, ruleId), k -> new Channel(streams.apply(k.tenant() + ":" + k.ruleId())));
+        return channels.computeIfAbsent(new Key(tenant, ruleId), Channel::new);
     }
 
-    /** One record from {@code tally.updates}. */
-    public void offer(WindowUpdate update) {
-        Channel channel = channel(update.tenant(), update.ruleId());
+    /** One announcement from {@code tally.updates}. */
+    public void offer(RuleChange change) {
+        Channel channel = channel(change.tenant(), change.ruleId());
         long now = clock.getAsLong();
         synchronized (channel) {
             if (!channel.parts.isEmpty()) {
                 channel.lastWatched = now;
             }
-            channel.stream.remember(now - channel.lastWatched <= historyMillis);
-            deliver(channel, channel.stream.offer(update, now));
-        }
-    }
-
-    /** Releases reads that waited for a missing sequence long enough. */
-    public void tick() {
-        long now = clock.getAsLong();
-        for (Channel channel : channels.values()) {
-            synchronized (channel) {
-                if (channel.stream.hasWaiting()) {
-                    deliver(channel, channel.stream.tick(now));
-                }
+            remember(channel, now - channel.lastWatched <= historyMillis, now);
+            channel.arrivals++;
+            if (channel.remembering) {
+                channel.history.addLast(new Arrival(channel.arrivals, List.copyOf(change.windows()), now));
+                trim(channel, now);
+            }
+            if (!channel.parts.isEmpty()) {
+                channel.dirty.addAll(change.windows());
+                schedule(channel);
             }
         }
     }
 
-    private void deliver(Channel channel, List<RuleStream.Release> releases) {
-        for (RuleStream.Release release : releases) {
-            if (channel.parts.isEmpty()) {
+    /** Keeps announcements only while the rule has (or just had) subscribers: rules nobody watches cost no memory. */
+    private static void remember(Channel channel, boolean on, long now) {
+        if (on && !channel.remembering) {
+            channel.coveredAfter = channel.arrivals; // nothing earlier is held
+        }
+        if (!on) {
+            channel.history.clear();
+        }
+        channel.remembering = on;
+    }
+
+    private void trim(Channel channel, long now) {
+        while (!channel.history.isEmpty() && (channel.history.size() > historySize || channel.history.peekFirst().at() < now - historyMillis)) {
+            channel.coveredAfter = channel.history.removeFirst().number();
+        }
+    }
+
+    private void schedule(Channel channel) {
+        if (!channel.reading) {
+            channel.reading = true;
+            readers.execute(() -> drain(channel));
+        }
+    }
+
+    /** The rule's reader: reads what changed, delivers it, and again while more changed meanwhile. */
+    private void drain(Channel channel) {
+        while (true) {
+            TreeSet<Long> shared;
+            Map<Subscription.Part, Set<Long>> extras;
+            long mark;
+            synchronized (channel) {
+                if (channel.parts.isEmpty() || (channel.dirty.isEmpty() && channel.extras.isEmpty())) {
+                    channel.dirty.clear();
+                    channel.extras.clear();
+                    channel.reading = false;
+                    return;
+                }
+                shared = new TreeSet<>(channel.dirty);
+                extras = new IdentityHashMap<>(channel.extras);
+                channel.dirty.clear();
+                channel.extras.clear();
+                mark = channel.arrivals;
+            }
+            TreeSet<Long> all = new TreeSet<>(shared);
+            extras.values().forEach(all::addAll);
+            Read read;
+            try {
+                read = source.read(channel.key.tenant(), channel.key.ruleId(), List.copyOf(all));
+            } catch (RuntimeException e) {
+                LOG.warn("Reading the changed windows of rule {} (tenant {}) failed, trying again in {} ms: {}",
+                    channel.key.ruleId(), channel.key.tenant(), retryMillis, e.toString());
+                synchronized (channel) {
+                    channel.dirty.addAll(shared);
+                    extras.forEach((part, windows) -> channel.extras.computeIfAbsent(part, p -> new TreeSet<>()).addAll(windows));
+                }
+                if (!sleep(retryMillis)) {
+                    synchronized (channel) {
+                        channel.reading = false; // shutting down
+                    }
+                    return;
+                }
                 continue;
             }
+            if (read != null) {
+                deliver(channel, read, shared, extras, mark);
+            }
+        }
+    }
+
+    private void deliver(Channel channel, Read read, Set<Long> shared, Map<Subscription.Part, Set<Long>> extras, long mark) {
+        synchronized (channel) {
             Map<Map<String, String>, List<Subscription.Rendered>> byFilter = new HashMap<>();
             for (Subscription.Part part : channel.parts) {
-                List<Subscription.Rendered> windows = byFilter.computeIfAbsent(part.filter(), f -> render(release, f));
-                if (part.offer(release.seq(), release.ruleVersion(), windows)) {
+                if (part.ruleVersion() != read.ruleVersion()) {
+                    continue; // it is getting a snapshot of the version it follows now
+                }
+                List<Subscription.Rendered> rendered = byFilter.computeIfAbsent(part.filter(), read::render);
+                Set<Long> own = extras.get(part);
+                List<Subscription.Rendered> windows = new ArrayList<>(rendered.size());
+                for (Subscription.Rendered w : rendered) {
+                    if (shared.contains(w.start()) || (own != null && own.contains(w.start()))) {
+                        windows.add(w);
+                    }
+                }
+                if (part.offer(read.seq(), mark, read.ruleVersion(), windows)) {
                     dirty.accept(part.subscription());
                 }
             }
         }
     }
 
-    private List<Subscription.Rendered> render(RuleStream.Release release, Map<String, String> filter) {
-        List<Subscription.Rendered> windows = new ArrayList<>(release.windows().size());
-        for (WindowUpdate w : release.windows()) {
-            String json = renderer.render(w, filter);
-            if (json != null) {
-                windows.add(new Subscription.Rendered(w.windowStart(), json));
-            }
+    /** How many announcements of the rule arrived so far: a read starting now covers all of them. */
+    public long mark(String tenant, String ruleId) {
+        Channel channel = channel(tenant, ruleId);
+        synchronized (channel) {
+            return channel.arrivals;
         }
-        return windows;
     }
 
     /**
-     * Starts delivering a part's rule to it. With {@code resumeAfter} ≥ 0, when the history still
-     * holds every read after that sequence (for the part's rule version), the part continues from
-     * there: those reads are offered at once, in the same lock as the attachment, so none is missed
-     * or repeated, and true is returned. Otherwise the part waits for a snapshot (false).
+     * Starts delivering a part's rule to it. With {@code resumeMark} ≥ 0 (the announcements the
+     * resumed subscription's last message covered) and the history still holding every announcement
+     * after it, the part continues from there: the windows announced since are read for it, through
+     * the rule's reader so they come in order with everything else, and true is returned. Otherwise the
+     * part waits for a snapshot (false).
      */
-    public boolean attach(Subscription.Part part, long resumeAfter) {
+    public boolean attach(Subscription.Part part, long resumeMark, long resumeSeq) {
         Channel channel = channel(part.subscription().tenant(), part.ruleId());
+        long now = clock.getAsLong();
         synchronized (channel) {
             channel.parts.add(part);
-            channel.lastWatched = clock.getAsLong();
-            channel.stream.remember(true);
-            if (resumeAfter < 0) {
+            channel.lastWatched = now;
+            remember(channel, true, now);
+            trim(channel, now);
+            if (resumeMark < 0 || resumeMark < channel.coveredAfter || resumeMark > channel.arrivals) {
                 return false;
             }
-            Optional<List<RuleStream.Release>> since = channel.stream.since(resumeAfter, clock.getAsLong());
-            if (since.isEmpty() || since.get().stream().anyMatch(r -> r.ruleVersion() != part.ruleVersion())) {
-                return false;
+            part.continueAfter(resumeSeq, resumeMark);
+            TreeSet<Long> windows = new TreeSet<>();
+            for (Arrival a : channel.history) {
+                if (a.number() > resumeMark) {
+                    windows.addAll(a.windows());
+                }
             }
-            part.continueAfter(resumeAfter);
-            for (RuleStream.Release release : since.get()) {
-                part.offer(release.seq(), release.ruleVersion(), render(release, part.filter()));
+            if (!windows.isEmpty()) {
+                channel.extras.computeIfAbsent(part, p -> new TreeSet<>()).addAll(windows);
+                schedule(channel);
             }
             return true;
         }
@@ -144,6 +270,7 @@ public final class Fanout {
             if (channel != null) {
                 synchronized (channel) {
                     channel.parts.remove(part);
+                    channel.extras.remove(part);
                     channel.lastWatched = clock.getAsLong();
                 }
             }
@@ -161,8 +288,25 @@ public final class Fanout {
         }
     }
 
+    /** Stops the readers (on shutdown). */
+    public void close() {
+        if (readers instanceof java.util.concurrent.ExecutorService service) {
+            service.shutdownNow();
+        }
+    }
+
     /** How many rules have a channel (for metrics). */
     public int rules() {
         return channels.size();
+    }
+
+    private static boolean sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 }

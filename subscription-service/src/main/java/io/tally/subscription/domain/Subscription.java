@@ -17,8 +17,9 @@ import java.util.TreeMap;
  * newer ones, never queued), and is closed when it stays full too long.
  * <p>
  * Versions count messages: the snapshot is {@code n}, each update {@code n+1}, {@code n+2}…; the
- * last few versions remember which update sequence of each part they reflect, so a client that
- * reconnects with {@code resumeVersion} can be sent exactly what changed after it.
+ * last few versions remember, per part, the sequence of the newest read they reflect and how many of
+ * the rule's change announcements that read covered ({@link Fanout#mark}), so a client that
+ * reconnects with {@code resumeVersion} can be sent exactly the windows that changed after it.
  */
 public final class Subscription {
 
@@ -53,6 +54,7 @@ public final class Subscription {
         private final Map<String, String> filter;
         private int ruleVersion;
         private long seenSeq = -1;
+        private long covered = -1;
         private final TreeMap<Long, Pending> pending = new TreeMap<>();
 
         Part(int index, String ruleId, Map<String, String> filter, int ruleVersion) {
@@ -84,23 +86,27 @@ public final class Subscription {
             }
         }
 
-        /** Continues after {@code seq} without a snapshot (a resume the history can serve). */
-        void continueAfter(long seq) {
+        /** Continues after a resumed subscription's last message without a snapshot (the history can serve it). */
+        void continueAfter(long seq, long mark) {
             synchronized (Subscription.this) {
                 seenSeq = seq;
+                covered = mark;
             }
         }
 
         /**
-         * A complete read of the rule, rendered for this part's filter. Returns true when the
+         * Windows read at update sequence {@code seq}, covering the rule's announcements up to
+         * {@code mark}, rendered for this part's filter. A read older than what the part has (a lower
+         * sequence) is dropped; one at the same sequence holds the same values. Returns true when the
          * subscription now has something to send.
          */
-        public boolean offer(long seq, int version, List<Rendered> windows) {
+        public boolean offer(long seq, long mark, int version, List<Rendered> windows) {
             synchronized (Subscription.this) {
-                if (state == State.CLOSED || version != ruleVersion || seq <= seenSeq) {
+                if (state == State.CLOSED || version != ruleVersion || seq < seenSeq) {
                     return false;
                 }
                 seenSeq = seq;
+                covered = Math.max(covered, mark);
                 for (Rendered w : windows) {
                     pending.put(w.start(), new Pending(seq, w.json()));
                 }
@@ -121,7 +127,7 @@ public final class Subscription {
     private long version;
     private long lastSentAt = Long.MIN_VALUE / 2;
     private long stalledSince = -1;
-    private final Deque<long[]> remembered = new ArrayDeque<>(); // [version, seq of part 0, seq of part 1, ...]
+    private final Deque<long[]> remembered = new ArrayDeque<>(); // [version, seq of each part..., mark of each part...]
 
     /** @param firstVersion the version of the first message (the snapshot, or the first update of a resume) */
     public Subscription(String tenant, String id, String dashboardId, Sink sink, Pacing pacing, long firstVersion) {
@@ -175,16 +181,17 @@ public final class Subscription {
         part.ruleVersion = newRuleVersion;
         part.pending.clear();
         part.seenSeq = -1;
+        part.covered = -1;
         state = State.SNAPSHOT;
     }
 
     /**
-     * Sends a snapshot read at {@code seqs} (one per part) unless the subscription was closed or
-     * asked for another snapshot meanwhile ({@code ruleVersions} no longer current). {@code body}
-     * is the message after its version: {@code ,"windows":[…]}. Returns true when updates read
-     * after the snapshot wait to be sent.
+     * Sends a snapshot read at {@code seqs} (one per part), each read started after {@code marks}
+     * announcements of its rule, unless the subscription was closed or asked for another snapshot
+     * meanwhile ({@code ruleVersions} no longer current). {@code body} is the message after its
+     * version: {@code ,"windows":[…]}. Returns true when updates read after the snapshot wait to be sent.
      */
-    public synchronized boolean deliverSnapshot(long[] seqs, int[] ruleVersions, String body, long now) {
+    public synchronized boolean deliverSnapshot(long[] seqs, long[] marks, int[] ruleVersions, String body, long now) {
         if (state != State.SNAPSHOT) {
             return false;
         }
@@ -196,12 +203,13 @@ public final class Subscription {
         boolean more = false;
         for (Part part : parts) {
             long seq = seqs[part.index];
-            part.pending.values().removeIf(p -> p.seq() <= seq);
+            part.pending.values().removeIf(p -> p.seq() < seq);
             part.seenSeq = Math.max(part.seenSeq, seq);
+            part.covered = Math.max(part.covered, marks[part.index]);
             more |= !part.pending.isEmpty();
         }
         version++;
-        remember(seqs.clone());
+        remember(seqs, marks); // reads still pending are not in the snapshot: the next update remembers them
         sink.send("{\"type\":\"snapshot\",\"id\":" + JsonText.quote(id) + ",\"version\":" + version + body);
         state = State.LIVE;
         lastSentAt = now;
@@ -220,11 +228,20 @@ public final class Subscription {
         return parts.stream().anyMatch(p -> !p.pending.isEmpty());
     }
 
-    /** The update sequences of each part that version {@code v} reflected, if still remembered. */
-    public synchronized long[] seqsAt(long v) {
+    /** Where a part stood at a version: the sequence of the newest read it reflected and the announcements that read covered. */
+    public record Position(long seq, long mark) {
+    }
+
+    /** Each part's position at version {@code v}, if still remembered. */
+    public synchronized Position[] positionsAt(long v) {
         for (long[] r : remembered) {
             if (r[0] == v) {
-                return java.util.Arrays.copyOfRange(r, 1, r.length);
+                int n = (r.length - 1) / 2;
+                Position[] at = new Position[n];
+                for (int i = 0; i < n; i++) {
+                    at[i] = new Position(r[1 + i], r[1 + n + i]);
+                }
+                return at;
             }
         }
         return null;
@@ -256,9 +273,7 @@ public final class Subscription {
         StringBuilder message = new StringBuilder(256).append("{\"type\":\"update\",\"id\":").append(JsonText.quote(id))
             .append(",\"version\":").append(version + 1).append(",\"windows\":[");
         boolean first = true;
-        long[] seqs = new long[parts.size()];
         for (Part part : parts) {
-            seqs[part.index] = part.seenSeq;
             for (Pending p : part.pending.values()) {
                 message.append(first ? "" : ",");
                 appendWindow(message, part, p.json());
@@ -268,7 +283,13 @@ public final class Subscription {
         }
         message.append("]}");
         version++;
-        remember(seqs);
+        long[] seqs = new long[parts.size()];
+        long[] marks = new long[parts.size()];
+        for (Part part : parts) {
+            seqs[part.index] = part.seenSeq;
+            marks[part.index] = part.covered;
+        }
+        remember(seqs, marks);
         lastSentAt = now;
         sink.send(message.toString());
         return 0;
@@ -284,10 +305,12 @@ public final class Subscription {
         }
     }
 
-    private void remember(long[] seqs) {
-        long[] entry = new long[seqs.length + 1];
+    private void remember(long[] seqs, long[] marks) {
+        int n = parts.size();
+        long[] entry = new long[1 + 2 * n];
         entry[0] = version;
-        System.arraycopy(seqs, 0, entry, 1, seqs.length);
+        System.arraycopy(seqs, 0, entry, 1, n);
+        System.arraycopy(marks, 0, entry, 1 + n, n);
         remembered.addLast(entry);
         while (remembered.size() > REMEMBERED_VERSIONS) {
             remembered.removeFirst();

@@ -7,7 +7,6 @@ import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.model.RuleRecord;
-import io.tally.model.WindowUpdate;
 import io.tally.results.ResultAssembler;
 import io.tally.results.ResultWindow;
 import io.tally.results.StateReader;
@@ -15,13 +14,19 @@ import io.tally.rules.catalog.RuleCatalog;
 import io.tally.subscription.api.Flusher;
 import io.tally.subscription.config.SubscriptionConfig;
 import io.tally.subscription.domain.Fanout;
-import io.tally.subscription.domain.RuleStream;
+import io.tally.subscription.domain.Subscription;
+import io.tally.results.RawWindow;
+import io.tally.results.RuleView;
+import io.micronaut.core.type.Argument;
 import jakarta.inject.Provider;
 import jakarta.inject.Singleton;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /** The subscription service's collaborators: the rule catalog, the state reader and the fan-out. */
 @Factory
@@ -46,23 +51,57 @@ public class Beans {
     }
 
     @Singleton
-    Fanout fanout(SubscriptionConfig config, Flusher flusher, ObjectMapper json) {
-        long history = config.history().toMillis();
-        long gap = config.gapWait().toMillis();
-        return new Fanout(rule -> new RuleStream(config.historySize(), history, gap), history, (window, filter) -> render(json, window, filter),
-            flusher::markDirty, System::currentTimeMillis);
+    @Bean(preDestroy = "close")
+    Fanout fanout(SubscriptionConfig config, Flusher flusher, RuleCatalog catalog, StateReader reader, ObjectMapper json) {
+        ResultAssembler assembler = new ResultAssembler(text -> read(json, text, Argument.listOf(Object.class)),
+            text -> read(json, text, Argument.OBJECT_ARGUMENT));
+        Fanout.Source source = (tenant, ruleId, starts) -> {
+            Optional<RuleRecord> record = catalog.get(tenant, ruleId);
+            if (record.isEmpty()) {
+                return null;
+            }
+            RuleView rule = RuleView.of(record.get());
+            StateReader.Snapshot read = reader.read(rule, starts);
+            return new Fanout.Read() {
+                @Override
+                public long seq() {
+                    return read.seq();
+                }
+
+                @Override
+                public int ruleVersion() {
+                    return rule.version();
+                }
+
+                @Override
+                public List<Subscription.Rendered> render(Map<String, String> filter) {
+                    List<Subscription.Rendered> windows = new ArrayList<>();
+                    for (RawWindow raw : read.windows()) {
+                        ResultWindow window = ResultWindow.of(assembler, rule, raw, filter, read.watermark());
+                        if (window != null) {
+                            windows.add(new Subscription.Rendered(raw.start(), write(json, window)));
+                        }
+                    }
+                    return windows;
+                }
+            };
+        };
+        // Each watched rule's reader runs on a virtual thread of its own while it has changes to read.
+        var readers = java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rule-reader-", 0).factory());
+        return new Fanout(source, readers, config.history().toMillis(), config.historySize(), 1000, flusher::markDirty, System::currentTimeMillis);
     }
 
-    /** A changed window as the contract shows it; a window that just changed is never final. */
-    static String render(ObjectMapper json, WindowUpdate window, java.util.Map<String, String> filter) {
-        List<ResultWindow.Group> groups = window.groups().stream()
-            .filter(g -> filter.isEmpty() || ResultAssembler.matches(g.group(), filter))
-            .map(g -> new ResultWindow.Group(g.group(), g.values())).toList();
-        if (groups.isEmpty()) {
-            return null;
-        }
+    private static <T> T read(ObjectMapper json, String text, Argument<T> type) {
         try {
-            return json.writeValueAsString(new ResultWindow(ResultWindow.iso(window.windowStart()), ResultWindow.iso(window.windowEnd()), false, groups));
+            return json.readValue(text, type);
+        } catch (IOException e) {
+            throw new IllegalStateException("unreadable stored value", e);
+        }
+    }
+
+    private static String write(ObjectMapper json, Object value) {
+        try {
+            return json.writeValueAsString(value);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

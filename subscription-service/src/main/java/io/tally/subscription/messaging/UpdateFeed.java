@@ -4,7 +4,7 @@ import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.model.Topics;
-import io.tally.model.WindowUpdate;
+import io.tally.model.RuleChange;
 import io.tally.subscription.config.SubscriptionConfig;
 import io.tally.subscription.domain.Fanout;
 import jakarta.annotation.PreDestroy;
@@ -28,8 +28,8 @@ import java.util.UUID;
 
 /**
  * Every instance reads all of {@code tally.updates} (partitions assigned to itself, no shared group),
- * starting the history interval back so resumes work right after a start, and hands each record to
- * the {@link Fanout}. Waits for the topic while Kafka is away; stops on shutdown.
+ * starting the history interval back so resumes work right after a start, and hands each change
+ * announcement to the {@link Fanout}. Waits for the topic while Kafka is away; stops on shutdown.
  */
 @Context
 public class UpdateFeed implements AutoCloseable {
@@ -65,7 +65,6 @@ public class UpdateFeed implements AutoCloseable {
     }
 
     private void run() {
-        long lastTick = 0;
         while (running) {
             try {
                 if (!assigned) {
@@ -73,19 +72,14 @@ public class UpdateFeed implements AutoCloseable {
                     continue;
                 }
                 for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
-                    WindowUpdate update;
+                    RuleChange change;
                     try {
-                        update = json.readValue(record.value(), WindowUpdate.class);
+                        change = json.readValue(record.value(), RuleChange.class);
                     } catch (Exception e) {
                         LOG.warn("Skipping an unreadable record at {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), e.getMessage());
                         continue;
                     }
-                    fanout.offer(update);
-                }
-                long now = System.currentTimeMillis();
-                if (now - lastTick >= 100) {
-                    fanout.tick();
-                    lastTick = now;
+                    fanout.offer(change);
                 }
             } catch (WakeupException e) {
                 // closing

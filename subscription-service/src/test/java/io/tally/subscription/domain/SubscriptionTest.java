@@ -40,18 +40,19 @@ class SubscriptionTest {
     }
 
     @Test
-    void updatesHeldDuringTheSnapshotAreDroppedWhenTheSnapshotHasThem() {
+    void updatesHeldDuringTheSnapshotAreDroppedWhenTheSnapshotIsNewer() {
         FakeSink sink = new FakeSink();
         Subscription s = new Subscription("t", "a", null, sink, PACING, 1);
         Subscription.Part part = s.addPart("r", Map.of(), 1);
-        assertFalse(part.offer(5, 1, window(0, 5)), "held, not sent, while the snapshot is read");
-        part.offer(6, 1, window(60, 1));
-        assertTrue(s.deliverSnapshot(new long[] {5}, new int[] {1}, ",\"windows\":[]}", 0), "read 6 came after the snapshot");
+        assertFalse(part.offer(4, 0, 1, window(0, 4)), "held, not sent, while the snapshot is read");
+        part.offer(6, 1, 1, window(60, 1));
+        assertTrue(s.deliverSnapshot(new long[] {5}, new long[] {1}, new int[] {1}, ",\"windows\":[]}", 0), "read 6 came after the snapshot");
         assertEquals("{\"type\":\"snapshot\",\"id\":\"a\",\"version\":1,\"windows\":[]}", sink.sent.getFirst());
         assertEquals(0, s.flush(100));
         assertEquals("{\"type\":\"update\",\"id\":\"a\",\"version\":2,\"windows\":[{\"start\":\"60\",\"count\":1}]}", sink.sent.get(1));
-        assertFalse(part.offer(6, 1, window(60, 1)), "a read already delivered");
-        assertFalse(part.offer(7, 2, window(60, 1)), "a read of another rule version");
+        assertFalse(part.offer(5, 1, 1, window(60, 1)), "a read older than one delivered");
+        assertFalse(part.offer(7, 2, 2, window(60, 1)), "a read of another rule version");
+        assertTrue(part.offer(6, 2, 1, window(120, 1)), "another window read at the same sequence: same values, still news");
     }
 
     @Test
@@ -59,10 +60,10 @@ class SubscriptionTest {
         FakeSink sink = new FakeSink();
         Subscription s = new Subscription("t", "a", null, sink, PACING, 1);
         Subscription.Part part = s.addPart("r", Map.of(), 1);
-        s.deliverSnapshot(new long[] {0}, new int[] {1}, ",\"windows\":[]}", 1_000);
+        s.deliverSnapshot(new long[] {0}, new long[] {0}, new int[] {1}, ",\"windows\":[]}", 1_000);
         for (long seq = 1; seq <= 100; seq++) {
-            assertTrue(part.offer(seq, 1, window(0, seq)));
-            part.offer(seq, 1, List.of()); // ignored: not newer
+            assertTrue(part.offer(seq, seq, 1, window(0, seq)));
+            assertFalse(part.offer(seq - 1, seq, 1, window(0, seq - 1)), "an older read");
         }
         assertEquals(1_050, s.flush(1_010), "inside the interval: try again when it ends");
         assertEquals(0, s.flush(1_050));
@@ -77,18 +78,18 @@ class SubscriptionTest {
         FakeSink sink = new FakeSink();
         Subscription s = new Subscription("t", "a", null, sink, PACING, 1);
         Subscription.Part part = s.addPart("r", Map.of(), 1);
-        s.deliverSnapshot(new long[] {0}, new int[] {1}, ",\"windows\":[]}", 0);
+        s.deliverSnapshot(new long[] {0}, new long[] {0}, new int[] {1}, ",\"windows\":[]}", 0);
         sink.unsent = 5_000;
-        part.offer(1, 1, window(0, 1));
+        part.offer(1, 1, 1, window(0, 1));
         assertTrue(s.flush(100) > 100, "buffer full: wait");
-        part.offer(2, 1, window(0, 2));
+        part.offer(2, 2, 1, window(0, 2));
         s.flush(20_000);
         assertEquals(1, sink.sent.size(), "no backlog is built");
         sink.unsent = 0;
         s.flush(20_100);
         assertEquals("{\"type\":\"update\",\"id\":\"a\",\"version\":2,\"windows\":[{\"start\":\"0\",\"count\":2}]}", sink.sent.get(1));
         sink.unsent = 5_000;
-        part.offer(3, 1, window(0, 3));
+        part.offer(3, 3, 1, window(0, 3));
         s.flush(30_000);
         s.flush(60_000);
         assertTrue(sink.closed.startsWith("1008 too slow"), sink.closed);
@@ -96,27 +97,23 @@ class SubscriptionTest {
     }
 
     @Test
-    void versionsRememberTheSequencesTheyReflected() {
+    void versionsRememberThePositionsTheyReflected() {
         FakeSink sink = new FakeSink();
         Subscription s = new Subscription("t", "a", "dash", sink, PACING, 1);
         Subscription.Part p0 = s.addPart("r1", Map.of(), 1);
         Subscription.Part p1 = s.addPart("r2", Map.of("geo", "US"), 3);
-        s.deliverSnapshot(new long[] {10, 20}, new int[] {1, 3}, ",\"windows\":[]}", 0);
-        p1.offer(21, 3, window(0, 1));
+        p1.offer(22, 9, 3, window(60, 1)); // read while the snapshot was: newer than it, so it waits
+        s.deliverSnapshot(new long[] {10, 20}, new long[] {4, 7}, new int[] {1, 3}, ",\"windows\":[]}", 0);
+        assertEquals(List.of(new Subscription.Position(10, 4), new Subscription.Position(20, 7)), List.of(s.positionsAt(1)),
+            "the snapshot's own positions, not the waiting read's");
+        p1.offer(23, 10, 3, window(0, 1));
         s.flush(100);
-        assertEquals("{\"type\":\"update\",\"id\":\"a\",\"version\":2,\"windows\":[{\"query\":1,\"ruleId\":\"r2\",\"start\":\"0\",\"count\":1}]}", sink.sent.get(1));
-        assertEquals(List.of(10L, 20L), toList(s.seqsAt(1)));
-        assertEquals(List.of(10L, 21L), toList(s.seqsAt(2)));
-        assertEquals(null, s.seqsAt(3));
-        p0.offer(11, 1, window(0, 1));
-        assertEquals(List.of(10L, 21L), toList(s.seqsAt(2)), "pending changes are not part of a sent version");
-    }
-
-    private static List<Long> toList(long[] a) {
-        List<Long> out = new ArrayList<>();
-        for (long v : a) {
-            out.add(v);
-        }
-        return out;
+        assertEquals("{\"type\":\"update\",\"id\":\"a\",\"version\":2,\"windows\":[{\"query\":1,\"ruleId\":\"r2\",\"start\":\"0\",\"count\":1},"
+            + "{\"query\":1,\"ruleId\":\"r2\",\"start\":\"60\",\"count\":1}]}", sink.sent.get(1));
+        assertEquals(List.of(new Subscription.Position(10, 4), new Subscription.Position(23, 10)), List.of(s.positionsAt(2)));
+        assertEquals(null, s.positionsAt(3));
+        p0.offer(11, 5, 1, window(0, 1));
+        assertEquals(List.of(new Subscription.Position(10, 4), new Subscription.Position(23, 10)), List.of(s.positionsAt(2)),
+            "pending changes are not part of a sent version");
     }
 }
