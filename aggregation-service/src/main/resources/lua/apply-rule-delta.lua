@@ -2,7 +2,8 @@
 -- KEYS[1] fence hash (field: partition -> last applied offset), KEYS[2] meta hash, KEYS[3..] state keys.
 -- ARGV[1] partition, ARGV[2] the fence the writer expects, ARGV[3] the batch's last offset,
 -- ARGV[4] late events, ARGV[5] n = number of state keys, ARGV[6..5+n] expiry (epoch ms) per state key,
--- then quadruples: op, state key index (1-based), field, value.
+-- then operations: op, state key index (1-based), field, value — or, for 'H' (add to a HyperLogLog),
+-- 'H', state key index, n, then n values.
 -- Returns {1, seq} when applied, {0, seq} when already applied (a replay after a crash), {-1, 0} when the
 -- fence moved under the writer; seq is the rule's update sequence (meta field 'seq'), incremented by
 -- every applied batch, so a reader that reads it atomically with values knows exactly what they hold.
@@ -21,7 +22,12 @@ while i <= #ARGV do
   local key = KEYS[2 + tonumber(ARGV[i + 1])]
   local field = ARGV[i + 2]
   local value = ARGV[i + 3]
-  if op == 'i' then
+  local step = 4
+  if op == 'H' then
+    local count = tonumber(field)
+    redis.call('PFADD', key, unpack(ARGV, i + 3, i + 2 + count))
+    step = 3 + count
+  elseif op == 'i' then
     redis.call('HINCRBY', key, field, value)
   elseif op == 'f' then
     redis.call('HINCRBYFLOAT', key, field, value)
@@ -35,10 +41,8 @@ while i <= #ARGV do
     if (not old) or tonumber(value) > tonumber(old) then
       redis.call('HSET', key, field, value)
     end
-  elseif op == 'h' then
-    redis.call('PFADD', key, value)
   end
-  i = i + 4
+  i = i + step
 end
 for k = 1, n do
   redis.call('PEXPIREAT', KEYS[2 + k], ARGV[5 + k])

@@ -18,7 +18,7 @@ import java.time.Duration;
  */
 @ConfigurationProperties(AggregationConfig.PREFIX)
 public record AggregationConfig(
-    @Bindable(defaultValue = "5000") int maxBatchEvents,
+    @Bindable(defaultValue = "20000") int maxBatchEvents,
     @Bindable(defaultValue = "50ms") Duration maxBatchDelay,
     @Bindable(defaultValue = "tally-aggregation") String groupId,
     @Bindable(defaultValue = "aggregation-local") String instanceId,

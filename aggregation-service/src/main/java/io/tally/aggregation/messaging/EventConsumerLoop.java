@@ -65,6 +65,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final UpdatePublisher updates;
     private final Map<Integer, PartitionState> states = new ConcurrentHashMap<>();
     private final Map<Integer, List<ConsumerRecord<String, byte[]>>> buffer = new LinkedHashMap<>();
+    private final Map<TopicPartition, OffsetAndMetadata> flushedUpTo = new HashMap<>();
     private final Counter eventsCounter;
     private final Counter duplicatesCounter;
     private final Counter lateCounter;
@@ -131,6 +132,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
                 flushQuietly();
+                commitQuietly(partitions);
                 partitions.forEach(p -> states.remove(p.partition()));
             }
 
@@ -163,6 +165,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             }
         }
         flushQuietly();
+        commitQuietly(consumer.assignment());
         consumer.close(Duration.ofSeconds(5));
     }
 
@@ -256,7 +259,13 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         publishLate(late);
         updates.publish(changes);
         phase = lap("publish", phase);
-        consumer.commitSync(commits);
+        // Asynchronous: the fences make exactness independent of commits, which only shorten a replay.
+        flushedUpTo.putAll(commits);
+        consumer.commitAsync(commits, (offsets, error) -> {
+            if (error != null) {
+                LOG.debug("committing offsets failed (a restart replays a little more): {}", error.toString());
+            }
+        });
         lap("commit", phase);
         for (PartitionFold fold : folds) {
             eventsCounter.increment(fold.events());
@@ -286,6 +295,25 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             } catch (Exception e) {
                 throw new IllegalStateException("late events could not be published: " + e.getMessage(), e);
             }
+        }
+    }
+
+    /** Commits what was flushed of these partitions and waits for it (before they go, and on shutdown). */
+    private void commitQuietly(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition p : partitions) {
+            OffsetAndMetadata o = flushedUpTo.remove(p);
+            if (o != null) {
+                offsets.put(p, o);
+            }
+        }
+        if (offsets.isEmpty()) {
+            return;
+        }
+        try {
+            consumer.commitSync(offsets, Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            LOG.warn("committing offsets of {} failed; they will be replayed (harmless, fenced): {}", offsets.keySet(), e.toString());
         }
     }
 

@@ -151,9 +151,7 @@ public class FencedRedisWriter {
                             if (!d.distinctValues(i).isEmpty()) {
                                 int hll = index(StateKeys.distinct(tenant, id, rule.version(), start, group, agg.name()), expireAt,
                                     stateKeys, expiries, keyIndex);
-                                for (String value : d.distinctValues(i)) {
-                                    op(ops, "h", hll, "", value);
-                                }
+                                addToHll(ops, hll, d.distinctValues(i));
                             }
                         }
                         case TOPK -> {
@@ -189,6 +187,30 @@ public class FencedRedisWriter {
             return keys.size();
         });
     }
+
+    /** One PFADD per key with many values (at most {@value #HLL_CHUNK} per call: Lua's unpack has a stack limit). */
+    private static void addToHll(List<String> ops, int key, java.util.Collection<String> values) {
+        List<String> chunk = new ArrayList<>(Math.min(values.size(), HLL_CHUNK));
+        for (String value : values) {
+            chunk.add(value);
+            if (chunk.size() == HLL_CHUNK) {
+                hll(ops, key, chunk);
+            }
+        }
+        if (!chunk.isEmpty()) {
+            hll(ops, key, chunk);
+        }
+    }
+
+    private static void hll(List<String> ops, int key, List<String> chunk) {
+        ops.add("H");
+        ops.add(Integer.toString(key));
+        ops.add(Integer.toString(chunk.size()));
+        ops.addAll(chunk);
+        chunk.clear();
+    }
+
+    static final int HLL_CHUNK = 1000;
 
     private static void op(List<String> ops, String op, int key, String field, String value) {
         ops.add(op);
