@@ -3,6 +3,7 @@ package io.tally.aggregation;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.tally.aggregation.domain.PartitionFold;
 import io.tally.devstack.Deadline;
 import io.tally.devstack.Ports;
 import io.tally.devstack.StackConfig;
@@ -258,6 +259,19 @@ class AggregationCrashIT {
         String late = redis.sync().hget(StateKeys.meta(tenant, ruleId), "late");
         assertEquals(truth.late(), late == null ? 0 : Long.parseLong(late), "late events");
         assertEquals(List.of(), List.copyOf(decreases), "a reader saw a counter go down");
+        // The dedup index is bounded: every id set it wrote expires.
+        int dedupKeys = 0;
+        for (int p = 0; p < io.tally.model.Topics.EVENT_PARTITIONS; p++) {
+            for (long b = PartitionFold.bucketOf(BASE - 7_200_000); b <= PartitionFold.bucketOf(System.currentTimeMillis() + 600_000); b++) {
+                String key = StateKeys.dedup(p, tenant, b);
+                long ttl = redis.sync().pttl(key);
+                if (ttl != -2) {
+                    dedupKeys++;
+                    assertTrue(ttl > 0, key + " has no expiry");
+                }
+            }
+        }
+        assertTrue(dedupKeys > 0, "no dedup keys found");
         killService();
         service = null;
     }

@@ -2,7 +2,12 @@ package io.tally.aggregation.persistence;
 
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import jakarta.annotation.PreDestroy;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import io.tally.aggregation.domain.CompiledRule;
 import io.tally.aggregation.domain.GroupDelta;
@@ -13,6 +18,7 @@ import io.tally.model.StateKeys;
 import io.tally.results.LuaScript;
 import jakarta.inject.Singleton;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -49,12 +55,61 @@ public class FencedRedisWriter {
     private static final LuaScript APPLY = LuaScript.load(FencedRedisWriter.class, "/lua/apply-rule-delta.lua");
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
+    /**
+     * Keys as text, values as bytes: a batch's scripts carry hundreds of thousands of arguments, and
+     * Lettuce writes a byte array straight into the request where a string costs a scratch buffer each.
+     */
+    private static final RedisCodec<String, byte[]> BYTES = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+
     private final jakarta.inject.Provider<StatefulRedisClusterConnection<String, String>> connection;
+    private final jakarta.inject.Provider<RedisClusterClient> client;
     private volatile RedisAdvancedClusterAsyncCommands<String, String> commands;
+    private volatile StatefulRedisClusterConnection<String, byte[]> bytesConnection;
 
     /** Connects on first use, so the service starts (and reports not ready) while Redis is away. */
-    public FencedRedisWriter(jakarta.inject.Provider<StatefulRedisClusterConnection<String, String>> connection) {
+    public FencedRedisWriter(jakarta.inject.Provider<StatefulRedisClusterConnection<String, String>> connection,
+                             jakarta.inject.Provider<RedisClusterClient> client) {
         this.connection = connection;
+        this.client = client;
+    }
+
+    private RedisAdvancedClusterAsyncCommands<String, byte[]> bytes() {
+        StatefulRedisClusterConnection<String, byte[]> c = bytesConnection;
+        if (c == null) {
+            synchronized (this) {
+                c = bytesConnection;
+                if (c == null) {
+                    try {
+                        c = client.get().connect(BYTES);
+                    } catch (RuntimeException e) {
+                        throw new StateStoreException("Redis Cluster is unreachable: " + e.getMessage(), e);
+                    }
+                    bytesConnection = c;
+                }
+            }
+        }
+        return c.async();
+    }
+
+    @PreDestroy
+    void close() {
+        StatefulRedisClusterConnection<String, byte[]> c = bytesConnection;
+        if (c != null) {
+            c.close();
+        }
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[][] utf8(java.util.Collection<String> values) {
+        byte[][] out = new byte[values.size()][];
+        int i = 0;
+        for (String v : values) {
+            out[i++] = utf8(v);
+        }
+        return out;
     }
 
     private RedisAdvancedClusterAsyncCommands<String, String> redis() {
@@ -95,12 +150,12 @@ public class FencedRedisWriter {
         return outcomes;
     }
 
-    private CompletableFuture<List<Object>> evalsha(String[] keys, String[] args) {
+    private CompletableFuture<List<Object>> evalsha(String[] keys, byte[][] args) {
         // EVALSHA saves sending the script each time; a node that has not seen it yet gets EVAL once.
-        return APPLY.run(redis(), ScriptOutputType.MULTI, keys, args);
+        return APPLY.run(bytes(), ScriptOutputType.MULTI, keys, args);
     }
 
-    private record Script(String[] keys, String[] args) {
+    record Script(String[] keys, byte[][] args) {
     }
 
     static Script script(int partition, RuleDelta delta, long expectedFence, long lastOffset) {
@@ -177,7 +232,7 @@ public class FencedRedisWriter {
         args.add(Integer.toString(stateKeys.size()));
         args.addAll(expiries);
         args.addAll(ops);
-        return new Script(keys, args.toArray(String[]::new));
+        return new Script(keys, utf8(args));
     }
 
     private static int index(String key, long expireAt, List<String> keys, List<String> expiries, Map<String, Integer> index) {
@@ -233,10 +288,11 @@ public class FencedRedisWriter {
                     }
                     long bucket = ids.getKey();
                     String key = StateKeys.dedup(partition, tenant, bucket);
-                    pending.add(redis().sadd(key, ids.getValue().toArray(String[]::new)));
+                    pending.add(bytes().sadd(key, utf8(ids.getValue())));
                     long expireAt = (bucket + 1) * PartitionFold.DEDUP_BUCKET_MILLIS + horizon;
                     // Event time and wall time differ for replays and skewed producers: keep ids at least a horizon from now.
-                    pending.add(redis().pexpireat(key, Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
+                    pending.add(bytes().pexpireat(key, // on the same connection as the SADD, so after it
+                        Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
                 }
             }
             Map<String, String> watermarks = new HashMap<>();
@@ -283,7 +339,7 @@ public class FencedRedisWriter {
         List<Ask> asks = new ArrayList<>();
         ids.forEach((partition, byTenant) -> byTenant.forEach((tenant, byBucket) -> byBucket.forEach((bucket, list) ->
             asks.add(new Ask(partition, tenant, bucket, list,
-                redis().smismember(StateKeys.dedup(partition, tenant, bucket), list.toArray(String[]::new)))))));
+                bytes().smismember(StateKeys.dedup(partition, tenant, bucket), utf8(list)))))));
         Map<Integer, Map<String, Map<Long, Set<String>>>> seen = new HashMap<>();
         for (Ask ask : asks) {
             List<Boolean> member = await(ask.answer());

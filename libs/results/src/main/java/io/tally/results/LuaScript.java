@@ -40,8 +40,10 @@ public final class LuaScript {
         }
     }
 
-    public <T> CompletableFuture<T> run(RedisAdvancedClusterAsyncCommands<String, String> redis, ScriptOutputType type,
-                                        String[] keys, String... args) {
+    /** Runs the script on whichever node holds the keys' slot; the connection's codec encodes keys and arguments. */
+    @SafeVarargs
+    public final <K, V, T> CompletableFuture<T> run(RedisAdvancedClusterAsyncCommands<K, V> redis, ScriptOutputType type,
+                                                   K[] keys, V... args) {
         CompletableFuture<T> result = new CompletableFuture<>();
         RedisFuture<T> first = redis.evalsha(sha, type, keys, args);
         first.whenComplete((value, error) -> {
