@@ -19,7 +19,7 @@ import java.time.Duration;
 @ConfigurationProperties(AggregationConfig.PREFIX)
 public record AggregationConfig(
     @Bindable(defaultValue = "20000") int maxBatchEvents,
-    @Bindable(defaultValue = "50ms") Duration maxBatchDelay,
+    @Bindable(defaultValue = "20ms") Duration maxBatchDelay,
     @Bindable(defaultValue = "tally-aggregation") String groupId,
     @Bindable(defaultValue = "aggregation-local") String instanceId,
     @Bindable(defaultValue = "0") int haltAfterApply) {

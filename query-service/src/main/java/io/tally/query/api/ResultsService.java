@@ -46,7 +46,7 @@ public class ResultsService {
     private final Clock clock = Clock.systemUTC();
 
     public ResultsService(RuleCatalog catalog, StateReader reader, ObjectMapper json,
-                          @Value("${tally.query.cache-ttl:50ms}") Duration cacheTtl) {
+                          @Value("${tally.query.cache-ttl:25ms}") Duration cacheTtl) {
         this.catalog = catalog;
         this.reader = reader;
         this.assembler = new ResultAssembler(text -> read(json, text, Argument.listOf(Object.class)), text -> read(json, text, Argument.OBJECT_ARGUMENT));
