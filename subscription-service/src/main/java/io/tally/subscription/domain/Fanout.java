@@ -74,6 +74,7 @@ public final class Fanout {
         long coveredAfter;                    // the history holds every announcement numbered above this
         boolean remembering;
         boolean reading;
+        boolean failing; // the last read failed: said once in the log, not once a second
 
         Channel(Key key) {
             this.key = key;
@@ -181,8 +182,11 @@ public final class Fanout {
             try {
                 read = source.read(channel.key.tenant(), channel.key.ruleId(), List.copyOf(all));
             } catch (RuntimeException e) {
-                LOG.warn("Reading the changed windows of rule {} (tenant {}) failed, trying again in {} ms: {}",
-                    channel.key.ruleId(), channel.key.tenant(), retryMillis, e.toString());
+                if (!channel.failing) {
+                    LOG.warn("Reading the changed windows of rule {} (tenant {}) failed; trying again every {} ms: {}",
+                        channel.key.ruleId(), channel.key.tenant(), retryMillis, e.toString());
+                    channel.failing = true;
+                }
                 synchronized (channel) {
                     channel.dirty.addAll(shared);
                     extras.forEach((part, windows) -> channel.extras.computeIfAbsent(part, p -> new TreeSet<>()).addAll(windows));
@@ -194,6 +198,10 @@ public final class Fanout {
                     return;
                 }
                 continue;
+            }
+            if (channel.failing) {
+                LOG.info("Reading the changed windows of rule {} (tenant {}) works again", channel.key.ruleId(), channel.key.tenant());
+                channel.failing = false;
             }
             if (read != null) {
                 deliver(channel, read, shared, extras, mark);
