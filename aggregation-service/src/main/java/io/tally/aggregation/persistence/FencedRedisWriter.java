@@ -163,55 +163,60 @@ public class FencedRedisWriter {
         String tenant = rule.tenant();
         String id = rule.id();
         List<String> stateKeys = new ArrayList<>();
-        List<String> expiries = new ArrayList<>();
+        List<byte[]> expiries = new ArrayList<>();
         Map<String, Integer> keyIndex = new HashMap<>();
-        List<String> ops = new ArrayList<>();
+        // Arguments are built as bytes: a batch has hundreds of thousands, and field names share parts.
+        List<byte[]> ops = new ArrayList<>();
         CompiledRule.Op[] aggregations = rule.ops();
-        char sep = StateKeys.SEP;
+        byte[][] names = new byte[aggregations.length][];
+        for (int i = 0; i < aggregations.length; i++) {
+            names[i] = utf8(aggregations[i].name());
+        }
         for (Map.Entry<Long, Map<String, GroupDelta>> w : delta.windows().entrySet()) {
             long start = w.getKey();
             long expireAt = start + rule.windows().sizeMillis() + rule.retentionMillis();
-            int windowKey = index(StateKeys.window(tenant, id, rule.version(), start), expireAt, stateKeys, expiries, keyIndex);
+            byte[] windowKey = number(index(StateKeys.window(tenant, id, rule.version(), start), expireAt, stateKeys, expiries, keyIndex));
             for (Map.Entry<String, GroupDelta> g : w.getValue().entrySet()) {
                 String group = g.getKey();
                 GroupDelta d = g.getValue();
-                op(ops, "i", windowKey, group + sep, Long.toString(d.events()));
+                byte[] prefix = utf8(group + StateKeys.SEP);
+                ops(ops, OP_INCR, windowKey, prefix, number(d.events()));
                 for (int i = 0; i < aggregations.length; i++) {
                     CompiledRule.Op agg = aggregations[i];
-                    String field = group + sep + agg.name();
                     switch (agg.kind()) {
-                        case COUNT, RATE -> op(ops, "i", windowKey, field, Long.toString(d.count(i)));
+                        case COUNT, RATE -> ops(ops, OP_INCR, windowKey, concat(prefix, names[i], NONE), number(d.count(i)));
                         case SUM -> {
                             if (d.count(i) > 0) {
-                                op(ops, "f", windowKey, field, Double.toString(d.sum(i)));
+                                ops(ops, OP_FLOAT, windowKey, concat(prefix, names[i], NONE), number(d.sum(i)));
                             }
                         }
                         case MIN -> {
                             if (d.count(i) > 0) {
-                                op(ops, "<", windowKey, field, Double.toString(d.min(i)));
+                                ops(ops, OP_MIN, windowKey, concat(prefix, names[i], NONE), number(d.min(i)));
                             }
                         }
                         case MAX -> {
                             if (d.count(i) > 0) {
-                                op(ops, ">", windowKey, field, Double.toString(d.max(i)));
+                                ops(ops, OP_MAX, windowKey, concat(prefix, names[i], NONE), number(d.max(i)));
                             }
                         }
                         case AVG -> {
                             if (d.count(i) > 0) {
-                                op(ops, "f", windowKey, field + sep + "s", Double.toString(d.sum(i)));
-                                op(ops, "i", windowKey, field + sep + "n", Long.toString(d.count(i)));
+                                ops(ops, OP_FLOAT, windowKey, concat(prefix, names[i], AVG_SUM), number(d.sum(i)));
+                                ops(ops, OP_INCR, windowKey, concat(prefix, names[i], AVG_COUNT), number(d.count(i)));
                             }
                         }
                         case DISTINCT -> {
-                            if (!d.distinctValues(i).isEmpty()) {
+                            java.util.Set<String> values = d.distinctValues(i);
+                            if (!values.isEmpty()) {
                                 int hll = index(StateKeys.distinct(tenant, id, rule.version(), start, group, agg.name()), expireAt,
                                     stateKeys, expiries, keyIndex);
-                                addToHll(ops, hll, d.distinctValues(i));
+                                addToHll(ops, number(hll), values);
                             }
                         }
                         case TOPK -> {
                             for (Map.Entry<String, Long> v : d.topkCounts(i).entrySet()) {
-                                op(ops, "i", windowKey, field + sep + v.getKey(), Long.toString(v.getValue()));
+                                ops(ops, OP_INCR, windowKey, concat(prefix, names[i], utf8(StateKeys.SEP + v.getKey())), number(v.getValue()));
                             }
                         }
                     }
@@ -224,30 +229,54 @@ public class FencedRedisWriter {
         for (int i = 0; i < stateKeys.size(); i++) {
             keys[2 + i] = stateKeys.get(i);
         }
-        List<String> args = new ArrayList<>(6 + expiries.size() + ops.size());
-        args.add(Integer.toString(partition));
-        args.add(Long.toString(expectedFence));
-        args.add(Long.toString(lastOffset));
-        args.add(Long.toString(delta.lateEvents()));
-        args.add(Integer.toString(stateKeys.size()));
+        List<byte[]> args = new ArrayList<>(5 + expiries.size() + ops.size());
+        args.add(number(partition));
+        args.add(number(expectedFence));
+        args.add(number(lastOffset));
+        args.add(number(delta.lateEvents()));
+        args.add(number(stateKeys.size()));
         args.addAll(expiries);
         args.addAll(ops);
-        return new Script(keys, utf8(args));
+        return new Script(keys, args.toArray(byte[][]::new));
     }
 
-    private static int index(String key, long expireAt, List<String> keys, List<String> expiries, Map<String, Integer> index) {
+    private static final byte[] OP_INCR = {'i'};
+    private static final byte[] OP_FLOAT = {'f'};
+    private static final byte[] OP_MIN = {'<'};
+    private static final byte[] OP_MAX = {'>'};
+    private static final byte[] OP_HLL = {'H'};
+    private static final byte[] NONE = {};
+    private static final byte[] AVG_SUM = utf8(StateKeys.SEP + "s");
+    private static final byte[] AVG_COUNT = utf8(StateKeys.SEP + "n");
+
+    private static byte[] number(long n) {
+        return Long.toString(n).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static byte[] number(double n) {
+        return Double.toString(n).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b, byte[] c) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length + c.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        System.arraycopy(c, 0, out, a.length + b.length, c.length);
+        return out;
+    }
+
+    private static int index(String key, long expireAt, List<String> keys, List<byte[]> expiries, Map<String, Integer> index) {
         return index.computeIfAbsent(key, k -> {
             keys.add(k);
-            expiries.add(Long.toString(expireAt));
+            expiries.add(number(expireAt));
             return keys.size();
         });
     }
 
     /** One PFADD per key with many values (at most {@value #HLL_CHUNK} per call: Lua's unpack has a stack limit). */
-    private static void addToHll(List<String> ops, int key, java.util.Collection<String> values) {
-        List<String> chunk = new ArrayList<>(Math.min(values.size(), HLL_CHUNK));
+    private static void addToHll(List<byte[]> ops, byte[] key, java.util.Collection<String> values) {
+        List<byte[]> chunk = new ArrayList<>(Math.min(values.size(), HLL_CHUNK));
         for (String value : values) {
-            chunk.add(value);
+            chunk.add(utf8(value));
             if (chunk.size() == HLL_CHUNK) {
                 hll(ops, key, chunk);
             }
@@ -257,22 +286,22 @@ public class FencedRedisWriter {
         }
     }
 
-    private static void hll(List<String> ops, int key, List<String> chunk) {
-        ops.add("H");
-        ops.add(Integer.toString(key));
-        ops.add(Integer.toString(chunk.size()));
+    private static void hll(List<byte[]> ops, byte[] key, List<byte[]> chunk) {
+        ops.add(OP_HLL);
+        ops.add(key);
+        ops.add(number(chunk.size()));
         ops.addAll(chunk);
         chunk.clear();
     }
 
-    static final int HLL_CHUNK = 1000;
-
-    private static void op(List<String> ops, String op, int key, String field, String value) {
+    private static void ops(List<byte[]> ops, byte[] op, byte[] key, byte[] field, byte[] value) {
         ops.add(op);
-        ops.add(Integer.toString(key));
+        ops.add(key);
         ops.add(field);
         ops.add(value);
     }
+
+    static final int HLL_CHUNK = 1000;
 
     /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids. */
     public void persistPartitions(List<PartitionFold> folds, Map<Integer, PartitionState> states, Map<String, Long> horizonByTenant) {
