@@ -105,6 +105,8 @@ final class StreamsBaseline implements AutoCloseable {
         (Deserializer<Event>) (topic, data) -> data == null ? null : EventCodec.decode(data));
 
     private static final Duration GRACE = Duration.ofSeconds(10);
+    /** Windows stay queryable as long as the rules keep them (PT2H); Kafka Streams' default is size + grace. */
+    private static final Duration RETENTION = Duration.ofHours(2);
 
     final String applicationId;
     private final KafkaStreams streams;
@@ -135,32 +137,32 @@ final class StreamsBaseline implements AutoCloseable {
 
         events.groupByKey(Grouped.with(Serdes.String(), EVENT))
             .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMinutes(1), GRACE))
-            .aggregate(Agg::new, (k, e, a) -> a.add(e, null), Materialized.<String, Agg, WindowStore<Bytes, byte[]>>as("trending")
+            .aggregate(Agg::new, (k, e, a) -> a.add(e, null), Materialized.<String, Agg, WindowStore<Bytes, byte[]>>as("trending").withRetention(RETENTION)
                 .withKeySerde(Serdes.String()).withValueSerde(AGG));
         events.groupBy((k, e) -> e.geo(), Grouped.with("by-geo", Serdes.String(), EVENT))
             .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMinutes(5), GRACE).advanceBy(Duration.ofMinutes(1)))
-            .aggregate(Agg::new, (k, e, a) -> a.add(e, null), Materialized.<String, Agg, WindowStore<Bytes, byte[]>>as("revenue")
+            .aggregate(Agg::new, (k, e, a) -> a.add(e, null), Materialized.<String, Agg, WindowStore<Bytes, byte[]>>as("revenue").withRetention(RETENTION)
                 .withKeySerde(Serdes.String()).withValueSerde(AGG));
         KStream<String, Event> byGroup = events.selectKey((k, e) -> e.category() + "|" + e.geo());
         byGroup.groupByKey(Grouped.with("by-category-geo", Serdes.String(), EVENT))
             .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMinutes(1), GRACE))
-            .aggregate(Agg::new, (k, e, a) -> a.add(e, null), Materialized.<String, Agg, WindowStore<Bytes, byte[]>>as("fans")
+            .aggregate(Agg::new, (k, e, a) -> a.add(e, null), Materialized.<String, Agg, WindowStore<Bytes, byte[]>>as("fans").withRetention(RETENTION)
                 .withKeySerde(Serdes.String()).withValueSerde(AGG));
         // Exact distinct users: count the first sighting of each (group, user) per window.
         byGroup.groupBy((k, e) -> k + "|" + e.attributes().get("user"), Grouped.with("by-group-user", Serdes.String(), EVENT))
             .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMinutes(1), GRACE))
-            .count(Materialized.<String, Long, WindowStore<Bytes, byte[]>>as("group-user").withCachingDisabled())
+            .count(Materialized.<String, Long, WindowStore<Bytes, byte[]>>as("group-user").withRetention(RETENTION).withCachingDisabled())
             .toStream()
             .filter((w, n) -> n != null && n == 1L)
             .map((w, n) -> KeyValue.pair(w.key().substring(0, w.key().lastIndexOf('|')), w.window().start()))
             .groupByKey(Grouped.with("first-sightings", Serdes.String(), Serdes.Long()))
             .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMinutes(1), GRACE))
-            .count(Materialized.as("distinct-users"));
+            .count(Materialized.<String, Long, WindowStore<Bytes, byte[]>>as("distinct-users").withRetention(RETENTION));
         events.filter((k, e) -> e.category().matches("c[0-4]"))
             .groupByKey(Grouped.with(Serdes.String(), EVENT))
             .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMinutes(1), GRACE))
             .aggregate(Agg::new, (k, e, a) -> a.add(e, String.valueOf(e.attributes().get("team"))),
-                Materialized.<String, Agg, WindowStore<Bytes, byte[]>>as("teams").withKeySerde(Serdes.String()).withValueSerde(AGG));
+                Materialized.<String, Agg, WindowStore<Bytes, byte[]>>as("teams").withRetention(RETENTION).withKeySerde(Serdes.String()).withValueSerde(AGG));
 
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
