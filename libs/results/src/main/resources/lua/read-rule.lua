@@ -2,28 +2,28 @@
 -- which applied batches its values contain (every batch is applied, and increments the sequence, in
 -- one script on the same slot).
 -- KEYS[1] the rule's meta hash, KEYS[2..n+1] window hashes.
--- ARGV[1] unused, ARGV[2] the prefix of the rule version's distinct keys, ARGV[3] n, ARGV[4..3+n]
--- window starts, ARGV[4+n..] names of the distinct aggregations.
+-- ARGV[1] the prefix of the rule version's distinct keys, ARGV[2] n, ARGV[3..2+n] window starts,
+-- ARGV[3+n..] names of the distinct aggregations.
 -- Returns {seq, late, fields of window 1, distinct counts of window 1, ...}; fields and counts are
 -- flat name/value lists, empty for a window without data.
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local late = tonumber(redis.call('HGET', KEYS[1], 'late') or '0')
-local n = tonumber(ARGV[3])
+local n = tonumber(ARGV[2])
 local result = {seq, late}
 local sep = '\31'
 for w = 1, n do
   local fields = redis.call('HGETALL', KEYS[1 + w])
   local counts = {}
-  if #ARGV > 3 + n and #fields > 0 then
-    local start = ARGV[3 + w]
+  if #ARGV > 2 + n and #fields > 0 then
+    local start = ARGV[2 + w]
     for i = 1, #fields, 2 do
       local field = fields[i]
       if string.sub(field, -1) == sep then
         local group = string.sub(field, 1, -2)
         local hash = string.sub(redis.sha1hex(group), 1, 16)
-        for d = 4 + n, #ARGV do
+        for d = 3 + n, #ARGV do
           counts[#counts + 1] = group .. sep .. ARGV[d]
-          counts[#counts + 1] = redis.call('PFCOUNT', ARGV[2] .. start .. ':' .. hash .. ':' .. ARGV[d])
+          counts[#counts + 1] = redis.call('PFCOUNT', ARGV[1] .. start .. ':' .. hash .. ':' .. ARGV[d])
         end
       end
     end

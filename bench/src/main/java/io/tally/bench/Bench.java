@@ -1,5 +1,6 @@
 package io.tally.bench;
 
+import com.nimbusds.jose.util.JSONObjectUtils;
 import io.tally.devstack.Deadline;
 import io.tally.devstack.DevTokens;
 import io.tally.devstack.Ports;
@@ -30,6 +31,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,9 +44,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
 /**
@@ -431,25 +437,25 @@ public final class Bench {
     private static void push(String gateway, String token, Map<String, Object> results, int subscriptions, int probes) throws Exception {
         step("push latency: " + subscriptions + " subscriptions, " + probes + " probe events ...");
         int sockets = Math.max(1, subscriptions / 100);
-        java.util.concurrent.atomic.AtomicLong expected = new java.util.concurrent.atomic.AtomicLong();
-        java.util.concurrent.atomic.AtomicLong acceptedAt = new java.util.concurrent.atomic.AtomicLong();
-        java.util.concurrent.atomic.AtomicInteger snapshots = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicLong expected = new AtomicLong();
+        AtomicLong acceptedAt = new AtomicLong();
+        AtomicInteger snapshots = new AtomicInteger();
         ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
-        Map<String, long[]> totals = new java.util.concurrent.ConcurrentHashMap<>(); // subscription → {count seen, last expected credited}
-        List<java.net.http.WebSocket> open = new ArrayList<>();
+        Map<String, long[]> totals = new ConcurrentHashMap<>(); // subscription → {count seen, last expected credited}
+        List<WebSocket> open = new ArrayList<>();
         for (int s = 0; s < sockets; s++) {
-            java.net.http.WebSocket ws = HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + token)
-                .buildAsync(URI.create(gateway.replaceFirst("^http", "ws") + "/api/v1/subscriptions"), new java.net.http.WebSocket.Listener() {
+            WebSocket ws = HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + token)
+                .buildAsync(URI.create(gateway.replaceFirst("^http", "ws") + "/api/v1/subscriptions"), new WebSocket.Listener() {
                     private final StringBuilder partial = new StringBuilder();
 
                     @Override
                     @SuppressWarnings("unchecked")
-                    public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w, CharSequence data, boolean last) {
+                    public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
                         partial.append(data);
                         if (last) {
                             long now = System.nanoTime();
                             try {
-                                Map<String, Object> m = com.nimbusds.jose.util.JSONObjectUtils.parse(partial.toString());
+                                Map<String, Object> m = JSONObjectUtils.parse(partial.toString());
                                 if ("snapshot".equals(m.get("type"))) {
                                     snapshots.incrementAndGet();
                                 }
@@ -505,7 +511,7 @@ public final class Bench {
             Thread.sleep(100);
         }
         Thread.sleep(2000);
-        open.forEach(java.net.http.WebSocket::abort);
+        open.forEach(WebSocket::abort);
         long[] p = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
         results.put("push.subscriptions", wanted);
         results.put("push.p50Ms", round2(pct(p, 50) / 1000.0));

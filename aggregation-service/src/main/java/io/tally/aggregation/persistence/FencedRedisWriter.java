@@ -61,15 +61,14 @@ public class FencedRedisWriter {
      */
     private static final RedisCodec<String, byte[]> BYTES = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
-    private final jakarta.inject.Provider<StatefulRedisClusterConnection<String, String>> connection;
     private final jakarta.inject.Provider<RedisClusterClient> client;
-    private volatile RedisAdvancedClusterAsyncCommands<String, String> commands;
     private volatile StatefulRedisClusterConnection<String, byte[]> bytesConnection;
 
-    /** Connects on first use, so the service starts (and reports not ready) while Redis is away. */
-    public FencedRedisWriter(jakarta.inject.Provider<StatefulRedisClusterConnection<String, String>> connection,
-                             jakarta.inject.Provider<RedisClusterClient> client) {
-        this.connection = connection;
+    /**
+     * Connects on first use, so the service starts (and reports not ready) while Redis is away. One
+     * connection for everything, so commands on one key (an id set and its expiry) keep their order.
+     */
+    public FencedRedisWriter(jakarta.inject.Provider<RedisClusterClient> client) {
         this.client = client;
     }
 
@@ -110,19 +109,6 @@ public class FencedRedisWriter {
             out[i++] = utf8(v);
         }
         return out;
-    }
-
-    private RedisAdvancedClusterAsyncCommands<String, String> redis() {
-        RedisAdvancedClusterAsyncCommands<String, String> c = commands;
-        if (c == null) {
-            try {
-                c = connection.get().async();
-            } catch (RuntimeException e) {
-                throw new StateStoreException("Redis Cluster is unreachable: " + e.getMessage(), e);
-            }
-            commands = c;
-        }
-        return c;
     }
 
     /** Applies every rule delta of the folds; returns each rule's outcome keyed by partition then rule key. */
@@ -249,6 +235,10 @@ public class FencedRedisWriter {
     private static final byte[] AVG_SUM = utf8(StateKeys.SEP + "s");
     private static final byte[] AVG_COUNT = utf8(StateKeys.SEP + "n");
 
+    private static long parseLong(byte[] text) {
+        return Long.parseLong(new String(text, StandardCharsets.US_ASCII));
+    }
+
     private static byte[] number(long n) {
         return Long.toString(n).getBytes(StandardCharsets.US_ASCII);
     }
@@ -320,14 +310,13 @@ public class FencedRedisWriter {
                     pending.add(bytes().sadd(key, utf8(ids.getValue())));
                     long expireAt = (bucket + 1) * PartitionFold.DEDUP_BUCKET_MILLIS + horizon;
                     // Event time and wall time differ for replays and skewed producers: keep ids at least a horizon from now.
-                    pending.add(bytes().pexpireat(key, // on the same connection as the SADD, so after it
-                        Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
+                    pending.add(bytes().pexpireat(key, Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
                 }
             }
-            Map<String, String> watermarks = new HashMap<>();
-            states.get(partition).watermarks().forEach((tenant, wm) -> watermarks.put(tenant, Long.toString(wm)));
+            Map<String, byte[]> watermarks = new HashMap<>();
+            states.get(partition).watermarks().forEach((tenant, wm) -> watermarks.put(tenant, number(wm)));
             if (!watermarks.isEmpty()) {
-                pending.add(redis().hset(StateKeys.watermarks(partition), watermarks));
+                pending.add(bytes().hset(StateKeys.watermarks(partition), watermarks));
             }
         }
         pending.forEach(FencedRedisWriter::await);
@@ -335,27 +324,27 @@ public class FencedRedisWriter {
 
     /** Loads the unknown fences of these rules, for every partition at once (one pipelined round trip). */
     public void loadFences(Map<Integer, List<CompiledRule>> rulesByPartition, Map<Integer, PartitionState> states) {
-        Map<Integer, Map<CompiledRule, RedisFuture<String>>> pending = new LinkedHashMap<>();
+        Map<Integer, Map<CompiledRule, RedisFuture<byte[]>>> pending = new LinkedHashMap<>();
         rulesByPartition.forEach((partition, rules) -> {
             PartitionState state = states.get(partition);
-            Map<CompiledRule, RedisFuture<String>> byRule = new LinkedHashMap<>();
+            Map<CompiledRule, RedisFuture<byte[]>> byRule = new LinkedHashMap<>();
             for (CompiledRule rule : rules) {
                 if (!state.knowsFence(rule)) {
-                    byRule.put(rule, redis().hget(StateKeys.fence(rule.tenant(), rule.id()), Integer.toString(partition)));
+                    byRule.put(rule, bytes().hget(StateKeys.fence(rule.tenant(), rule.id()), Integer.toString(partition)));
                 }
             }
             pending.put(partition, byRule);
         });
         pending.forEach((partition, byRule) -> byRule.forEach((rule, future) -> {
-            String value = await(future);
-            states.get(partition).setFence(rule.tenant(), rule.id(), value == null ? -1 : Long.parseLong(value));
+            byte[] value = await(future);
+            states.get(partition).setFence(rule.tenant(), rule.id(), value == null ? -1 : parseLong(value));
         }));
     }
 
     /** Restores a partition's watermarks. */
     public void loadWatermarks(int partition, PartitionState state) {
-        Map<String, String> stored = await(redis().hgetall(StateKeys.watermarks(partition)));
-        stored.forEach((tenant, wm) -> state.restoreWatermark(tenant, Long.parseLong(wm)));
+        Map<String, byte[]> stored = await(bytes().hgetall(StateKeys.watermarks(partition)));
+        stored.forEach((tenant, wm) -> state.restoreWatermark(tenant, parseLong(wm)));
     }
 
     /**

@@ -26,7 +26,6 @@ public record RuleState(long seq, long lateEvents, List<RawWindow> windows) {
         String[] keys = new String[starts.size() + 1];
         keys[0] = StateKeys.meta(rule.tenant(), rule.id());
         List<String> args = new ArrayList<>();
-        args.add("0");
         args.add(StateKeys.distinctPrefix(rule.tenant(), rule.id(), rule.version()));
         args.add(Integer.toString(starts.size()));
         for (int i = 0; i < starts.size(); i++) {

@@ -4,8 +4,6 @@ import io.micronaut.core.type.Argument;
 import io.micronaut.serde.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tally.model.RuleRecord;
-import io.tally.results.RawWindow;
-import io.tally.results.ResultAssembler;
 import io.tally.results.ResultWindow;
 import io.tally.results.RuleView;
 import io.tally.results.StateReader;
@@ -58,7 +56,7 @@ public class SubscriptionService implements AutoCloseable {
     private final DashboardClient dashboards;
     private final SubscriptionConfig config;
     private final ObjectMapper json;
-    private final ResultAssembler assembler;
+    private final WindowRenderer renderer;
     private final Subscription.Pacing pacing;
     private final ResumeRegistry retained;
     private final ExecutorService lanes = Executors.newVirtualThreadPerTaskExecutor();
@@ -68,7 +66,7 @@ public class SubscriptionService implements AutoCloseable {
     private final AtomicInteger total = new AtomicInteger();
 
     public SubscriptionService(RuleCatalog catalog, StateReader reader, Fanout fanout, Flusher flusher, DashboardClient dashboards,
-                               SubscriptionConfig config, ObjectMapper json, MeterRegistry meters) {
+                               SubscriptionConfig config, ObjectMapper json, WindowRenderer renderer, MeterRegistry meters) {
         this.catalog = catalog;
         this.reader = reader;
         this.fanout = fanout;
@@ -76,7 +74,7 @@ public class SubscriptionService implements AutoCloseable {
         this.dashboards = dashboards;
         this.config = config;
         this.json = json;
-        this.assembler = new ResultAssembler(text -> parse(text, Argument.listOf(Object.class)), text -> parse(text, Argument.OBJECT_ARGUMENT));
+        this.renderer = renderer;
         this.pacing = new Subscription.Pacing(config.coalesce().toMillis(), config.sendBuffer(), config.stallTimeout().toMillis());
         this.retained = new ResumeRegistry(config.history().toMillis(), 100_000);
         catalog.addListener(this::ruleChanged);
@@ -85,14 +83,6 @@ public class SubscriptionService implements AutoCloseable {
         meters.gauge("tally.subscriptions.retained", retained, ResumeRegistry::size);
         long ping = config.pingInterval().toMillis();
         pinger.scheduleAtFixedRate(this::ping, ping, ping, TimeUnit.MILLISECONDS);
-    }
-
-    private <T> T parse(String text, Argument<T> type) {
-        try {
-            return json.readValue(text, type);
-        } catch (IOException e) {
-            throw new IllegalStateException("unreadable stored value", e);
-        }
     }
 
     void opened(WebSocketSession session, String tenant) {
@@ -408,14 +398,11 @@ public class SubscriptionService implements AutoCloseable {
                 StateReader.Snapshot snapshot = reader.read(rule, rule.windowsOverlapping(now - 10 * rule.sizeMillis(), now));
                 seqs[part.index()] = snapshot.seq();
                 versions[part.index()] = rule.version();
-                for (RawWindow raw : snapshot.windows()) {
-                    ResultWindow window = ResultWindow.of(assembler, rule, raw, part.filter(), snapshot.watermark());
-                    if (window != null) {
-                        if (windows.length() > 1) {
-                            windows.append(',');
-                        }
-                        s.appendWindow(windows, part, json.writeValueAsString(window));
+                for (Subscription.Rendered window : renderer.render(rule, snapshot, part.filter())) {
+                    if (windows.length() > 1) {
+                        windows.append(',');
                     }
+                    s.appendWindow(windows, part, window.json());
                 }
                 if (firstRule == null) {
                     firstRule = rule;
@@ -426,8 +413,6 @@ public class SubscriptionService implements AutoCloseable {
             LOG.warn("Snapshot of subscription {} (tenant {}) failed: {}", s.id(), s.tenant(), e.getMessage());
             failAndRemove(s, 503, "Service Unavailable", "Results cannot be read right now; subscribe again in a few seconds.");
             return;
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
         }
         windows.append(']');
         StringBuilder body = new StringBuilder();

@@ -120,7 +120,7 @@ public final class Fanout {
             if (!channel.parts.isEmpty()) {
                 channel.lastWatched = now;
             }
-            remember(channel, now - channel.lastWatched <= historyMillis, now);
+            remember(channel, now - channel.lastWatched <= historyMillis);
             channel.arrivals++;
             if (channel.remembering) {
                 channel.history.addLast(new Arrival(channel.arrivals, List.copyOf(change.windows()), now));
@@ -134,7 +134,7 @@ public final class Fanout {
     }
 
     /** Keeps announcements only while the rule has (or just had) subscribers: rules nobody watches cost no memory. */
-    private static void remember(Channel channel, boolean on, long now) {
+    private static void remember(Channel channel, boolean on) {
         if (on && !channel.remembering) {
             channel.coveredAfter = channel.arrivals; // nothing earlier is held
         }
@@ -252,7 +252,7 @@ public final class Fanout {
         synchronized (channel) {
             channel.parts.add(part);
             channel.lastWatched = now;
-            remember(channel, true, now);
+            remember(channel, true);
             trim(channel, now);
             if (resumeMark < 0 || resumeMark < channel.coveredAfter || resumeMark > channel.arrivals) {
                 return false;

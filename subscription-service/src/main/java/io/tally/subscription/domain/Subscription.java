@@ -127,7 +127,10 @@ public final class Subscription {
     private long version;
     private long lastSentAt = Long.MIN_VALUE / 2;
     private long stalledSince = -1;
-    private final Deque<long[]> remembered = new ArrayDeque<>(); // [version, seq of each part..., mark of each part...]
+    private record Remembered(long version, Position[] at) {
+    }
+
+    private final Deque<Remembered> remembered = new ArrayDeque<>();
 
     /** @param firstVersion the version of the first message (the snapshot, or the first update of a resume) */
     public Subscription(String tenant, String id, String dashboardId, Sink sink, Pacing pacing, long firstVersion) {
@@ -209,7 +212,11 @@ public final class Subscription {
             more |= !part.pending.isEmpty();
         }
         version++;
-        remember(seqs, marks); // reads still pending are not in the snapshot: the next update remembers them
+        Position[] at = new Position[parts.size()];
+        for (int i = 0; i < at.length; i++) {
+            at[i] = new Position(seqs[i], marks[i]);
+        }
+        remember(at); // reads still pending are not in the snapshot: the next update remembers them
         sink.send("{\"type\":\"snapshot\",\"id\":" + JsonText.quote(id) + ",\"version\":" + version + body);
         state = State.LIVE;
         lastSentAt = now;
@@ -234,14 +241,9 @@ public final class Subscription {
 
     /** Each part's position at version {@code v}, if still remembered. */
     public synchronized Position[] positionsAt(long v) {
-        for (long[] r : remembered) {
-            if (r[0] == v) {
-                int n = (r.length - 1) / 2;
-                Position[] at = new Position[n];
-                for (int i = 0; i < n; i++) {
-                    at[i] = new Position(r[1 + i], r[1 + n + i]);
-                }
-                return at;
+        for (Remembered r : remembered) {
+            if (r.version() == v) {
+                return r.at().clone();
             }
         }
         return null;
@@ -283,13 +285,11 @@ public final class Subscription {
         }
         message.append("]}");
         version++;
-        long[] seqs = new long[parts.size()];
-        long[] marks = new long[parts.size()];
+        Position[] at = new Position[parts.size()];
         for (Part part : parts) {
-            seqs[part.index] = part.seenSeq;
-            marks[part.index] = part.covered;
+            at[part.index] = new Position(part.seenSeq, part.covered);
         }
-        remember(seqs, marks);
+        remember(at);
         lastSentAt = now;
         sink.send(message.toString());
         return 0;
@@ -305,13 +305,8 @@ public final class Subscription {
         }
     }
 
-    private void remember(long[] seqs, long[] marks) {
-        int n = parts.size();
-        long[] entry = new long[1 + 2 * n];
-        entry[0] = version;
-        System.arraycopy(seqs, 0, entry, 1, n);
-        System.arraycopy(marks, 0, entry, 1 + n, n);
-        remembered.addLast(entry);
+    private void remember(Position[] at) {
+        remembered.addLast(new Remembered(version, at));
         while (remembered.size() > REMEMBERED_VERSIONS) {
             remembered.removeFirst();
         }
