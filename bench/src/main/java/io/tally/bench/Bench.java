@@ -1,6 +1,5 @@
 package io.tally.bench;
 
-import com.nimbusds.jose.util.JSONObjectUtils;
 import io.tally.devstack.Deadline;
 import io.tally.devstack.DevTokens;
 import io.tally.devstack.Ports;
@@ -44,7 +43,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
@@ -434,6 +432,7 @@ public final class Bench {
      * gateway; each probe event's 202 is timed to the first message on every socket's subscriptions
      * that counts it.
      */
+    @SuppressWarnings("unchecked")
     private static void push(String gateway, String token, Map<String, Object> results, int subscriptions, int probes) throws Exception {
         step("push latency: " + subscriptions + " subscriptions, " + probes + " probe events ...");
         int sockets = Math.max(1, subscriptions / 100);
@@ -444,45 +443,27 @@ public final class Bench {
         Map<String, long[]> totals = new ConcurrentHashMap<>(); // subscription → {count seen, last expected credited}
         List<WebSocket> open = new ArrayList<>();
         for (int s = 0; s < sockets; s++) {
-            WebSocket ws = HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + token)
-                .buildAsync(URI.create(gateway.replaceFirst("^http", "ws") + "/api/v1/subscriptions"), new WebSocket.Listener() {
-                    private final StringBuilder partial = new StringBuilder();
-
-                    @Override
-                    @SuppressWarnings("unchecked")
-                    public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
-                        partial.append(data);
-                        if (last) {
-                            long now = System.nanoTime();
-                            try {
-                                Map<String, Object> m = JSONObjectUtils.parse(partial.toString());
-                                if ("snapshot".equals(m.get("type"))) {
-                                    snapshots.incrementAndGet();
-                                }
-                                long count = 0;
-                                for (Object window : (List<Object>) m.getOrDefault("windows", List.of())) {
-                                    for (Object g : (List<Object>) ((Map<String, Object>) window).get("groups")) {
-                                        count += ((Number) ((Map<String, Object>) ((Map<String, Object>) g).get("values")).get("events")).longValue();
-                                    }
-                                }
-                                long[] t = totals.computeIfAbsent((String) m.get("id"), k -> new long[2]);
-                                synchronized (t) {
-                                    t[0] = Math.max(t[0], count); // one window: its count is the total
-                                    long want = expected.get();
-                                    if (want > t[1] && t[0] >= want && "update".equals(m.get("type"))) {
-                                        latencies.add((now - acceptedAt.get()) / 1000);
-                                        t[1] = want;
-                                    }
-                                }
-                            } catch (Exception e) {
-                                // not a message this measurement reads
-                            }
-                            partial.setLength(0);
-                        }
-                        w.request(1);
-                        return null;
+            WebSocket ws = LiveSocket.open(HTTP, gateway, token, (now, m) -> {
+                if ("snapshot".equals(m.get("type"))) {
+                    snapshots.incrementAndGet();
+                }
+                if (m.get("id") == null || m.get("windows") == null) {
+                    return; // not a message this measurement reads
+                }
+                long count = 0;
+                for (Object window : (List<?>) m.get("windows")) {
+                    count += LiveSocket.events((Map<String, Object>) window);
+                }
+                long[] t = totals.computeIfAbsent((String) m.get("id"), k -> new long[2]);
+                synchronized (t) {
+                    t[0] = Math.max(t[0], count); // one window: its count is the total
+                    long want = expected.get();
+                    if (want > t[1] && t[0] >= want && "update".equals(m.get("type"))) {
+                        latencies.add((now - acceptedAt.get()) / 1000);
+                        t[1] = want;
                     }
-                }).join();
+                }
+            });
             open.add(ws);
             for (int i = 0; i < subscriptions / sockets; i++) {
                 ws.sendText("{\"op\":\"subscribe\",\"id\":\"s" + s + "-" + i + "\",\"ruleId\":\"push\"}", true).join();

@@ -16,7 +16,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -107,54 +106,32 @@ public final class SubscriptionFanout {
         int perSocket = (subscriptions + sockets - 1) / sockets;
         int sub = 0;
         for (int s = 0; s < sockets && sub < subscriptions; s++) {
-            WebSocket ws = HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + token)
-                .buildAsync(URI.create(gateway.replaceFirst("^http", "ws") + "/api/v1/subscriptions"), new WebSocket.Listener() {
-                    private final StringBuilder partial = new StringBuilder();
-
-                    @Override
-                    @SuppressWarnings("unchecked")
-                    public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
-                        partial.append(data);
-                        if (last) {
-                            long now = System.nanoTime();
-                            try {
-                                Map<String, Object> m = JSONObjectUtils.parse(partial.toString());
-                                if ("error".equals(m.get("type"))) {
-                                    System.err.println("error: " + m);
-                                } else {
-                                    Seen state = seen.get((String) m.get("id"));
-                                    if ("snapshot".equals(m.get("type"))) {
-                                        snapshots.incrementAndGet();
-                                    }
-                                    messages.incrementAndGet();
-                                    synchronized (state) {
-                                        for (Object o : (List<Object>) m.get("windows")) {
-                                            Map<String, Object> window = (Map<String, Object>) o;
-                                            long count = 0;
-                                            for (Object g : (List<Object>) window.get("groups")) {
-                                                count += ((Number) ((Map<String, Object>) ((Map<String, Object>) g).get("values")).get("events")).longValue();
-                                            }
-                                            Long before = state.windows.put((String) window.get("start"), count);
-                                            state.total += count - (before == null ? 0 : before);
-                                        }
-                                        List<Marker> list = markers[state.rule];
-                                        while (state.nextMarker < list.size() && list.get(state.nextMarker).total() <= state.total) {
-                                            Marker marker = list.get(state.nextMarker++);
-                                            if (marker.acceptedNanos() >= measuring.get()) {
-                                                latencies.add(Math.max(0, now - marker.acceptedNanos()));
-                                            }
-                                        }
-                                    }
-                                }
-                            } catch (Exception e) {
-                                System.err.println("unreadable message: " + e);
-                            }
-                            partial.setLength(0);
-                        }
-                        w.request(1);
-                        return null;
+            WebSocket ws = LiveSocket.open(HTTP, gateway, token, (now, m) -> {
+                if ("error".equals(m.get("type"))) {
+                    System.err.println("error: " + m);
+                    return;
+                }
+                Seen state = seen.get((String) m.get("id"));
+                if ("snapshot".equals(m.get("type"))) {
+                    snapshots.incrementAndGet();
+                }
+                messages.incrementAndGet();
+                synchronized (state) {
+                    for (Object o : (List<?>) m.get("windows")) {
+                        Map<String, Object> window = (Map<String, Object>) o;
+                        long count = LiveSocket.events(window);
+                        Long before = state.windows.put((String) window.get("start"), count);
+                        state.total += count - (before == null ? 0 : before);
                     }
-                }).join();
+                    List<Marker> list = markers[state.rule];
+                    while (state.nextMarker < list.size() && list.get(state.nextMarker).total() <= state.total) {
+                        Marker marker = list.get(state.nextMarker++);
+                        if (marker.acceptedNanos() >= measuring.get()) {
+                            latencies.add(Math.max(0, now - marker.acceptedNanos()));
+                        }
+                    }
+                }
+            });
             open.add(ws);
             for (int i = 0; i < perSocket && sub < subscriptions; i++, sub++) {
                 int rule = sub % rules;
