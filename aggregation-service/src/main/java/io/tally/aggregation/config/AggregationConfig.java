@@ -15,6 +15,10 @@ import java.time.Duration;
  *                       at once instead of after the session timeout; distinct per live instance
  * @param haltAfterApply fault injection for crash tests, off (0) by default: halt the JVM right after the Nth
  *                       batch reached Redis and before its offsets are committed, the worst moment to die
+ * @param minReplicas    a flush counts as done (ids kept, offsets committed) only once every Redis master it wrote
+ *                       to passed its writes to this many replicas (at most as many as the master has); 0 turns
+ *                       the wait off and lets a master failover lose the last flushes
+ * @param replicaTimeout how long a flush waits for that; falling short rewinds and applies the batch again
  */
 @ConfigurationProperties(AggregationConfig.PREFIX)
 public record AggregationConfig(
@@ -22,7 +26,9 @@ public record AggregationConfig(
     @Bindable(defaultValue = "20ms") Duration maxBatchDelay,
     @Bindable(defaultValue = "tally-aggregation") String groupId,
     @Bindable(defaultValue = "aggregation-local") String instanceId,
-    @Bindable(defaultValue = "0") int haltAfterApply) {
+    @Bindable(defaultValue = "0") int haltAfterApply,
+    @Bindable(defaultValue = "1") int minReplicas,
+    @Bindable(defaultValue = "2s") Duration replicaTimeout) {
 
     public static final String PREFIX = "tally.aggregation";
 }

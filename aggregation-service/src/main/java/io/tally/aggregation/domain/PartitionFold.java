@@ -4,10 +4,8 @@ import io.tally.model.Event;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -17,7 +15,8 @@ import java.util.function.Function;
  *   <li>the watermark is per partition and tenant: the highest event time seen from that tenant here;</li>
  *   <li>an event joins each of its windows still open ({@code watermark < end + allowedLateness});
  *       with none open it is late: counted in the rule's late events, kept for the late topic;</li>
- *   <li>a duplicate id (seen before, or earlier in this batch) is dropped;</li>
+ *   <li>a duplicate id (first seen at an earlier offset, or earlier in this batch) is dropped; an id first
+ *       seen at this very offset is this event replayed after a failure, not a duplicate;</li>
  *   <li>an event at or below a rule's fence was applied before a crash and is skipped for that rule.</li>
  * </ul>
  */
@@ -29,7 +28,7 @@ public final class PartitionFold {
     private final int partition;
     private final PartitionState state;
     private final Map<CompiledRule, RuleDelta> deltas = new java.util.IdentityHashMap<>();
-    private final Map<String, Map<Long, Set<String>>> newIds = new HashMap<>();
+    private final Map<String, Map<Long, Map<String, Long>>> newIds = new HashMap<>();
     private final List<Event> lateEvents = new ArrayList<>();
     private long[] starts = new long[16];
     private long firstOffset = -1;
@@ -43,7 +42,7 @@ public final class PartitionFold {
     }
 
     /**
-     * Folds one event. {@code seenBefore} answers whether (tenant, id) was seen in an earlier batch;
+     * Folds one event. {@code seenBefore} answers where (tenant, id) was first seen in an earlier batch;
      * {@code rulesOf} gives a tenant's active rules.
      */
     public void add(long offset, Event e, DedupIndex seenBefore, Function<String, List<CompiledRule>> rulesOf) {
@@ -53,12 +52,17 @@ public final class PartitionFold {
         lastOffset = offset;
         events++;
         long bucket = bucketOf(e.timeMillis());
-        Set<String> batchIds = newIds.computeIfAbsent(e.tenant(), t -> new HashMap<>()).computeIfAbsent(bucket, b -> new HashSet<>());
-        if (batchIds.contains(e.id()) || seenBefore.seen(partition, e.tenant(), bucket, e.id())) {
+        Map<String, Long> batchIds = newIds.computeIfAbsent(e.tenant(), t -> new HashMap<>()).computeIfAbsent(bucket, b -> new HashMap<>());
+        if (batchIds.containsKey(e.id())) {
             duplicates++;
             return;
         }
-        batchIds.add(e.id());
+        long firstSeen = seenBefore.firstSeenAt(partition, e.tenant(), bucket, e.id());
+        if (firstSeen >= 0 && firstSeen < offset) {
+            duplicates++;
+            return;
+        }
+        batchIds.put(e.id(), offset);
         long watermark = state.advance(e.tenant(), e.timeMillis());
         boolean late = false;
         for (CompiledRule rule : rulesOf.apply(e.tenant())) {
@@ -119,8 +123,8 @@ public final class PartitionFold {
         return byKey;
     }
 
-    /** New ids of this batch by tenant and event-time bucket, to persist into the dedup index. */
-    public Map<String, Map<Long, Set<String>>> newIds() {
+    /** New ids of this batch (with the offset each was first seen at) by tenant and event-time bucket, for the dedup index. */
+    public Map<String, Map<Long, Map<String, Long>>> newIds() {
         return newIds;
     }
 

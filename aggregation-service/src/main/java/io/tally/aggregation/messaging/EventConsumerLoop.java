@@ -49,8 +49,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The aggregation engine's single consumer thread: poll {@code tally.events}, fold micro-batches per
- * partition, flush them with fenced scripts, persist partition state, then commit offsets. Any failure
- * of a flush rewinds to the committed offsets; the fences make the replay harmless.
+ * partition, flush them with fenced scripts, persist partition state, wait until Redis replicated all of it,
+ * then commit offsets. Any failure of a flush (also one while partitions are revoked) rewinds every assigned
+ * partition to its committed offset; the fences and the offsets kept with the dedup ids make the replay
+ * harmless. The loop never ends on an error: it backs off (up to {@link #MAX_BACKOFF_MILLIS}) and tries
+ * again, and {@link #health()} tells readiness when it has been failing for a while.
  */
 @Singleton
 public class EventConsumerLoop implements ApplicationEventListener<ServerStartupEvent>, AutoCloseable {
@@ -73,6 +76,9 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final Timer flushTimer;
     private final MeterRegistry meters;
     private volatile boolean running = true;
+    /** A flush failed where the loop could not rewind at once (inside a rebalance callback). */
+    private boolean rewindPending;
+    private final EngineHealth health = new EngineHealth();
     private KafkaConsumer<String, byte[]> consumer;
     private KafkaProducer<String, byte[]> lateProducer;
     private Thread thread;
@@ -131,7 +137,10 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         consumer.subscribe(List.of(Topics.EVENTS), new ConsumerRebalanceListener() {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-                flushQuietly();
+                if (!rewindPending && !flushQuietly()) {
+                    // The buffer also held records of partitions this instance keeps: read them again.
+                    rewindPending = true;
+                }
                 commitQuietly(partitions);
                 partitions.forEach(p -> states.remove(p.partition()));
             }
@@ -143,9 +152,16 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 LOG.info("assigned partitions {}", partitions.stream().map(TopicPartition::partition).sorted().toList());
             }
         });
+        long backoff = 0;
         while (running) {
             try {
-                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(10))) {
+                var records = consumer.poll(Duration.ofMillis(10));
+                if (rewindPending) {
+                    // What this poll returned lies past the records the failed flush dropped.
+                    rewind();
+                    continue;
+                }
+                for (ConsumerRecord<String, byte[]> record : records) {
                     if (buffered == 0) {
                         oldestBufferedNanos = System.nanoTime();
                     }
@@ -155,18 +171,42 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 if (buffered >= config.maxBatchEvents()
                     || (buffered > 0 && System.nanoTime() - oldestBufferedNanos >= config.maxBatchDelay().toNanos())) {
                     flush();
+                    health.succeeded();
+                    backoff = 0;
+                } else if (buffered == 0) {
+                    health.succeeded();
                 }
             } catch (WakeupException e) {
                 break;
-            } catch (RuntimeException e) {
-                LOG.warn("flush failed, rewinding to the committed offsets: {}", e.toString());
-                rewind();
-                sleepQuietly(500);
+            } catch (RuntimeException | Error e) {
+                backoff = Math.min(MAX_BACKOFF_MILLIS, backoff == 0 ? 250 : backoff * 2);
+                health.failed(e);
+                LOG.warn("flush failed, rewinding every assigned partition to its committed offset and trying again in {} ms: {}",
+                    backoff, e.toString());
+                rewindPending = true;
+                sleepQuietly(backoff);
+                try {
+                    rewind();
+                } catch (WakeupException w) {
+                    break;
+                } catch (RuntimeException r) {
+                    LOG.warn("rewinding failed (tried again before the next batch): {}", r.toString());
+                }
             }
         }
-        flushQuietly();
+        if (!rewindPending) {
+            flushQuietly();
+        }
         commitQuietly(consumer.assignment());
         consumer.close(Duration.ofSeconds(5));
+        health.stopped();
+    }
+
+    static final long MAX_BACKOFF_MILLIS = 5_000;
+
+    /** Whether the engine is applying batches (for readiness). */
+    public EngineHealth health() {
+        return health;
     }
 
     private void flush() {
@@ -210,19 +250,19 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         }
         long phase = System.nanoTime();
         writer.loadFences(involved, states);
-        Map<Integer, Map<String, Map<Long, Set<String>>>> seen = writer.seen(ids);
+        Map<Integer, Map<String, Map<Long, Map<String, Long>>>> seen = writer.seen(ids);
         phase = lap("lookup", phase);
         for (Map.Entry<Integer, List<ConsumerRecord<String, byte[]>>> entry : buffer.entrySet()) {
             int partition = entry.getKey();
             List<ConsumerRecord<String, byte[]>> records = entry.getValue();
             List<Event> events = decoded.get(partition);
-            Map<String, Map<Long, Set<String>>> seenHere = seen.getOrDefault(partition, Map.of());
+            Map<String, Map<Long, Map<String, Long>>> seenHere = seen.getOrDefault(partition, Map.of());
             PartitionFold fold = new PartitionFold(partition, states.get(partition));
             for (int i = 0; i < records.size(); i++) {
                 Event e = events.get(i);
                 if (e != null) {
                     fold.add(records.get(i).offset(), e, (p, tenant, bucket, id) ->
-                        seenHere.getOrDefault(tenant, Map.of()).getOrDefault(bucket, Set.of()).contains(id), rules::of);
+                        seenHere.getOrDefault(tenant, Map.of()).getOrDefault(bucket, Map.of()).getOrDefault(id, -1L), rules::of);
                 }
             }
             folds.add(fold);
@@ -256,6 +296,9 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         folds.forEach(f -> f.newIds().keySet().forEach(tenant -> horizons.computeIfAbsent(tenant, rules::horizonMillis)));
         writer.persistPartitions(folds, states, horizons);
         phase = lap("persist", phase);
+        // Nothing is announced, kept or committed before a replica holds it: a failover could still take it back.
+        writer.awaitReplicas(folds, config.minReplicas(), config.replicaTimeout());
+        phase = lap("replicate", phase);
         publishLate(late);
         updates.publish(changes);
         phase = lap("publish", phase);
@@ -317,7 +360,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         }
     }
 
-    /** Drops the buffer and partition state and seeks every partition back to its committed offset. */
+    /** Drops the buffer and partition state and seeks every assigned partition back to its committed offset. */
     private void rewind() {
         rewinds.increment();
         buffer.clear();
@@ -325,6 +368,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         Set<TopicPartition> assigned = consumer.assignment();
         states.clear();
         if (assigned.isEmpty()) {
+            rewindPending = false;
             return;
         }
         Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(assigned);
@@ -336,15 +380,19 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 consumer.seek(p, offset.offset());
             }
         }
+        rewindPending = false;
     }
 
-    private void flushQuietly() {
+    /** Flushes what is buffered; false when that failed (the buffer is dropped: the caller must rewind). */
+    private boolean flushQuietly() {
         try {
             flush();
+            return true;
         } catch (RuntimeException e) {
-            LOG.warn("flush before losing partitions failed; they will be replayed: {}", e.toString());
+            LOG.warn("flush before losing partitions failed; what it held is read again: {}", e.toString());
             buffer.clear();
             buffered = 0;
+            return false;
         }
     }
 

@@ -1,6 +1,12 @@
 package io.tally.aggregation.persistence;
 
+import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisFuture;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.models.partitions.Partitions;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
@@ -73,6 +79,10 @@ public class FencedRedisWriter {
     }
 
     private RedisAdvancedClusterAsyncCommands<String, byte[]> bytes() {
+        return connection().async();
+    }
+
+    private StatefulRedisClusterConnection<String, byte[]> connection() {
         StatefulRedisClusterConnection<String, byte[]> c = bytesConnection;
         if (c == null) {
             synchronized (this) {
@@ -87,7 +97,7 @@ public class FencedRedisWriter {
                 }
             }
         }
-        return c.async();
+        return c;
     }
 
     @PreDestroy
@@ -293,21 +303,23 @@ public class FencedRedisWriter {
 
     static final int HLL_CHUNK = 1000;
 
-    /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids. */
+    /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids with their offsets. */
     public void persistPartitions(List<PartitionFold> folds, Map<Integer, PartitionState> states, Map<String, Long> horizonByTenant) {
         List<RedisFuture<?>> pending = new ArrayList<>();
         for (PartitionFold fold : folds) {
             int partition = fold.partition();
-            for (Map.Entry<String, Map<Long, Set<String>>> byTenant : fold.newIds().entrySet()) {
+            for (Map.Entry<String, Map<Long, Map<String, Long>>> byTenant : fold.newIds().entrySet()) {
                 String tenant = byTenant.getKey();
                 long horizon = horizonByTenant.getOrDefault(tenant, 0L);
-                for (Map.Entry<Long, Set<String>> ids : byTenant.getValue().entrySet()) {
+                for (Map.Entry<Long, Map<String, Long>> ids : byTenant.getValue().entrySet()) {
                     if (ids.getValue().isEmpty()) {
                         continue;
                     }
                     long bucket = ids.getKey();
                     String key = StateKeys.dedup(partition, tenant, bucket);
-                    pending.add(bytes().sadd(key, utf8(ids.getValue())));
+                    Map<String, byte[]> offsets = new HashMap<>(ids.getValue().size() * 2);
+                    ids.getValue().forEach((id, offset) -> offsets.put(id, number(offset)));
+                    pending.add(bytes().hset(key, offsets));
                     long expireAt = (bucket + 1) * PartitionFold.DEDUP_BUCKET_MILLIS + horizon;
                     // Event time and wall time differ for replays and skewed producers: keep ids at least a horizon from now.
                     pending.add(bytes().pexpireat(key, Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
@@ -348,27 +360,91 @@ public class FencedRedisWriter {
     }
 
     /**
-     * Which ids were seen in earlier batches, for every partition at once (one pipelined round trip).
-     * Input and output: partition → tenant → bucket → ids.
+     * Where ids were first seen in earlier batches, for every partition at once (one pipelined round trip).
+     * Input: partition → tenant → bucket → ids; output: partition → tenant → bucket → id → offset (only ids seen).
      */
-    public Map<Integer, Map<String, Map<Long, Set<String>>>> seen(Map<Integer, Map<String, Map<Long, List<String>>>> ids) {
-        record Ask(int partition, String tenant, long bucket, List<String> ids, RedisFuture<List<Boolean>> answer) {
+    public Map<Integer, Map<String, Map<Long, Map<String, Long>>>> seen(Map<Integer, Map<String, Map<Long, List<String>>>> ids) {
+        record Ask(int partition, String tenant, long bucket, RedisFuture<List<KeyValue<String, byte[]>>> answer) {
         }
         List<Ask> asks = new ArrayList<>();
         ids.forEach((partition, byTenant) -> byTenant.forEach((tenant, byBucket) -> byBucket.forEach((bucket, list) ->
-            asks.add(new Ask(partition, tenant, bucket, list,
-                bytes().smismember(StateKeys.dedup(partition, tenant, bucket), utf8(list)))))));
-        Map<Integer, Map<String, Map<Long, Set<String>>>> seen = new HashMap<>();
+            asks.add(new Ask(partition, tenant, bucket,
+                bytes().hmget(StateKeys.dedup(partition, tenant, bucket), list.toArray(String[]::new)))))));
+        Map<Integer, Map<String, Map<Long, Map<String, Long>>>> seen = new HashMap<>();
         for (Ask ask : asks) {
-            List<Boolean> member = await(ask.answer());
-            for (int i = 0; i < ask.ids().size(); i++) {
-                if (Boolean.TRUE.equals(member.get(i))) {
+            for (KeyValue<String, byte[]> member : await(ask.answer())) {
+                if (member.hasValue()) {
                     seen.computeIfAbsent(ask.partition(), p -> new HashMap<>()).computeIfAbsent(ask.tenant(), t -> new HashMap<>())
-                        .computeIfAbsent(ask.bucket(), b -> new java.util.HashSet<>()).add(ask.ids().get(i));
+                        .computeIfAbsent(ask.bucket(), b -> new HashMap<>()).put(member.getKey(), parseLong(member.getValue()));
                 }
             }
         }
         return seen;
+    }
+
+    /**
+     * Waits until every master this flush wrote to has passed the writes to {@code required} replicas (or to as
+     * many as it has: a master without replicas has nothing to wait for), and throws {@link StateStoreException}
+     * when one falls short within {@code timeout}. Replication is asynchronous: without this, a master that dies
+     * right after a flush takes writes with it that its promoted replica never saw, while the offsets committed
+     * after the flush already point past them. A marker write on the master's own connection comes after every
+     * write of the flush in its replication stream, and WAIT on that connection waits for it.
+     */
+    public void awaitReplicas(List<PartitionFold> folds, int required, Duration timeout) {
+        if (required <= 0 || folds.isEmpty()) {
+            return;
+        }
+        StatefulRedisClusterConnection<String, byte[]> cluster = connection();
+        Partitions topology = cluster.getPartitions();
+        Map<String, RedisClusterNode> masters = new LinkedHashMap<>();
+        for (PartitionFold fold : folds) {
+            master(topology, StateKeys.watermarks(fold.partition()), masters);
+            for (RuleDelta delta : fold.deltas().values()) {
+                master(topology, StateKeys.fence(delta.rule().tenant(), delta.rule().id()), masters);
+            }
+        }
+        record Ask(RedisClusterNode master, int wanted, RedisFuture<Long> acknowledged) {
+        }
+        List<Ask> asks = new ArrayList<>();
+        for (RedisClusterNode master : masters.values()) {
+            int replicas = (int) topology.getPartitions().stream().filter(n -> master.getNodeId().equals(n.getSlaveOf())).count();
+            int wanted = Math.min(required, replicas);
+            if (wanted == 0) {
+                continue;
+            }
+            RedisAsyncCommands<String, byte[]> node;
+            try {
+                node = cluster.getConnection(master.getNodeId()).async();
+            } catch (RuntimeException e) {
+                throw new StateStoreException("Redis master " + master.getUri() + " is unreachable: " + e.getMessage(), e);
+            }
+            node.set(syncMarker(master), MARKER, SetArgs.Builder.px(MARKER_TTL_MILLIS));
+            asks.add(new Ask(master, wanted, node.waitForReplication(wanted, timeout.toMillis())));
+        }
+        for (Ask ask : asks) {
+            long acknowledged = await(ask.acknowledged());
+            if (acknowledged < ask.wanted()) {
+                throw new StateStoreException("Redis master " + ask.master().getUri() + " passed the flush to " + acknowledged + " of "
+                    + ask.wanted() + " replica(s) within " + timeout.toMillis() + " ms; the batch is applied again");
+            }
+        }
+    }
+
+    private static void master(Partitions topology, String key, Map<String, RedisClusterNode> masters) {
+        RedisClusterNode master = topology.getMasterBySlot(SlotHash.getSlot(key));
+        if (master == null) {
+            throw new StateStoreException("no Redis master serves the slot of " + key + " (the cluster is failing over)");
+        }
+        masters.putIfAbsent(master.getNodeId(), master);
+    }
+
+    private static final byte[] MARKER = {'1'};
+    private static final long MARKER_TTL_MILLIS = 600_000;
+
+    /** A key on one of the master's own slots, written just before WAIT. */
+    private static String syncMarker(RedisClusterNode master) {
+        int slot = master.getSlots().isEmpty() ? 0 : master.getSlots().getFirst();
+        return "tally:sync:{" + SlotTags.tagOf(slot) + "}";
     }
 
     static <T> T await(java.util.concurrent.Future<T> future) {

@@ -60,9 +60,28 @@ class PartitionFoldTest {
     void dropsIdsSeenInEarlierBatches() {
         CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
         PartitionFold fold = new PartitionFold(3, state);
-        fold.add(1, event("old", T0), (p, tenant, bucket, id) -> id.equals("old"), t -> List.of(r));
-        fold.add(2, event("new", T0), (p, tenant, bucket, id) -> id.equals("old"), t -> List.of(r));
+        fold.add(1, event("old", T0), (p, tenant, bucket, id) -> id.equals("old") ? 0 : -1, t -> List.of(r));
+        fold.add(2, event("new", T0), (p, tenant, bucket, id) -> id.equals("old") ? 0 : -1, t -> List.of(r));
         assertEquals(1, count(fold, "r", T0, "[]"));
+    }
+
+    @Test
+    void countsAReplayedEventWhoseIdWasRecordedAtItsOwnOffset() {
+        // A flush persisted the batch's ids, then failed (a replica never acknowledged a rule's writes): the
+        // replay meets its own ids in the index and must count them for the rules it applies again.
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
+        PartitionFold fold = new PartitionFold(3, state);
+        DedupIndex recorded = (p, tenant, bucket, id) -> switch (id) {
+            case "a" -> 10;
+            case "b" -> 11;
+            default -> -1;
+        };
+        fold.add(10, event("a", T0), recorded, t -> List.of(r));
+        fold.add(11, event("b", T0), recorded, t -> List.of(r));
+        fold.add(12, event("a", T0), recorded, t -> List.of(r));
+        assertEquals(2, count(fold, "r", T0, "[]"));
+        assertEquals(1, fold.duplicates());
+        assertEquals(Map.of("a", 10L, "b", 11L), fold.newIds().get("acme").get(PartitionFold.bucketOf(T0)));
     }
 
     @Test

@@ -240,7 +240,6 @@ public class TenantRateLimiter implements AutoCloseable {
             synchronized (this) {
                 if (proxies == null) {
                     connection = client.get().connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
-                    connection.setTimeout(Duration.ofMillis(500));
                     proxies = Bucket4jLettuce.casBasedBuilder(connection)
                         .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(10)))
                         .build();

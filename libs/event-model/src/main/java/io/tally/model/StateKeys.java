@@ -64,8 +64,11 @@ public final class StateKeys {
         return "{p:" + partition + "}:wm";
     }
 
-    /** Per partition and tenant: the ids seen in one event-time bucket (dedup horizon). */
+    /**
+     * Per partition and tenant: the ids seen in one event-time bucket (dedup horizon), each with the offset it
+     * was first seen at, so a replayed batch recognises its own events (same offset) as not duplicates.
+     */
     public static String dedup(int partition, String tenant, long bucket) {
-        return "{p:" + partition + "}:d:" + tenant + ":" + bucket;
+        return "{p:" + partition + "}:ids:" + tenant + ":" + bucket;
     }
 }
