@@ -202,7 +202,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         health.stopped();
     }
 
-    static final long MAX_BACKOFF_MILLIS = 5_000;
+    static final long MAX_BACKOFF_MILLIS = 2_000;
 
     /** Whether the engine is applying batches (for readiness). */
     public EngineHealth health() {
