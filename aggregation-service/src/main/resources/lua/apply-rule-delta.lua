@@ -1,11 +1,16 @@
 -- Applies one batch of one source partition to one rule, atomically and at most once.
 -- KEYS[1] fence hash (field: partition -> last applied offset), KEYS[2] meta hash, KEYS[3..] state keys.
 -- ARGV[1] partition, ARGV[2] the fence the writer expects, ARGV[3] the batch's last offset,
--- ARGV[4] late events, ARGV[5] n = number of state keys, ARGV[6..5+n] expiry (epoch ms) per state key,
+-- ARGV[4] late events, ARGV[5] how long the fence and meta hashes live after this write (ms),
+-- ARGV[6] the finality mark the batch was folded with (windows closed up to it got nothing),
+-- ARGV[7] n = number of state keys, ARGV[8..7+n] expiry (epoch ms) per state key,
 -- then operations: op, state key index (1-based), field, value — or, for 'H' (add to a HyperLogLog),
--- 'H', state key index, n, then n values.
+-- 'H', state key index, n, then n values. Ops: 'i' HINCRBY, 'f' HINCRBYFLOAT (a sum that would leave the
+-- finite doubles is held at +-1.7976931348623157e308 instead: no op can fail half-way through a batch),
+-- '<' keep the minimum, '>' keep the maximum.
 -- Returns {1, seq} when applied, {0, seq} when already applied (a replay after a crash), {-1, 0} when the
--- fence moved under the writer; seq is the rule's update sequence (meta field 'seq'), incremented by
+-- fence moved under the writer, {-2, 0} when the rule was closed further since the batch was folded (it may
+-- hold events for a window now final: it is folded again); seq is the rule's update sequence (meta field 'seq'), incremented by
 -- every applied batch, so a reader that reads it atomically with values knows exactly what they hold.
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
 local last = tonumber(ARGV[3])
@@ -15,8 +20,13 @@ end
 if current ~= tonumber(ARGV[2]) then
   return {-1, 0}
 end
-local n = tonumber(ARGV[5])
-local i = 6 + n
+local closed = redis.call('HGET', KEYS[2], 'closed')
+if closed and tonumber(closed) > tonumber(ARGV[6]) then
+  return {-2, 0}
+end
+local MAX = '1.7976931348623157e308'
+local n = tonumber(ARGV[7])
+local i = 8 + n
 while i <= #ARGV do
   local op = ARGV[i]
   local key = KEYS[2 + tonumber(ARGV[i + 1])]
@@ -30,7 +40,18 @@ while i <= #ARGV do
   elseif op == 'i' then
     redis.call('HINCRBY', key, field, value)
   elseif op == 'f' then
-    redis.call('HINCRBYFLOAT', key, field, value)
+    -- Redis adds in long double, so a sum can pass the largest double (readers would see infinity), and fails
+    -- beyond long double (having written nothing): either way the sum is held at the largest double.
+    local sum = redis.pcall('HINCRBYFLOAT', key, field, value)
+    local total
+    if type(sum) == 'table' then
+      total = tonumber(redis.call('HGET', key, field) or '0') + tonumber(value)
+    else
+      total = tonumber(sum)
+    end
+    if total == math.huge or total == -math.huge then
+      redis.call('HSET', key, field, (total > 0) and MAX or ('-' .. MAX))
+    end
   elseif op == '<' then
     local old = redis.call('HGET', key, field)
     if (not old) or tonumber(value) < tonumber(old) then
@@ -45,13 +66,13 @@ while i <= #ARGV do
   i = i + step
 end
 for k = 1, n do
-  redis.call('PEXPIREAT', KEYS[2 + k], ARGV[5 + k])
+  redis.call('PEXPIREAT', KEYS[2 + k], ARGV[7 + k])
 end
 if tonumber(ARGV[4]) > 0 then
   redis.call('HINCRBY', KEYS[2], 'late', ARGV[4])
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], 604800000)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-redis.call('PEXPIRE', KEYS[2], 604800000)
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return {1, seq}

@@ -3,7 +3,7 @@ package io.tally.aggregation;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.tally.aggregation.domain.PartitionFold;
+import io.tally.aggregation.domain.DedupHorizon;
 import io.tally.devstack.Deadline;
 import io.tally.devstack.Ports;
 import io.tally.devstack.StackConfig;
@@ -123,7 +123,9 @@ class AggregationCrashIT {
             events.add(e);
             originals.add(e);
             if (random.nextInt(10) == 0) {
-                events.add(originals.get(random.nextInt(originals.size()))); // a retried send
+                // A retried send of one of the last 200 events (6 s of event time): within the rule's horizon. A copy
+                // arriving after all its windows closed would count as late, not as a duplicate.
+                events.add(originals.get(originals.size() - 1 - random.nextInt(Math.min(200, originals.size()))));
             }
             if (i > 1000 && i % 1000 == 0) {
                 events.add(new Event(tenant, "old" + i, "sports", BASE - 3_600_000, null, "US", 1.0, Map.of(), null));
@@ -262,8 +264,10 @@ class AggregationCrashIT {
         // The dedup index is bounded: every id set it wrote expires.
         int dedupKeys = 0;
         for (int p = 0; p < io.tally.model.Topics.EVENT_PARTITIONS; p++) {
-            for (long b = PartitionFold.bucketOf(BASE - 7_200_000); b <= PartitionFold.bucketOf(System.currentTimeMillis() + 600_000); b++) {
-                String key = StateKeys.dedup(p, tenant, b);
+            // The rule's horizon (10 s windows, 30 s lateness) keeps ids in generations one minute wide.
+            long width = DedupHorizon.widthFor(40_000);
+            for (long g = Math.floorDiv(BASE - 7_200_000, width); g <= Math.floorDiv(System.currentTimeMillis() + 600_000, width); g++) {
+                String key = StateKeys.dedup(p, tenant, width, g);
                 long ttl = redis.sync().pttl(key);
                 if (ttl != -2) {
                     dedupKeys++;

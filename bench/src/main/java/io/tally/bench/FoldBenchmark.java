@@ -75,7 +75,7 @@ public class FoldBenchmark {
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public PartitionFold foldFiveAggregations() {
-        PartitionFold fold = new PartitionFold(0, new PartitionState());
+        PartitionFold fold = new PartitionFold(0, new PartitionState(), System.currentTimeMillis());
         for (int i = 0; i < BATCH; i++) {
             fold.add(i, events[i], DedupIndex.NONE, tenant -> rules);
         }

@@ -143,7 +143,8 @@ class PipelineIT implements TallyInfrastructure {
             sent.add(e);
             originals.add(e);
             if (random.nextInt(10) == 0) {
-                sent.add(originals.get(random.nextInt(originals.size())));
+                // A retry of one of the last 100 events (5 s of event time), within the rule's horizon.
+                sent.add(originals.get(originals.size() - 1 - random.nextInt(Math.min(100, originals.size()))));
             }
             if (i > 500 && i % 500 == 0) {
                 sent.add(new Sent("old" + i, "sports", "US", base - 3_600_000, 1.0, "u1", "Lakers"));

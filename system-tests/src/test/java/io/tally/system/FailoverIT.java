@@ -4,6 +4,7 @@ import io.micronaut.serde.ObjectMapper;
 import io.tally.devstack.Deadline;
 import io.tally.devstack.KafkaBroker;
 import io.tally.devstack.PostgresServer;
+import io.tally.testinfra.ServiceJar;
 import io.tally.testinfra.TestStack;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -32,7 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Infrastructure fails under the whole fleet while a producer and a reader run through the gateway: a Redis
  * master killed (its replica promoted by the cluster) and later restarted as a replica, a replica forced to
- * take over, the Kafka broker restarted, PostgreSQL restarted. For each: no request hangs past its bound,
+ * take over, the Kafka broker restarted, PostgreSQL restarted; then the engine itself: three aggregation
+ * instances with one killed, and one paused past its session timeout (a zombie) and resumed. For each: no request hangs past its bound,
  * every path works again within 10 s of the infrastructure having recovered, every acknowledged event is
  * counted exactly once, no reader sees a counter go down, and readiness recovers without restarts. The
  * figures of each run are printed as lines starting with {@code FAILOVER}.
@@ -194,6 +196,39 @@ class FailoverIT {
         assertTrue(backAfter >= 0 && backAfter <= RECOVERY_AIM_MILLIS, "the rules API was back " + backAfter + " ms after PostgreSQL");
     }
 
+    @Test
+    @Order(5)
+    void threeAggregationInstancesWithOneKilledCountEveryEventOnce() throws Exception {
+        fleet.start("aggregation-2", "aggregation-3");
+        runFault("aggregation instances 2 and 3 joined, then instance 2 killed (kill -9) and its partitions rebalanced", () -> {
+            pause(5_000);
+            fleet.kill("aggregation-2");
+        }, () -> {
+            // Static membership: its partitions move once its session (15 s) expired.
+            pause(16_000);
+        });
+    }
+
+    @Test
+    @Order(6)
+    void aPausedAggregationInstanceResumedAfterItsSessionExpiredCannotUndoOrRepeatAnything() throws Exception {
+        ServiceJar zombie = fleet.running.get("aggregation-3");
+        Assumptions.assumeTrue(zombie != null, "runs after the three-instance test");
+        runFault("aggregation instance paused (SIGSTOP) for 20 s, past its session timeout, then resumed (a zombie)", () -> {
+            signal(zombie.process().pid(), "STOP");
+            try {
+                pause(20_000);
+            } finally {
+                signal(zombie.process().pid(), "CONT");
+            }
+        }, () -> pause(5_000));
+    }
+
+    private static void signal(long pid, String signal) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
+        assertEquals(0, kill.waitFor(), "kill -" + signal + " " + pid);
+    }
+
     /**
      * Runs traffic through {@code fault} (which returns once the infrastructure has recovered from the
      * client's point of view) and {@code afterwards}, then checks and reports what the clients saw.
@@ -231,6 +266,7 @@ class FailoverIT {
             boolean exact = Deadline.in(Duration.ofSeconds(90)).await(() -> count(viewer) == expected, Duration.ofMillis(250));
             long counted = count(viewer);
             Map<String, Object> report = new LinkedHashMap<>();
+            report.put("fault lasted ms", recovered - start);
             report.put("longest ingest ms", traffic.longest("ingest", start));
             report.put("longest query ms", traffic.longest("query", start));
             report.put("ingest failures", traffic.failures("ingest", start));

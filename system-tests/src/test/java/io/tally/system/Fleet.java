@@ -30,16 +30,23 @@ final class Fleet implements AutoCloseable {
     final Map<String, ServiceJar> running = new HashMap<>();
     private final Map<String, String> gatewayEnv;
     private Map<String, String> subscriptionEnv = Map.of();
+    private Map<String, String> aggregationEnv = Map.of();
 
     Fleet(Map<String, String> gatewayEnv) {
         this.gatewayEnv = gatewayEnv;
-        for (String service : List.of("ingestion", "rules", "aggregation", "query", "subscription", "subscription-2", "gateway", "gateway-2")) {
+        for (String service : List.of("ingestion", "rules", "aggregation", "aggregation-2", "aggregation-3", "query", "subscription",
+            "subscription-2", "gateway", "gateway-2")) {
             ports.put(service, Ports.findFreeRange(1, false));
         }
     }
 
     Fleet withSubscriptionEnv(Map<String, String> env) {
         this.subscriptionEnv = env;
+        return this;
+    }
+
+    Fleet withAggregationEnv(Map<String, String> env) {
+        this.aggregationEnv = env;
         return this;
     }
 
@@ -69,11 +76,13 @@ final class Fleet implements AutoCloseable {
         String module = switch (service) {
             case "gateway", "gateway-2" -> "api-gateway";
             case "subscription-2" -> "subscription-service";
+            case "aggregation-2", "aggregation-3" -> "aggregation-service";
             default -> service + "-service";
         };
         String portVariable = switch (service) {
             case "gateway", "gateway-2" -> "TALLY_GATEWAY_PORT";
             case "subscription-2" -> "TALLY_SUBSCRIPTION_PORT";
+            case "aggregation-2", "aggregation-3" -> "TALLY_AGGREGATION_PORT";
             default -> "TALLY_" + service.toUpperCase() + "_PORT";
         };
         Map<String, String> env = new HashMap<>(Map.of(
@@ -86,15 +95,19 @@ final class Fleet implements AutoCloseable {
             "TALLY_QUERY_URL", "http://127.0.0.1:" + ports.get("query"),
             // Each gateway has its own subscription service, so two instances serve their own sockets.
             "TALLY_SUBSCRIPTION_URL", "http://127.0.0.1:" + ports.get(service.equals("gateway-2") ? "subscription-2" : "subscription")));
-        if (service.equals("aggregation")) {
+        if (module.equals("aggregation-service")) {
+            // One consumer group per test JVM; every instance its own static member.
             env.put("TALLY_AGGREGATION_GROUP_ID", "system-" + ProcessHandle.current().pid());
-            env.put("TALLY_AGGREGATION_INSTANCE_ID", "system-" + ProcessHandle.current().pid());
+            env.put("TALLY_AGGREGATION_INSTANCE_ID", "system-" + ProcessHandle.current().pid() + (service.equals("aggregation") ? "" : "-" + service));
         }
         if (module.equals("api-gateway")) {
             env.putAll(gatewayEnv);
         }
         if (module.equals("subscription-service")) {
             env.putAll(subscriptionEnv);
+        }
+        if (module.equals("aggregation-service")) {
+            env.putAll(aggregationEnv);
         }
         String jar = ROOT.resolve(module).resolve("target").resolve(module + ".jar").toString();
         running.put(service, ServiceJar.start(jar, ports.get(service), env, LOGS.resolve(service + ".log"), true,

@@ -19,6 +19,9 @@ import java.time.Duration;
  *                       to passed its writes to this many replicas (at most as many as the master has); 0 turns
  *                       the wait off and lets a master failover lose the last flushes
  * @param replicaTimeout how long a flush waits for that; falling short rewinds and applies the batch again
+ * @param idleTimeout    {@code TALLY_IDLE_TIMEOUT}: a partition without events of a tenant for this long advances
+ *                       the tenant's finality by wall clock from then on, so windows close without new data
+ * @param finalityInterval how often the rules' finality marks are moved (and closed windows announced)
  */
 @ConfigurationProperties(AggregationConfig.PREFIX)
 public record AggregationConfig(
@@ -28,7 +31,9 @@ public record AggregationConfig(
     @Bindable(defaultValue = "aggregation-local") String instanceId,
     @Bindable(defaultValue = "0") int haltAfterApply,
     @Bindable(defaultValue = "1") int minReplicas,
-    @Bindable(defaultValue = "2s") Duration replicaTimeout) {
+    @Bindable(defaultValue = "2s") Duration replicaTimeout,
+    @Bindable(defaultValue = "30s") Duration idleTimeout,
+    @Bindable(defaultValue = "1s") Duration finalityInterval) {
 
     public static final String PREFIX = "tally.aggregation";
 }

@@ -39,12 +39,17 @@ public final class ActiveRules {
         return compiled;
     }
 
+    /** Every tenant's rules now. */
+    public Map<String, List<CompiledRule>> all() {
+        return Map.copyOf(byTenant);
+    }
+
     public List<CompiledRule> of(String tenant) {
         return byTenant.getOrDefault(tenant, List.of());
     }
 
-    /** How long a tenant's ids must be remembered for dedup. */
-    public long horizonMillis(String tenant) {
-        return of(tenant).stream().mapToLong(CompiledRule::horizonMillis).max().orElse(0);
+    /** How long a tenant with these rules must remember ids for dedup. */
+    public static long horizonMillis(List<CompiledRule> rules) {
+        return rules.stream().mapToLong(CompiledRule::horizonMillis).max().orElse(0);
     }
 }

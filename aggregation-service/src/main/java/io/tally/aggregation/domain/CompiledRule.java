@@ -99,6 +99,19 @@ public final class CompiledRule {
     }
 
     /** Dedup must remember an id while any window it could join is still open. */
+    /** When the stored window starting at {@code start} expires (epoch ms): its end plus the retention. */
+    public long expiresAt(long start) {
+        return start + windows.sizeMillis() + retentionMillis;
+    }
+
+    /**
+     * How long the rule's fence and update sequence must outlive its last write: longer than any of its
+     * windows can live, so a window never outlives the sequence its readers order by.
+     */
+    public long metaTtlMillis() {
+        return windows.sizeMillis() + Math.max(retentionMillis, latenessMillis) + java.util.concurrent.TimeUnit.DAYS.toMillis(1);
+    }
+
     public long horizonMillis() {
         return windows.sizeMillis() + latenessMillis;
     }

@@ -4,8 +4,8 @@ package io.tally.aggregation.domain;
 @FunctionalInterface
 public interface DedupIndex {
 
-    /** The offset the id was first seen at on this partition, or -1 when it was never seen. */
-    long firstSeenAt(int partition, String tenant, long bucket, String id);
+    /** The offset the id was first seen at on this partition within the tenant's horizon, or -1 when it was not. */
+    long firstSeenAt(int partition, String tenant, String id);
 
-    DedupIndex NONE = (partition, tenant, bucket, id) -> -1;
+    DedupIndex NONE = (partition, tenant, id) -> -1;
 }

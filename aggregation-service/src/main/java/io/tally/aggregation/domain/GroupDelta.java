@@ -41,7 +41,7 @@ public final class GroupDelta {
                     Double v = op.field().number(e);
                     if (v != null) {
                         counts[i]++;
-                        sums[i] += v;
+                        sums[i] = saturatingAdd(sums[i], v);
                         mins[i] = Math.min(mins[i], v);
                         maxs[i] = Math.max(maxs[i], v);
                     }
@@ -66,6 +66,18 @@ public final class GroupDelta {
                 }
             }
         }
+    }
+
+    /**
+     * {@code a + b}, held at ±{@link Double#MAX_VALUE} where it would overflow: a sum never becomes infinite (the
+     * store could not take it, and the whole batch would fail for every tenant on the partition).
+     */
+    public static double saturatingAdd(double a, double b) {
+        double sum = a + b;
+        if (sum == Double.POSITIVE_INFINITY) {
+            return Double.MAX_VALUE;
+        }
+        return sum == Double.NEGATIVE_INFINITY ? -Double.MAX_VALUE : sum;
     }
 
     /** Events in this group in this batch. */

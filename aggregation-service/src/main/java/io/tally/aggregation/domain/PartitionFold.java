@@ -13,22 +13,32 @@ import java.util.function.Function;
  * contract's event-time semantics:
  * <ul>
  *   <li>the watermark is per partition and tenant: the highest event time seen from that tenant here;</li>
- *   <li>an event joins each of its windows still open ({@code watermark < end + allowedLateness});
- *       with none open it is late: counted in the rule's late events, kept for the late topic;</li>
- *   <li>a duplicate id (first seen at an earlier offset, or earlier in this batch) is dropped; an id first
- *       seen at this very offset is this event replayed after a failure, not a duplicate;</li>
- *   <li>an event at or below a rule's fence was applied before a crash and is skipped for that rule.</li>
+ *   <li>an event joins each of its windows still open ({@code watermark < end + allowedLateness}), not closed by
+ *       the rule's finality mark ({@link Finality}: a window served final never changes) and still
+ *       kept ({@code now < end + retention}: a window past its retention is gone from the store, and an event
+ *       written there would be erased again); with none open it is late: counted in the rule's late events,
+ *       kept for the late topic;</li>
+ *   <li>a duplicate id (first seen at an earlier offset, or earlier in this batch) is dropped, whatever its
+ *       category, time or other fields ({@link DedupHorizon}); an id first seen at this very offset is this
+ *       event replayed after a failure, not a duplicate;</li>
+ *   <li>a tenant without rules is not counted by anything: its ids are not remembered;</li>
+ *   <li>an event at or below a rule's fence was applied before a failure: nothing of it is written again for that
+ *       rule, but the windows it touched are announced again and, were it late, it is kept for the late topic
+ *       again (the failure may have come between the write and those).</li>
  * </ul>
  */
 public final class PartitionFold {
 
-    /** Event-time bucket of the dedup horizon. */
-    public static final long DEDUP_BUCKET_MILLIS = 60_000;
-
     private final int partition;
     private final PartitionState state;
+    private final long nowMillis;
+    private final java.util.function.ToLongFunction<CompiledRule> closedUpTo;
+    private final java.util.Set<String> tenants = new java.util.HashSet<>();
     private final Map<CompiledRule, RuleDelta> deltas = new java.util.IdentityHashMap<>();
-    private final Map<String, Map<Long, Map<String, Long>>> newIds = new HashMap<>();
+    private final Map<String, Map<DedupHorizon.Generation, Map<String, Long>>> newIds = new HashMap<>();
+    /** This batch's ids per tenant (any generation), with the offset each was first seen at. */
+    private final Map<String, Map<String, Long>> batchIds = new HashMap<>();
+    private final Map<String, Long> widths = new HashMap<>();
     private final List<Event> lateEvents = new ArrayList<>();
     private long[] starts = new long[16];
     private long firstOffset = -1;
@@ -36,9 +46,17 @@ public final class PartitionFold {
     private long duplicates;
     private long events;
 
-    public PartitionFold(int partition, PartitionState state) {
+    /** A fold at wall-clock time {@code nowMillis} (which decides what retention has already removed), no window closed. */
+    public PartitionFold(int partition, PartitionState state, long nowMillis) {
+        this(partition, state, nowMillis, rule -> Long.MIN_VALUE);
+    }
+
+    /** As above, with each rule closed up to {@code closedUpTo} ({@link Finality}). */
+    public PartitionFold(int partition, PartitionState state, long nowMillis, java.util.function.ToLongFunction<CompiledRule> closedUpTo) {
         this.partition = partition;
         this.state = state;
+        this.nowMillis = nowMillis;
+        this.closedUpTo = closedUpTo;
     }
 
     /**
@@ -51,24 +69,31 @@ public final class PartitionFold {
         }
         lastOffset = offset;
         events++;
-        long bucket = bucketOf(e.timeMillis());
-        Map<String, Long> batchIds = newIds.computeIfAbsent(e.tenant(), t -> new HashMap<>()).computeIfAbsent(bucket, b -> new HashMap<>());
-        if (batchIds.containsKey(e.id())) {
+        tenants.add(e.tenant());
+        List<CompiledRule> rules = rulesOf.apply(e.tenant());
+        if (rules.isEmpty()) {
+            state.advance(e.tenant(), e.timeMillis());
+            return;
+        }
+        Map<String, Long> ids = batchIds.computeIfAbsent(e.tenant(), t -> new HashMap<>());
+        if (ids.containsKey(e.id())) {
             duplicates++;
             return;
         }
-        long firstSeen = seenBefore.firstSeenAt(partition, e.tenant(), bucket, e.id());
+        long firstSeen = seenBefore.firstSeenAt(partition, e.tenant(), e.id());
         if (firstSeen >= 0 && firstSeen < offset) {
             duplicates++;
             return;
         }
-        batchIds.put(e.id(), offset);
+        ids.put(e.id(), offset);
+        long before = state.watermark(e.tenant());
+        long width = widths.computeIfAbsent(e.tenant(), t -> DedupHorizon.widthFor(ActiveRules.horizonMillis(rules)));
+        DedupHorizon.Generation generation = DedupHorizon.generation(before == Long.MIN_VALUE ? e.timeMillis() : before, width);
+        newIds.computeIfAbsent(e.tenant(), t -> new HashMap<>()).computeIfAbsent(generation, g -> new HashMap<>()).put(e.id(), offset);
         long watermark = state.advance(e.tenant(), e.timeMillis());
         boolean late = false;
-        for (CompiledRule rule : rulesOf.apply(e.tenant())) {
-            if (offset <= state.fence(rule)) {
-                continue;
-            }
+        for (CompiledRule rule : rules) {
+            boolean replayed = offset <= state.fence(rule);
             if (!rule.matches(e)) {
                 continue;
             }
@@ -77,20 +102,28 @@ public final class PartitionFold {
             }
             int n = rule.windows().assign(e.timeMillis(), starts);
             long size = rule.windows().sizeMillis();
+            long closed = closedUpTo.applyAsLong(rule);
             String group = null;
             boolean joined = false;
             for (int i = 0; i < n; i++) {
                 long start = starts[i];
-                if (watermark < start + size + rule.latenessMillis()) {
-                    if (group == null) {
-                        group = rule.groupKey(e);
+                long close = start + size + rule.latenessMillis();
+                if (watermark < close && close > closed && nowMillis < rule.expiresAt(start)) {
+                    if (replayed) {
+                        delta(rule).replayed(start);
+                    } else {
+                        if (group == null) {
+                            group = rule.groupKey(e);
+                        }
+                        delta(rule).group(start, group).add(e, rule.ops());
                     }
-                    delta(rule).group(start, group).add(e, rule.ops());
                     joined = true;
                 }
             }
             if (!joined) {
-                delta(rule).late();
+                if (!replayed) {
+                    delta(rule).late();
+                }
                 late = true;
             }
         }
@@ -108,10 +141,6 @@ public final class PartitionFold {
         return delta;
     }
 
-    public static long bucketOf(long timeMillis) {
-        return Math.floorDiv(timeMillis, DEDUP_BUCKET_MILLIS);
-    }
-
     public int partition() {
         return partition;
     }
@@ -123,9 +152,19 @@ public final class PartitionFold {
         return byKey;
     }
 
-    /** New ids of this batch (with the offset each was first seen at) by tenant and event-time bucket, for the dedup index. */
-    public Map<String, Map<Long, Map<String, Long>>> newIds() {
+    /** New ids of this batch (with the offset each was first seen at) by tenant and generation, for the dedup index. */
+    public Map<String, Map<DedupHorizon.Generation, Map<String, Long>>> newIds() {
         return newIds;
+    }
+
+    /** The tenants with events in this batch. */
+    public java.util.Set<String> tenants() {
+        return tenants;
+    }
+
+    /** The finality mark the fold used for {@code rule} (the apply script refuses the delta if it moved since). */
+    public long closedUpTo(CompiledRule rule) {
+        return closedUpTo.applyAsLong(rule);
     }
 
     public List<Event> lateEvents() {

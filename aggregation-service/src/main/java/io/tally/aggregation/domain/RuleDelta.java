@@ -8,6 +8,7 @@ public final class RuleDelta {
 
     private final CompiledRule rule;
     private final Map<Long, Map<String, GroupDelta>> windows = new HashMap<>();
+    private final java.util.Set<Long> replayed = new java.util.HashSet<>();
     private long late;
 
     RuleDelta(CompiledRule rule) {
@@ -25,6 +26,18 @@ public final class RuleDelta {
 
     void late() {
         late++;
+    }
+
+    /** A window an event already applied before a failure touched: announced again, nothing written. */
+    void replayed(long windowStart) {
+        replayed.add(windowStart);
+    }
+
+    /** Every window this batch touched, the replayed ones included: what is announced after the flush. */
+    public java.util.Set<Long> touched() {
+        java.util.Set<Long> all = new java.util.TreeSet<>(windows.keySet());
+        all.addAll(replayed);
+        return all;
     }
 
     public Map<Long, Map<String, GroupDelta>> windows() {

@@ -9,6 +9,7 @@ import io.micronaut.runtime.server.event.ServerStartupEvent;
 import io.tally.aggregation.config.AggregationConfig;
 import io.tally.aggregation.domain.ActiveRules;
 import io.tally.aggregation.domain.CompiledRule;
+import io.tally.aggregation.domain.DedupHorizon;
 import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
 import io.tally.aggregation.persistence.FencedRedisWriter;
@@ -176,6 +177,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 } else if (buffered == 0) {
                     health.succeeded();
                 }
+                markCaughtUp();
             } catch (WakeupException e) {
                 break;
             } catch (RuntimeException | Error e) {
@@ -203,6 +205,29 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     }
 
     static final long MAX_BACKOFF_MILLIS = 2_000;
+    private long caughtUpMarkedAt;
+
+    /**
+     * Twice a second, records which assigned partitions the engine has read and applied to the end: only time
+     * spent caught up counts towards a partition's idleness ({@link io.tally.aggregation.domain.Finality}).
+     */
+    private void markCaughtUp() {
+        long now = System.currentTimeMillis();
+        if (now - caughtUpMarkedAt < 500) {
+            return;
+        }
+        caughtUpMarkedAt = now;
+        List<Integer> caughtUp = new ArrayList<>();
+        for (TopicPartition p : consumer.assignment()) {
+            var lag = consumer.currentLag(p);
+            if (lag.isPresent() && lag.getAsLong() == 0 && !buffer.containsKey(p.partition())) {
+                caughtUp.add(p.partition());
+            }
+        }
+        if (!caughtUp.isEmpty()) {
+            writer.markCaughtUp(caughtUp, now);
+        }
+    }
 
     /** Whether the engine is applying batches (for readiness). */
     public EngineHealth health() {
@@ -214,12 +239,17 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             return;
         }
         long start = System.nanoTime();
+        long now = System.currentTimeMillis();
+        // One rule list per tenant for the whole batch: a version arriving meanwhile applies from the next batch
+        // (two versions of one rule in one batch would have folded into two deltas, one overwriting the other).
+        Map<String, List<CompiledRule>> batchRules = new HashMap<>();
+        java.util.function.Function<String, List<CompiledRule>> rulesOf = tenant -> batchRules.computeIfAbsent(tenant, rules::of);
         List<PartitionFold> folds = new ArrayList<>();
         List<Event> late = new ArrayList<>();
         Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
         // Decode everything first, so the Redis look-ups of all partitions go out in one pipeline each.
         Map<Integer, List<Event>> decoded = new LinkedHashMap<>();
-        Map<Integer, Map<String, Map<Long, List<String>>>> ids = new HashMap<>();
+        List<FencedRedisWriter.IdLookup> lookups = new ArrayList<>();
         Map<Integer, List<CompiledRule>> involved = new HashMap<>();
         for (Map.Entry<Integer, List<ConsumerRecord<String, byte[]>>> entry : buffer.entrySet()) {
             int partition = entry.getKey();
@@ -229,7 +259,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 return s;
             });
             List<Event> events = new ArrayList<>(entry.getValue().size());
-            Set<String> tenants = new HashSet<>();
+            Map<String, List<Event>> byTenant = new HashMap<>();
             for (ConsumerRecord<String, byte[]> record : entry.getValue()) {
                 Event e;
                 try {
@@ -240,29 +270,41 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 }
                 events.add(e);
                 if (e != null) {
-                    tenants.add(e.tenant());
-                    ids.computeIfAbsent(partition, p -> new HashMap<>()).computeIfAbsent(e.tenant(), t -> new HashMap<>())
-                        .computeIfAbsent(PartitionFold.bucketOf(e.timeMillis()), b -> new ArrayList<>()).add(e.id());
+                    byTenant.computeIfAbsent(e.tenant(), t -> new ArrayList<>()).add(e);
                 }
             }
             decoded.put(partition, events);
-            involved.put(partition, tenants.stream().flatMap(t -> rules.of(t).stream()).toList());
+            PartitionState state = states.get(partition);
+            List<CompiledRule> partitionRules = new ArrayList<>();
+            byTenant.forEach((tenant, tenantEvents) -> {
+                List<CompiledRule> tenantRules = rulesOf.apply(tenant);
+                if (tenantRules.isEmpty()) {
+                    return; // nothing counts this tenant's events: no ids to look up
+                }
+                partitionRules.addAll(tenantRules);
+                long width = DedupHorizon.widthFor(ActiveRules.horizonMillis(tenantRules));
+                long[] times = tenantEvents.stream().mapToLong(Event::timeMillis).toArray();
+                lookups.add(new FencedRedisWriter.IdLookup(partition, tenant, DedupHorizon.toCheck(state.watermark(tenant), times, width),
+                    tenantEvents.stream().map(Event::id).distinct().toList()));
+            });
+            involved.put(partition, partitionRules);
         }
         long phase = System.nanoTime();
         writer.loadFences(involved, states);
-        Map<Integer, Map<String, Map<Long, Map<String, Long>>>> seen = writer.seen(ids);
+        Map<String, Long> closed = writer.loadClosedMarks(involved.values().stream().flatMap(List::stream).toList());
+        Map<Integer, Map<String, Map<String, Long>>> seen = writer.seen(lookups);
         phase = lap("lookup", phase);
         for (Map.Entry<Integer, List<ConsumerRecord<String, byte[]>>> entry : buffer.entrySet()) {
             int partition = entry.getKey();
             List<ConsumerRecord<String, byte[]>> records = entry.getValue();
             List<Event> events = decoded.get(partition);
-            Map<String, Map<Long, Map<String, Long>>> seenHere = seen.getOrDefault(partition, Map.of());
-            PartitionFold fold = new PartitionFold(partition, states.get(partition));
+            Map<String, Map<String, Long>> seenHere = seen.getOrDefault(partition, Map.of());
+            PartitionFold fold = new PartitionFold(partition, states.get(partition), now,
+                rule -> closed.getOrDefault(rule.tenant() + ":" + rule.id(), Long.MIN_VALUE));
             for (int i = 0; i < records.size(); i++) {
                 Event e = events.get(i);
                 if (e != null) {
-                    fold.add(records.get(i).offset(), e, (p, tenant, bucket, id) ->
-                        seenHere.getOrDefault(tenant, Map.of()).getOrDefault(bucket, Map.of()).getOrDefault(id, -1L), rules::of);
+                    fold.add(records.get(i).offset(), e, (p, tenant, id) -> seenHere.getOrDefault(tenant, Map.of()).getOrDefault(id, -1L), rulesOf);
                 }
             }
             folds.add(fold);
@@ -281,20 +323,22 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             PartitionState state = states.get(fold.partition());
             for (var rule : fold.deltas().values()) {
                 var outcome = outcomes.get(fold.partition()).get(rule.rule().tenant() + ":" + rule.rule().id());
+                if (outcome.closedMoved()) {
+                    throw new IllegalStateException("rule " + rule.rule().id() + " was closed further while its batch was folded; folding again");
+                }
                 if (outcome.fenceMoved()) {
                     throw new IllegalStateException("the fence of rule " + rule.rule().id() + " on partition "
                         + fold.partition() + " moved under this instance (another writer?)");
                 }
                 state.setFence(rule.rule().tenant(), rule.rule().id(), Math.max(state.fence(rule.rule()), fold.lastOffset()));
                 // A replayed batch (already applied) is announced again: its first announcement may be what the crash lost.
-                if (!rule.windows().isEmpty()) {
-                    changes.add(new UpdatePublisher.Change(rule.rule(), rule.windows().keySet(), outcome.seq()));
+                Set<Long> touched = rule.touched();
+                if (!touched.isEmpty()) {
+                    changes.add(new UpdatePublisher.Change(rule.rule(), touched, outcome.seq()));
                 }
             }
         }
-        Map<String, Long> horizons = new HashMap<>();
-        folds.forEach(f -> f.newIds().keySet().forEach(tenant -> horizons.computeIfAbsent(tenant, rules::horizonMillis)));
-        writer.persistPartitions(folds, states, horizons);
+        writer.persistPartitions(folds, states);
         phase = lap("persist", phase);
         // Nothing is announced, kept or committed before a replica holds it: a failover could still take it back.
         writer.awaitReplicas(folds, config.minReplicas(), config.replicaTimeout());

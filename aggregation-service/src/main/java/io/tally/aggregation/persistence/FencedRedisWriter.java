@@ -16,6 +16,8 @@ import io.lettuce.core.codec.StringCodec;
 import jakarta.annotation.PreDestroy;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import io.tally.aggregation.domain.CompiledRule;
+import io.tally.aggregation.domain.DedupHorizon;
+import io.tally.aggregation.domain.Finality;
 import io.tally.aggregation.domain.GroupDelta;
 import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
@@ -45,7 +47,8 @@ public class FencedRedisWriter {
 
     /**
      * The outcome of applying one rule delta: {@code result} 1 applied, 0 already applied (a replay),
-     * -1 the fence moved; {@code seq} the rule's update sequence after it (0 when the fence moved).
+     * -1 the fence moved, -2 the rule was closed further meanwhile; {@code seq} the rule's update sequence
+     * after it (0 when refused).
      */
     public record Outcome(long result, long seq) {
 
@@ -54,11 +57,18 @@ public class FencedRedisWriter {
         }
 
         public boolean fenceMoved() {
-            return result < 0;
+            return result == -1;
+        }
+
+        public boolean closedMoved() {
+            return result == -2;
         }
     }
 
     private static final LuaScript APPLY = LuaScript.load(FencedRedisWriter.class, "/lua/apply-rule-delta.lua");
+    private static final LuaScript RAISE_WATERMARKS = LuaScript.load(FencedRedisWriter.class, "/lua/raise-watermarks.lua");
+    private static final LuaScript CLOSE = LuaScript.load(FencedRedisWriter.class, "/lua/close-rule.lua");
+    private static final LuaScript RAISE_MARK = LuaScript.load(FencedRedisWriter.class, "/lua/raise-mark.lua");
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     /**
@@ -129,7 +139,7 @@ public class FencedRedisWriter {
             Map<String, CompletableFuture<List<Object>>> byRule = new LinkedHashMap<>();
             for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
                 RuleDelta delta = e.getValue();
-                Script script = script(fold.partition(), delta, state.fence(delta.rule()), fold.lastOffset());
+                Script script = script(fold.partition(), delta, state.fence(delta.rule()), fold.lastOffset(), fold.closedUpTo(delta.rule()));
                 byRule.put(e.getKey(), evalsha(script.keys, script.args));
             }
             pending.put(fold.partition(), byRule);
@@ -154,7 +164,7 @@ public class FencedRedisWriter {
     record Script(String[] keys, byte[][] args) {
     }
 
-    static Script script(int partition, RuleDelta delta, long expectedFence, long lastOffset) {
+    static Script script(int partition, RuleDelta delta, long expectedFence, long lastOffset, long closedUpTo) {
         CompiledRule rule = delta.rule();
         String tenant = rule.tenant();
         String id = rule.id();
@@ -170,7 +180,7 @@ public class FencedRedisWriter {
         }
         for (Map.Entry<Long, Map<String, GroupDelta>> w : delta.windows().entrySet()) {
             long start = w.getKey();
-            long expireAt = start + rule.windows().sizeMillis() + rule.retentionMillis();
+            long expireAt = rule.expiresAt(start);
             byte[] windowKey = number(index(StateKeys.window(tenant, id, rule.version(), start), expireAt, stateKeys, expiries, keyIndex));
             for (Map.Entry<String, GroupDelta> g : w.getValue().entrySet()) {
                 String group = g.getKey();
@@ -225,11 +235,13 @@ public class FencedRedisWriter {
         for (int i = 0; i < stateKeys.size(); i++) {
             keys[2 + i] = stateKeys.get(i);
         }
-        List<byte[]> args = new ArrayList<>(5 + expiries.size() + ops.size());
+        List<byte[]> args = new ArrayList<>(7 + expiries.size() + ops.size());
         args.add(number(partition));
         args.add(number(expectedFence));
         args.add(number(lastOffset));
         args.add(number(delta.lateEvents()));
+        args.add(number(rule.metaTtlMillis()));
+        args.add(number(closedUpTo));
         args.add(number(stateKeys.size()));
         args.addAll(expiries);
         args.addAll(ops);
@@ -304,34 +316,110 @@ public class FencedRedisWriter {
     static final int HLL_CHUNK = 1000;
 
     /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids with their offsets. */
-    public void persistPartitions(List<PartitionFold> folds, Map<Integer, PartitionState> states, Map<String, Long> horizonByTenant) {
-        List<RedisFuture<?>> pending = new ArrayList<>();
+    public void persistPartitions(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
+        List<java.util.concurrent.Future<?>> pending = new ArrayList<>();
+        long now = System.currentTimeMillis();
         for (PartitionFold fold : folds) {
             int partition = fold.partition();
-            for (Map.Entry<String, Map<Long, Map<String, Long>>> byTenant : fold.newIds().entrySet()) {
+            for (Map.Entry<String, Map<DedupHorizon.Generation, Map<String, Long>>> byTenant : fold.newIds().entrySet()) {
                 String tenant = byTenant.getKey();
-                long horizon = horizonByTenant.getOrDefault(tenant, 0L);
-                for (Map.Entry<Long, Map<String, Long>> ids : byTenant.getValue().entrySet()) {
-                    if (ids.getValue().isEmpty()) {
-                        continue;
-                    }
-                    long bucket = ids.getKey();
-                    String key = StateKeys.dedup(partition, tenant, bucket);
+                for (Map.Entry<DedupHorizon.Generation, Map<String, Long>> ids : byTenant.getValue().entrySet()) {
+                    DedupHorizon.Generation generation = ids.getKey();
+                    String key = StateKeys.dedup(partition, tenant, generation.widthMillis(), generation.index());
                     Map<String, byte[]> offsets = new HashMap<>(ids.getValue().size() * 2);
                     ids.getValue().forEach((id, offset) -> offsets.put(id, number(offset)));
                     pending.add(bytes().hset(key, offsets));
-                    long expireAt = (bucket + 1) * PartitionFold.DEDUP_BUCKET_MILLIS + horizon;
-                    // Event time and wall time differ for replays and skewed producers: keep ids at least a horizon from now.
-                    pending.add(bytes().pexpireat(key, Math.max(expireAt, System.currentTimeMillis() + horizon + PartitionFold.DEDUP_BUCKET_MILLIS)));
+                    pending.add(bytes().pexpireat(key, now + DedupHorizon.keyLifetimeMillis(generation.widthMillis())));
                 }
             }
-            Map<String, byte[]> watermarks = new HashMap<>();
-            states.get(partition).watermarks().forEach((tenant, wm) -> watermarks.put(tenant, number(wm)));
+            Map<String, Long> watermarks = states.get(partition).watermarks();
             if (!watermarks.isEmpty()) {
-                pending.add(bytes().hset(StateKeys.watermarks(partition), watermarks));
+                List<byte[]> args = new ArrayList<>(1 + 2 * watermarks.size() + 2 * fold.tenants().size());
+                args.add(number(watermarks.size()));
+                watermarks.forEach((tenant, wm) -> {
+                    args.add(utf8(tenant));
+                    args.add(number(wm));
+                });
+                byte[] seenAt = number(now);
+                for (String tenant : fold.tenants()) {
+                    args.add(utf8(tenant));
+                    args.add(seenAt);
+                }
+                pending.add(RAISE_WATERMARKS.run(bytes(), ScriptOutputType.INTEGER,
+                    new String[] {StateKeys.watermarks(partition), StateKeys.lastSeen(partition)}, args.toArray(byte[][]::new)));
             }
         }
         pending.forEach(FencedRedisWriter::await);
+    }
+
+    /** Each rule's finality mark (Long.MIN_VALUE when it has none yet), keyed by {@code tenant:ruleId}; one pipelined round trip. */
+    public Map<String, Long> loadClosedMarks(java.util.Collection<CompiledRule> rules) {
+        Map<String, RedisFuture<byte[]>> pending = new LinkedHashMap<>();
+        for (CompiledRule rule : rules) {
+            pending.putIfAbsent(rule.tenant() + ":" + rule.id(), bytes().hget(StateKeys.meta(rule.tenant(), rule.id()), "closed"));
+        }
+        Map<String, Long> marks = new HashMap<>();
+        pending.forEach((key, future) -> {
+            byte[] value = await(future);
+            marks.put(key, value == null ? Long.MIN_VALUE : parseLong(value));
+        });
+        return marks;
+    }
+
+    /**
+     * The clocks of each of these tenants on every one of the first {@code partitions} partitions, one per
+     * partition (one pipelined round trip).
+     */
+    public Map<String, List<Finality.PartitionClock>> partitionClocks(int partitions, java.util.Collection<String> tenants) {
+        List<RedisFuture<Map<String, byte[]>>> watermarks = new ArrayList<>();
+        List<RedisFuture<Map<String, byte[]>>> seen = new ArrayList<>();
+        List<RedisFuture<byte[]>> caughtUp = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            watermarks.add(bytes().hgetall(StateKeys.watermarks(p)));
+            seen.add(bytes().hgetall(StateKeys.lastSeen(p)));
+            caughtUp.add(bytes().get(StateKeys.caughtUp(p)));
+        }
+        Map<String, List<Finality.PartitionClock>> clocks = new HashMap<>();
+        for (int p = 0; p < partitions; p++) {
+            Map<String, byte[]> lastSeen = await(seen.get(p));
+            byte[] caught = await(caughtUp.get(p));
+            long caughtAt = caught == null ? 0 : parseLong(caught);
+            Map<String, byte[]> marks = await(watermarks.get(p));
+            for (String tenant : tenants) {
+                byte[] wm = marks.get(tenant);
+                byte[] at = lastSeen.get(tenant);
+                clocks.computeIfAbsent(tenant, t -> new ArrayList<>()).add(new Finality.PartitionClock(
+                    wm == null ? Long.MIN_VALUE : parseLong(wm), at == null ? 0 : parseLong(at), caughtAt));
+            }
+        }
+        return clocks;
+    }
+
+    /**
+     * Records that the engine had read everything these partitions held at {@code at} (wall clock), without
+     * waiting: a lost mark only delays finality by one round. Never moves a mark back.
+     */
+    public void markCaughtUp(java.util.Collection<Integer> partitions, long at) {
+        for (int p : partitions) {
+            RAISE_MARK.run(bytes(), ScriptOutputType.INTEGER, new String[] {StateKeys.caughtUp(p)}, number(at));
+        }
+    }
+
+    /** What closing a rule did: its mark before, and its update sequence after (0: it was closed that far already). */
+    public record Closing(long before, long seq) {
+    }
+
+    /** Closes each rule up to its mark ({@link Finality}); one pipelined round trip. */
+    public Map<CompiledRule, Closing> close(Map<CompiledRule, Long> marks) {
+        Map<CompiledRule, CompletableFuture<List<Object>>> pending = new LinkedHashMap<>();
+        marks.forEach((rule, mark) -> pending.put(rule, CLOSE.run(bytes(), ScriptOutputType.MULTI,
+            new String[] {StateKeys.meta(rule.tenant(), rule.id())}, number(mark), number(rule.metaTtlMillis()))));
+        Map<CompiledRule, Closing> closings = new LinkedHashMap<>();
+        pending.forEach((rule, future) -> {
+            List<Object> reply = await(future);
+            closings.put(rule, new Closing(((Number) reply.get(0)).longValue(), ((Number) reply.get(1)).longValue()));
+        });
+        return closings;
     }
 
     /** Loads the unknown fences of these rules, for every partition at once (one pipelined round trip). */
@@ -359,23 +447,30 @@ public class FencedRedisWriter {
         stored.forEach((tenant, wm) -> state.restoreWatermark(tenant, parseLong(wm)));
     }
 
+    /** The ids of one tenant's events in a batch of one partition, and the generations to look them up in. */
+    public record IdLookup(int partition, String tenant, java.util.Collection<DedupHorizon.Generation> generations, List<String> ids) {
+    }
+
     /**
      * Where ids were first seen in earlier batches, for every partition at once (one pipelined round trip).
-     * Input: partition → tenant → bucket → ids; output: partition → tenant → bucket → id → offset (only ids seen).
+     * Output: partition → tenant → id → the lowest offset it was recorded at (only ids seen).
      */
-    public Map<Integer, Map<String, Map<Long, Map<String, Long>>>> seen(Map<Integer, Map<String, Map<Long, List<String>>>> ids) {
-        record Ask(int partition, String tenant, long bucket, RedisFuture<List<KeyValue<String, byte[]>>> answer) {
+    public Map<Integer, Map<String, Map<String, Long>>> seen(List<IdLookup> lookups) {
+        record Ask(IdLookup lookup, RedisFuture<List<KeyValue<String, byte[]>>> answer) {
         }
         List<Ask> asks = new ArrayList<>();
-        ids.forEach((partition, byTenant) -> byTenant.forEach((tenant, byBucket) -> byBucket.forEach((bucket, list) ->
-            asks.add(new Ask(partition, tenant, bucket,
-                bytes().hmget(StateKeys.dedup(partition, tenant, bucket), list.toArray(String[]::new)))))));
-        Map<Integer, Map<String, Map<Long, Map<String, Long>>>> seen = new HashMap<>();
+        for (IdLookup lookup : lookups) {
+            String[] fields = lookup.ids().toArray(String[]::new);
+            for (DedupHorizon.Generation g : lookup.generations()) {
+                asks.add(new Ask(lookup, bytes().hmget(StateKeys.dedup(lookup.partition(), lookup.tenant(), g.widthMillis(), g.index()), fields)));
+            }
+        }
+        Map<Integer, Map<String, Map<String, Long>>> seen = new HashMap<>();
         for (Ask ask : asks) {
             for (KeyValue<String, byte[]> member : await(ask.answer())) {
                 if (member.hasValue()) {
-                    seen.computeIfAbsent(ask.partition(), p -> new HashMap<>()).computeIfAbsent(ask.tenant(), t -> new HashMap<>())
-                        .computeIfAbsent(ask.bucket(), b -> new HashMap<>()).put(member.getKey(), parseLong(member.getValue()));
+                    seen.computeIfAbsent(ask.lookup().partition(), p -> new HashMap<>()).computeIfAbsent(ask.lookup().tenant(), t -> new HashMap<>())
+                        .merge(member.getKey(), parseLong(member.getValue()), Math::min);
                 }
             }
         }

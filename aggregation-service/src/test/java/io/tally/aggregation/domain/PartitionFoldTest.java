@@ -15,6 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PartitionFoldTest {
 
     private static final long T0 = Instant.parse("2026-11-23T10:00:00Z").toEpochMilli();
+    /** The wall clock of the folds: ten minutes after T0. */
+    private static final long NOW = T0 + 600_000;
 
     private static RuleRecord rule(String id, String size, String slide, String lateness, List<String> groupBy,
                                    RuleRecord.Filter filter, RuleRecord.Aggregation... aggs) {
@@ -36,7 +38,7 @@ class PartitionFoldTest {
     private final PartitionState state = new PartitionState();
 
     private PartitionFold fold(List<CompiledRule> rules, Event... events) {
-        PartitionFold fold = new PartitionFold(3, state);
+        PartitionFold fold = new PartitionFold(3, state, NOW);
         long offset = 100;
         for (Event e : events) {
             fold.add(offset++, e, DedupIndex.NONE, tenant -> tenant.equals("acme") ? rules : List.of());
@@ -59,10 +61,38 @@ class PartitionFoldTest {
     @Test
     void dropsIdsSeenInEarlierBatches() {
         CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
-        PartitionFold fold = new PartitionFold(3, state);
-        fold.add(1, event("old", T0), (p, tenant, bucket, id) -> id.equals("old") ? 0 : -1, t -> List.of(r));
-        fold.add(2, event("new", T0), (p, tenant, bucket, id) -> id.equals("old") ? 0 : -1, t -> List.of(r));
+        PartitionFold fold = new PartitionFold(3, state, NOW);
+        fold.add(1, event("old", T0), (p, tenant, id) -> id.equals("old") ? 0 : -1, t -> List.of(r));
+        fold.add(2, event("new", T0), (p, tenant, id) -> id.equals("old") ? 0 : -1, t -> List.of(r));
         assertEquals(1, count(fold, "r", T0, "[]"));
+    }
+
+    @Test
+    void countsAnIdOnceWhateverItsCategoryTimeOrValue() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT1M", List.of("category"), null, agg("n", "count", null, null)));
+        PartitionFold fold = fold(List.of(r), event("a", T0 + 1_000, "sports", "US", 1.0, Map.of()),
+            event("a", T0 + 30_000, "movies", "FR", 2.0, Map.of()), event("a", T0 + 65_000, "sports", "US", 1.0, Map.of()));
+        assertEquals(1, fold.deltas().get("acme:r").windows().values().stream().mapToLong(w -> w.values().stream().mapToLong(d -> d.count(0)).sum()).sum());
+        assertEquals(2, fold.duplicates());
+    }
+
+    @Test
+    void keepsIdsInGenerationsOfTheWatermarkAtLeastAsWideAsTheHorizon() {
+        // A 10-minute window with 30 s lateness: ids are kept in 15-minute generations of the watermark.
+        CompiledRule r = CompiledRule.compile(rule("r", "PT10M", null, "PT30S", List.of(), null, agg("n", "count", null, null)));
+        PartitionFold fold = fold(List.of(r), event("a", T0), event("b", T0 + 16 * 60_000), event("c", T0 + 2_000));
+        long width = 15 * 60_000;
+        var generations = fold.newIds().get("acme");
+        // "a" arrived first (at its own time), "b" at the watermark T0, "c" at the watermark T0 + 16 min.
+        assertEquals(Map.of("a", 100L, "b", 101L), generations.get(DedupHorizon.generation(T0, width)));
+        assertEquals(Map.of("c", 102L), generations.get(DedupHorizon.generation(T0 + 16 * 60_000, width)));
+    }
+
+    @Test
+    void remembersNoIdsOfATenantWithoutRules() {
+        PartitionFold fold = fold(List.of(), event("a", T0));
+        assertTrue(fold.newIds().isEmpty());
+        assertEquals(T0, state.watermark("acme"));
     }
 
     @Test
@@ -70,8 +100,8 @@ class PartitionFoldTest {
         // A flush persisted the batch's ids, then failed (a replica never acknowledged a rule's writes): the
         // replay meets its own ids in the index and must count them for the rules it applies again.
         CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
-        PartitionFold fold = new PartitionFold(3, state);
-        DedupIndex recorded = (p, tenant, bucket, id) -> switch (id) {
+        PartitionFold fold = new PartitionFold(3, state, NOW);
+        DedupIndex recorded = (p, tenant, id) -> switch (id) {
             case "a" -> 10;
             case "b" -> 11;
             default -> -1;
@@ -81,7 +111,61 @@ class PartitionFoldTest {
         fold.add(12, event("a", T0), recorded, t -> List.of(r));
         assertEquals(2, count(fold, "r", T0, "[]"));
         assertEquals(1, fold.duplicates());
-        assertEquals(Map.of("a", 10L, "b", 11L), fold.newIds().get("acme").get(PartitionFold.bucketOf(T0)));
+        assertEquals(Map.of("a", 10L, "b", 11L), fold.newIds().get("acme").values().iterator().next());
+    }
+
+    @Test
+    void countsAnEventWhoseWindowIsPastItsRetentionAsLateInsteadOfWritingWhatWouldBeErased() {
+        // The tenant's clock is two days behind (a replay of old data): its windows are open by the watermark,
+        // but one day of retention after their end they are gone from the store.
+        RuleRecord record = new RuleRecord("acme", "r", 1, "r", null, List.of(), List.of(agg("n", "count", null, null)),
+            new RuleRecord.Window("PT1M", null), "PT5S", "PT24H");
+        CompiledRule r = CompiledRule.compile(record);
+        PartitionFold fold = new PartitionFold(3, state, T0 + 2 * 86_400_000L);
+        fold.add(1, event("old", T0), DedupIndex.NONE, t -> List.of(r));
+        fold.add(2, event("kept", T0 + 86_400_000L + 30_000), DedupIndex.NONE, t -> List.of(r));
+        assertEquals(1, fold.deltas().get("acme:r").lateEvents());
+        assertEquals(1, count(fold, "r", T0 + 86_400_000L, "[]"));
+        assertEquals(1, fold.lateEvents().size());
+    }
+
+    @Test
+    void sumsSaturateAtTheLargestDoubleInsteadOfBecomingInfinite() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("s", "sum", "value", null)));
+        PartitionFold fold = fold(List.of(r), event("a", T0, "c", null, 1e308, Map.of()), event("b", T0, "c", null, 1e308, Map.of()),
+            event("c", T0, "c", null, -1e308, Map.of()));
+        GroupDelta delta = fold.deltas().get("acme:r").windows().get(T0).get("[]");
+        assertEquals(Double.MAX_VALUE - 1e308, delta.sum(0));
+        assertTrue(Double.isFinite(delta.sum(0)));
+    }
+
+    @Test
+    void countsAnEventForAWindowAlreadyFinalAsLateEvenIfItsPartitionWouldStillTakeIt() {
+        // The partition's own watermark keeps the 10:00 window open, but the rule was closed up to 10:01:05
+        // (another partition went idle and moved the tenant on): the window was served final and stays so.
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
+        PartitionFold fold = new PartitionFold(3, state, NOW, rule -> T0 + 65_000);
+        fold.add(1, event("a", T0 + 10_000), DedupIndex.NONE, t -> List.of(r));
+        fold.add(2, event("b", T0 + 61_000), DedupIndex.NONE, t -> List.of(r));
+        assertEquals(1, fold.deltas().get("acme:r").lateEvents());
+        assertEquals(null, fold.deltas().get("acme:r").windows().get(T0));
+        assertEquals(1, count(fold, "r", T0 + 60_000, "[]"));
+    }
+
+    @Test
+    void aReplayedEventWritesNothingButIsAnnouncedAndKeptForTheLateTopicAgain() {
+        // Offsets up to 20 were applied before a crash that came before their announcement and late publication.
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
+        state.setFence("acme", "r", 20);
+        PartitionFold fold = new PartitionFold(3, state, NOW);
+        fold.add(19, event("a", T0 + 70_000), DedupIndex.NONE, t -> List.of(r));
+        fold.add(20, event("old", T0), DedupIndex.NONE, t -> List.of(r));
+        fold.add(21, event("b", T0 + 71_000), DedupIndex.NONE, t -> List.of(r));
+        RuleDelta delta = fold.deltas().get("acme:r");
+        assertEquals(1, count(fold, "r", T0 + 60_000, "[]"), "only the event past the fence is written");
+        assertEquals(0, delta.lateEvents(), "the late count of the applied batch was written with it");
+        assertEquals(Set.of(T0 + 60_000), delta.touched());
+        assertEquals(List.of("old"), fold.lateEvents().stream().map(Event::id).toList());
     }
 
     @Test
@@ -119,7 +203,7 @@ class PartitionFoldTest {
     @Test
     void oneTenantsClockNeverMakesAnothersEventsLate() {
         CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT0S", List.of(), null, agg("n", "count", null, null)));
-        PartitionFold fold = new PartitionFold(0, state);
+        PartitionFold fold = new PartitionFold(0, state, NOW);
         fold.add(1, new Event("other", "x", "sports", T0 + 3_600_000, null, null, null, Map.of(), null), DedupIndex.NONE, t -> List.of(r));
         fold.add(2, event("mine", T0), DedupIndex.NONE, t -> t.equals("acme") ? List.of(r) : List.of());
         assertEquals(1, count(fold, "r", T0, "[]"));

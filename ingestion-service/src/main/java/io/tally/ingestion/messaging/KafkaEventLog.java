@@ -6,7 +6,6 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Value;
 import io.tally.ingestion.config.IngestionConfig;
-import io.tally.ingestion.domain.PartitionKeys;
 import io.tally.model.Event;
 import io.tally.model.EventCodec;
 import io.tally.model.Topics;
@@ -21,7 +20,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
@@ -41,7 +39,6 @@ public class KafkaEventLog implements AutoCloseable {
 
     private final KafkaProducer<String, byte[]> producer;
     private final CircuitBreaker breaker;
-    private final PartitionKeys keys;
     private final Duration ackTimeout;
     private final int retryAfterSeconds;
 
@@ -61,7 +58,6 @@ public class KafkaEventLog implements AutoCloseable {
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(6000, config.ackTimeout().toMillis() - 1000));
         props.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
         this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
-        this.keys = new PartitionKeys(new HashSet<>(config.hotKeys().stream().filter(k -> !k.isBlank()).toList()), config.saltBuckets());
         this.ackTimeout = config.ackTimeout();
         this.retryAfterSeconds = (int) Math.max(1, config.breakerOpenFor().toSeconds());
         this.breaker = CircuitBreaker.of("kafka-events", CircuitBreakerConfig.custom()
@@ -93,7 +89,7 @@ public class KafkaEventLog implements AutoCloseable {
             for (int i = 0; i < events.size(); i++) {
                 Event event = events.get(i);
                 CompletableFuture<Void> ack = new CompletableFuture<>();
-                producer.send(new ProducerRecord<>(Topics.EVENTS, keys.keyOf(event), EventCodec.encode(event)), (metadata, error) -> {
+                producer.send(new ProducerRecord<>(Topics.EVENTS, event.partitionKey(), EventCodec.encode(event)), (metadata, error) -> {
                     if (error == null) {
                         ack.complete(null);
                     } else {

@@ -22,8 +22,11 @@ public record Event(String tenant, String id, String category, long timeMillis, 
         attributes = attributes == null ? Map.of() : attributes;
     }
 
-    /** The Kafka key: tenant and category, so one category's events stay in order on one partition. */
+    /**
+     * The Kafka key: tenant and id. Every copy of an event meets on one partition whatever its category or time,
+     * so one partition's dedup index sees all of them; and a hot category spreads over every partition by itself.
+     */
     public String partitionKey() {
-        return tenant + ":" + category;
+        return tenant + ":" + id;
     }
 }

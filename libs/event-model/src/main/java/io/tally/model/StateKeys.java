@@ -59,16 +59,27 @@ public final class StateKeys {
         }
     }
 
+    /** Per partition: the last wall-clock time (epoch millis) the engine had read everything the partition held. */
+    public static String caughtUp(int partition) {
+        return "{p:" + partition + "}:caughtup";
+    }
+
+    /** Per partition: when (wall clock, epoch millis) each tenant's events were last seen there. */
+    public static String lastSeen(int partition) {
+        return "{p:" + partition + "}:seen";
+    }
+
     /** Per partition: each tenant's watermark there (epoch millis). */
     public static String watermarks(int partition) {
         return "{p:" + partition + "}:wm";
     }
 
     /**
-     * Per partition and tenant: the ids seen in one event-time bucket (dedup horizon), each with the offset it
-     * was first seen at, so a replayed batch recognises its own events (same offset) as not duplicates.
+     * Per partition and tenant: the ids that arrived in one generation of the watermark (of {@code widthMillis}),
+     * each with the offset it was first seen at, so a replayed batch recognises its own events (same offset)
+     * as not duplicates.
      */
-    public static String dedup(int partition, String tenant, long bucket) {
-        return "{p:" + partition + "}:ids:" + tenant + ":" + bucket;
+    public static String dedup(int partition, String tenant, long widthMillis, long generation) {
+        return "{p:" + partition + "}:ids:" + tenant + ":" + widthMillis + ":" + generation;
     }
 }

@@ -6,7 +6,7 @@ import java.util.Map;
 /** The Kafka topics Tally uses: the one source of truth for names and layout. */
 public final class Topics {
 
-    /** Accepted events, keyed by {@code tenant:category} (hot categories salted by event id hash). */
+    /** Accepted events, keyed by {@code tenant:id} (every copy of an id on one partition). */
     public static final String EVENTS = "tally.events";
     /** Rule versions, keyed by {@code tenant:ruleId}; compacted, a delete is a tombstone. */
     public static final String RULES = "tally.rules";

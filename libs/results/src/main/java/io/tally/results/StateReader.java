@@ -30,11 +30,14 @@ public class StateReader {
     private static final Logger LOG = LoggerFactory.getLogger(StateReader.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
-    /** A rule's stored results; {@code seq} is the rule's update sequence the windows were read at. */
-    public record Snapshot(List<RawWindow> windows, Long watermark, long lateEvents, long seq) {
+    /**
+     * A rule's stored results; {@code seq} is the rule's update sequence the windows were read at,
+     * {@code closedUpTo} what decides which windows are final ({@link RuleView#isFinal}).
+     */
+    public record Snapshot(List<RawWindow> windows, Long watermark, long lateEvents, long seq, Long closedUpTo) {
 
         public static Snapshot empty() {
-            return new Snapshot(List.of(), null, 0, 0);
+            return new Snapshot(List.of(), null, 0, 0, null);
         }
     }
 
@@ -82,7 +85,7 @@ public class StateReader {
             }
         }
         RuleState read = await(state);
-        return new Snapshot(read.windows(), watermark, read.lateEvents(), read.seq());
+        return new Snapshot(read.windows(), watermark, read.lateEvents(), read.seq(), read.closedUpTo());
     }
 
     private static <T> T await(CompletableFuture<T> future) {

@@ -86,7 +86,7 @@ public class ResultsService {
         StateReader.Snapshot snapshot = snapshot(rule, starts);
         List<ResultWindow> windows = new ArrayList<>();
         for (RawWindow window : snapshot.windows()) {
-            ResultWindow shown = ResultWindow.of(assembler, rule, window, groupFilter, snapshot.watermark());
+            ResultWindow shown = ResultWindow.of(assembler, rule, window, groupFilter, snapshot.closedUpTo());
             if (shown != null) {
                 windows.add(shown);
             }

@@ -32,7 +32,7 @@ public class WindowRenderer {
     public List<Subscription.Rendered> render(RuleView rule, StateReader.Snapshot read, Map<String, String> filter) {
         List<Subscription.Rendered> windows = new ArrayList<>(read.windows().size());
         for (RawWindow raw : read.windows()) {
-            ResultWindow window = ResultWindow.of(assembler, rule, raw, filter, read.watermark());
+            ResultWindow window = ResultWindow.of(assembler, rule, raw, filter, read.closedUpTo());
             if (window != null) {
                 try {
                     windows.add(new Subscription.Rendered(raw.start(), json.writeValueAsString(window)));

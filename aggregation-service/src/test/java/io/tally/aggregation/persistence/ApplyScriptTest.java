@@ -1,0 +1,179 @@
+package io.tally.aggregation.persistence;
+
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import io.tally.aggregation.domain.CompiledRule;
+import io.tally.aggregation.domain.DedupIndex;
+import io.tally.aggregation.domain.PartitionFold;
+import io.tally.aggregation.domain.PartitionState;
+import io.tally.model.Event;
+import io.tally.model.RuleRecord;
+import io.tally.model.StateKeys;
+import io.tally.redis.ClusterFailoverOptions;
+import io.tally.redis.RedisClientSettings;
+import io.tally.testinfra.TestStack;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The writer's encoding of a folded batch against the Lua script that applies it, on the real Redis Cluster. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ApplyScriptTest {
+
+    private static final long T0 = Instant.parse("2026-12-03T10:00:00Z").toEpochMilli();
+    private static final String SEP = String.valueOf(StateKeys.SEP);
+    /** The group key of geo US as stored: the JSON array of the rule's dimension values. */
+    private static final String GROUP = "[\"US\"]";
+
+    private RedisClusterClient client;
+    private FencedRedisWriter writer;
+    private RedisAdvancedClusterCommands<String, String> redis;
+    private final String tenant = "script-" + UUID.randomUUID().toString().substring(0, 8);
+
+    @BeforeAll
+    void connect() {
+        client = RedisClusterClient.create(List.of(TestStack.infrastructure().redisUris().split(",")).stream().map(RedisURI::create).toList());
+        client.setOptions(ClusterFailoverOptions.of(new RedisClientSettings(Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5))));
+        writer = new FencedRedisWriter(() -> client);
+        redis = client.connect().sync();
+    }
+
+    @AfterAll
+    void close() {
+        writer.close();
+        client.shutdown();
+    }
+
+    private CompiledRule rule(String id) {
+        return CompiledRule.compile(new RuleRecord(tenant, id, 1, id, null, List.of("geo"), List.of(
+            new RuleRecord.Aggregation("n", "count", null, null),
+            new RuleRecord.Aggregation("s", "sum", "value", null),
+            new RuleRecord.Aggregation("lo", "min", "value", null),
+            new RuleRecord.Aggregation("hi", "max", "value", null),
+            new RuleRecord.Aggregation("a", "avg", "value", null),
+            new RuleRecord.Aggregation("d", "distinct", "attributes.user", null),
+            new RuleRecord.Aggregation("t", "topk", "attributes.team", 3)), new RuleRecord.Window("PT1M", null), "PT5S", "PT24H"));
+    }
+
+    private Event event(String id, double value, String user, String team) {
+        return new Event(tenant, id, "c", T0 + 1_000, null, "US", value, Map.of("user", user, "team", team), null);
+    }
+
+    /** Folds the events as one batch of partition 3 starting at {@code firstOffset} and applies it. */
+    private FencedRedisWriter.Outcome apply(CompiledRule rule, PartitionState state, long firstOffset, Event... events) {
+        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
+        for (int i = 0; i < events.length; i++) {
+            fold.add(firstOffset + i, events[i], DedupIndex.NONE, t -> List.of(rule));
+        }
+        var outcome = writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":" + rule.id());
+        if (outcome.applied()) {
+            state.setFence(tenant, rule.id(), fold.lastOffset());
+        }
+        return outcome;
+    }
+
+    private Map<String, String> window(CompiledRule rule) {
+        return redis.hgetall(StateKeys.window(tenant, rule.id(), 1, T0));
+    }
+
+    @Test
+    void everyOpcodeLandsWhereTheReadersLookForIt() {
+        CompiledRule rule = rule("ops");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        FencedRedisWriter.Outcome outcome = apply(rule, state, 10, event("a", 2.5, "u1", "lakers"), event("b", -1, "u2", "lakers"),
+            event("c", 4, "u1", "celtics"));
+        assertEquals(new FencedRedisWriter.Outcome(1, 1), outcome);
+        Map<String, String> w = window(rule);
+        String g = GROUP + SEP;
+        assertEquals("3", w.get(g));
+        assertEquals("3", w.get(g + "n"));
+        assertEquals(5.5, Double.parseDouble(w.get(g + "s")));
+        assertEquals(-1.0, Double.parseDouble(w.get(g + "lo")));
+        assertEquals(4.0, Double.parseDouble(w.get(g + "hi")));
+        assertEquals(5.5, Double.parseDouble(w.get(g + "a" + SEP + "s")));
+        assertEquals("3", w.get(g + "a" + SEP + "n"));
+        assertEquals("2", w.get(g + "t" + SEP + "\"lakers\""));
+        assertEquals("1", w.get(g + "t" + SEP + "\"celtics\""));
+        assertEquals(2L, redis.pfcount(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d")));
+        assertEquals("12", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
+        long ttl = redis.pttl(StateKeys.meta(tenant, rule.id()));
+        assertTrue(ttl > Duration.ofDays(1).toMillis() && ttl <= rule.metaTtlMillis(), "meta ttl " + ttl);
+    }
+
+    @Test
+    void aReplayedBatchChangesNothing() {
+        CompiledRule rule = rule("replay");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        apply(rule, state, 10, event("a", 1, "u1", "x"));
+        PartitionState restarted = new PartitionState();
+        restarted.setFence(tenant, rule.id(), -1);
+        assertEquals(new FencedRedisWriter.Outcome(0, 1), apply(rule, restarted, 10, event("a", 1, "u1", "x")));
+        assertEquals("1", window(rule).get(GROUP + SEP + "n"));
+    }
+
+    @Test
+    void aSumThatWouldOverflowSaturatesAndTheRestOfTheBatchStillApplies() {
+        CompiledRule rule = rule("poison");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        apply(rule, state, 10, event("a", 1.5e308, "u1", "x"));
+        FencedRedisWriter.Outcome second = apply(rule, state, 11, event("b", 1.5e308, "u2", "y"));
+        assertEquals(new FencedRedisWriter.Outcome(1, 2), second, "the batch applied instead of failing half-way");
+        Map<String, String> w = window(rule);
+        String g = GROUP + SEP;
+        assertEquals(Double.MAX_VALUE, Double.parseDouble(w.get(g + "s")));
+        assertEquals(Double.MAX_VALUE, Double.parseDouble(w.get(g + "a" + SEP + "s")));
+        assertEquals("2", w.get(g + "n"), "ops after the saturated sum were applied");
+        assertEquals("1", w.get(g + "t" + SEP + "\"y\""));
+        assertEquals("11", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
+    }
+
+    @Test
+    void closingARuleMovesItsMarkOnceAndIncrementsItsSequence() {
+        CompiledRule rule = rule("close");
+        assertEquals(new FencedRedisWriter.Closing(-1, 1), writer.close(Map.of(rule, T0 + 65_000)).get(rule));
+        assertEquals(new FencedRedisWriter.Closing(T0 + 65_000, 0), writer.close(Map.of(rule, T0 + 65_000)).get(rule));
+        assertEquals(new FencedRedisWriter.Closing(T0 + 65_000, 0), writer.close(Map.of(rule, T0 + 5_000)).get(rule), "marks never go back");
+        assertEquals(Map.of(tenant + ":close", T0 + 65_000L), writer.loadClosedMarks(List.of(rule)));
+    }
+
+    @Test
+    void aBatchFoldedBeforeTheRuleWasClosedFurtherIsRefusedWhole() {
+        CompiledRule rule = rule("closed");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> T0);
+        fold.add(10, event("a", 1, "u1", "x"), DedupIndex.NONE, t -> List.of(rule));
+        writer.close(Map.of(rule, T0 + 65_000));
+        FencedRedisWriter.Outcome outcome = writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":closed");
+        assertTrue(outcome.closedMoved(), outcome.toString());
+        assertEquals(Map.of(), window(rule), "nothing of the batch was written");
+        assertEquals(null, redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
+    }
+
+    @Test
+    void watermarksAreNeverLowered() {
+        String key = StateKeys.watermarks(3);
+        PartitionState ahead = new PartitionState();
+        ahead.advance(tenant, T0 + 5_000);
+        PartitionFold fold = new PartitionFold(3, ahead, T0);
+        writer.persistPartitions(List.of(fold), Map.of(3, ahead));
+        PartitionState zombie = new PartitionState();
+        zombie.advance(tenant, T0);
+        writer.persistPartitions(List.of(new PartitionFold(3, zombie, T0)), Map.of(3, zombie));
+        assertEquals(Long.toString(T0 + 5_000), redis.hget(key, tenant));
+    }
+}
