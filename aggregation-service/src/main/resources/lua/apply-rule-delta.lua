@@ -3,14 +3,15 @@
 -- ARGV[1] partition, ARGV[2] the fence the writer expects, ARGV[3] the batch's last offset,
 -- ARGV[4] late events, ARGV[5] how long the fence and meta hashes live after this write (ms),
 -- ARGV[6] the finality mark the batch was folded with (windows closed up to it got nothing),
--- ARGV[7] n = number of state keys, ARGV[8..7+n] expiry (epoch ms) per state key,
+-- ARGV[7] n = number of state keys, ARGV[8..7+n] expiry (epoch ms) per state key, ARGV[8+n..7+2n] the close
+-- time (window end + allowed lateness) of each state key's window,
 -- then operations: op, state key index (1-based), field, value — or, for 'H' (add to a HyperLogLog),
 -- 'H', state key index, n, then n values. Ops: 'i' HINCRBY, 'f' HINCRBYFLOAT (a sum that would leave the
 -- finite doubles is held at +-1.7976931348623157e308 instead: no op can fail half-way through a batch),
 -- '<' keep the minimum, '>' keep the maximum.
 -- Returns {1, seq} when applied, {0, seq} when already applied (a replay after a crash), {-1, 0} when the
--- fence moved under the writer, {-2, 0} when the rule was closed further since the batch was folded (it may
--- hold events for a window now final: it is folded again); seq is the rule's update sequence (meta field 'seq'), incremented by
+-- fence moved under the writer, {-2, 0} when the rule was closed further since the batch was folded and the
+-- batch writes to a window that is final now (it is folded again; nothing of it was written); seq is the rule's update sequence (meta field 'seq'), incremented by
 -- every applied batch, so a reader that reads it atomically with values knows exactly what they hold.
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
 local last = tonumber(ARGV[3])
@@ -20,13 +21,17 @@ end
 if current ~= tonumber(ARGV[2]) then
   return {-1, 0}
 end
-local closed = redis.call('HGET', KEYS[2], 'closed')
-if closed and tonumber(closed) > tonumber(ARGV[6]) then
-  return {-2, 0}
-end
 local MAX = '1.7976931348623157e308'
 local n = tonumber(ARGV[7])
-local i = 8 + n
+local closed = redis.call('HGET', KEYS[2], 'closed')
+if closed and tonumber(closed) > tonumber(ARGV[6]) then
+  for k = 1, n do
+    if tonumber(ARGV[7 + n + k]) <= tonumber(closed) then
+      return {-2, 0}
+    end
+  end
+end
+local i = 8 + 2 * n
 while i <= #ARGV do
   local op = ARGV[i]
   local key = KEYS[2 + tonumber(ARGV[i + 1])]

@@ -4,15 +4,17 @@
 -- KEYS[1] the rule's meta hash, KEYS[2..n+1] window hashes.
 -- ARGV[1] the prefix of the rule version's distinct keys, ARGV[2] n, ARGV[3..2+n] window starts,
 -- ARGV[3+n..] names of the distinct aggregations.
--- Returns {seq, late, closed, fields of window 1, distinct counts of window 1, ...}; fields and counts are
--- flat name/value lists, empty for a window without data; closed: windows whose end plus the allowed
--- lateness is at or before it are final (never written again).
+-- Returns {seq, late, closed, watermark, fields of window 1, distinct counts of window 1, ...}; fields and
+-- counts are flat name/value lists, empty for a window without data; closed: windows whose end plus the
+-- allowed lateness is at or before it are final (never written again); watermark: the tenant's finality
+-- watermark that closed them ('' for both until the aggregation first closed the rule).
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local late = tonumber(redis.call('HGET', KEYS[1], 'late') or '0')
 local closed = redis.call('HGET', KEYS[1], 'closed') or ''
+local watermark = redis.call('HGET', KEYS[1], 'watermark') or ''
 
 local n = tonumber(ARGV[2])
-local result = {seq, late, closed}
+local result = {seq, late, closed, watermark}
 local sep = '\31'
 for w = 1, n do
   local fields = redis.call('HGETALL', KEYS[1 + w])

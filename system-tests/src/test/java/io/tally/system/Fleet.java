@@ -130,6 +130,30 @@ final class Fleet implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + ports.get(service) + path);
     }
 
+    /** Creates a rule through the gateway and waits until it is active; returns its id. */
+    String activeRule(String adminToken, String body) throws Exception {
+        HttpResponse<String> created = send("POST", gateway("/api/v1/rules"), adminToken, body);
+        if (created.statusCode() != 201) {
+            throw new AssertionError("creating a rule answered " + created.statusCode() + ": " + created.body());
+        }
+        java.util.regex.Matcher id = java.util.regex.Pattern.compile("\"id\":\"([^\"]+)\"").matcher(created.body());
+        if (!id.find()) {
+            throw new AssertionError("no id in " + created.body());
+        }
+        String ruleId = id.group(1);
+        boolean active = io.tally.devstack.Deadline.in(Duration.ofSeconds(30)).await(() -> {
+            try {
+                return send("GET", gateway("/api/v1/rules/" + ruleId), adminToken, null).body().contains("\"status\":\"active\"");
+            } catch (Exception e) {
+                return false;
+            }
+        }, Duration.ofMillis(100));
+        if (!active) {
+            throw new AssertionError("rule " + ruleId + " never became active");
+        }
+        return ruleId;
+    }
+
     static String token(String tenant, String... roles) {
         return DevTokens.mint(DevTokens.DEVELOPMENT_SECRET, "system-test", tenant, List.of(roles), Duration.ofHours(1));
     }

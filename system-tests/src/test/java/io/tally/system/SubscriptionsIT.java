@@ -109,19 +109,8 @@ class SubscriptionsIT {
     }
 
     private String rule(String admin) throws Exception {
-        HttpResponse<String> created = send("POST", fleet.gateway("/api/v1/rules"), admin,
-            "{\"name\":\"live\",\"window\":{\"size\":\"PT1M\"},\"groupBy\":[\"category\"],"
-                + "\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"},{\"name\":\"points\",\"op\":\"sum\",\"field\":\"value\"}]}");
-        assertEquals(201, created.statusCode(), created.body());
-        String id = (String) json(created).get("id");
-        assertTrue(Deadline.in(Duration.ofSeconds(30)).await(() -> {
-            try {
-                return "active".equals(json(send("GET", fleet.gateway("/api/v1/rules/" + id), admin, null)).get("status"));
-            } catch (Exception e) {
-                return false;
-            }
-        }, Duration.ofMillis(100)), "rule never became active");
-        return id;
+        return fleet.activeRule(admin, "{\"name\":\"live\",\"window\":{\"size\":\"PT1M\"},\"groupBy\":[\"category\"],"
+            + "\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"},{\"name\":\"points\",\"op\":\"sum\",\"field\":\"value\"}]}");
     }
 
     /** Posts one batch of {@code n} events spread over {@code categories}, timed now; returns the ids' prefix. */

@@ -1,5 +1,6 @@
 package io.tally.aggregation.domain;
 
+import io.tally.model.RuleFailure;
 import io.tally.model.RuleRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,6 +16,7 @@ public final class ActiveRules {
     private static final Logger LOG = LoggerFactory.getLogger(ActiveRules.class);
 
     private final Map<String, List<CompiledRule>> byTenant = new ConcurrentHashMap<>();
+    private final Map<String, RuleFailure> failures = new ConcurrentHashMap<>();
 
     /** Installs a rule version (or removes the rule when {@code record} is null); returns the compiled rule, if any. */
     public CompiledRule apply(String tenant, String id, RuleRecord record) {
@@ -23,10 +25,13 @@ public final class ActiveRules {
             try {
                 compiled = CompiledRule.compile(record);
             } catch (RuntimeException e) {
-                LOG.warn("rule {}:{} v{} cannot run and is ignored: {}", tenant, id, record.version(), e.getMessage());
+                // The version before it keeps running; the failure is reported, so its status shows 'failed'.
+                LOG.warn("rule {}:{} v{} cannot run: {}", tenant, id, record.version(), e.getMessage());
+                failures.put(tenant + ":" + id, new RuleFailure(tenant, id, record.version(), "the aggregation cannot run this version: " + e.getMessage()));
                 return null;
             }
         }
+        failures.remove(tenant + ":" + id);
         CompiledRule installed = compiled;
         byTenant.compute(tenant, (t, rules) -> {
             List<CompiledRule> next = new ArrayList<>(rules == null ? List.of() : rules);
@@ -37,6 +42,11 @@ public final class ActiveRules {
             return next.isEmpty() ? null : List.copyOf(next);
         });
         return compiled;
+    }
+
+    /** The rule versions that could not be compiled (the latest version of each rule that failed). */
+    public List<RuleFailure> failures() {
+        return List.copyOf(failures.values());
     }
 
     /** Every tenant's rules now. */

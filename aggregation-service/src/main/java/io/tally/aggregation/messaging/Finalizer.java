@@ -96,11 +96,12 @@ public class Finalizer implements ApplicationEventListener<ServerStartupEvent>, 
             return;
         }
         Map<String, List<Finality.PartitionClock>> clocks = writer.partitionClocks(partitionCount(now), byTenant.keySet());
-        Map<CompiledRule, Long> marks = new HashMap<>();
+        Map<CompiledRule, FencedRedisWriter.Mark> marks = new HashMap<>();
         byTenant.forEach((tenant, tenantRules) -> {
             OptionalLong watermark = Finality.watermark(clocks.getOrDefault(tenant, List.of()), now, config.idleTimeout().toMillis());
             if (watermark.isPresent()) {
-                tenantRules.forEach(rule -> marks.put(rule, Finality.closedUpTo(rule, watermark.getAsLong())));
+                long w = watermark.getAsLong();
+                tenantRules.forEach(rule -> marks.put(rule, new FencedRedisWriter.Mark(Finality.closedUpTo(rule, w), w)));
             }
         });
         if (marks.isEmpty()) {
@@ -109,7 +110,7 @@ public class Finalizer implements ApplicationEventListener<ServerStartupEvent>, 
         List<UpdatePublisher.Change> changes = new ArrayList<>();
         writer.close(marks).forEach((rule, closing) -> {
             if (closing.seq() > 0) {
-                List<Long> closed = Finality.closedBetween(rule, closing.before(), marks.get(rule), ANNOUNCED);
+                List<Long> closed = Finality.closedBetween(rule, closing.before(), marks.get(rule).closedUpTo(), ANNOUNCED);
                 closings.increment(closed.size());
                 changes.add(new UpdatePublisher.Change(rule, Set.copyOf(closed), closing.seq()));
             }

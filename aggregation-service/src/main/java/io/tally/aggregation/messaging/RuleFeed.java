@@ -5,6 +5,7 @@ import io.micronaut.serde.ObjectMapper;
 import io.tally.aggregation.domain.ActiveRules;
 import io.tally.aggregation.domain.CompiledRule;
 import io.tally.model.RuleAck;
+import io.tally.model.RuleFailure;
 import io.tally.model.RuleRecord;
 import io.tally.model.Topics;
 import io.tally.rules.catalog.RuleCatalog;
@@ -19,6 +20,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -56,11 +58,9 @@ public class RuleFeed implements AutoCloseable {
             }
         });
         catalog.addListener(change -> {
-            CompiledRule compiled = active.apply(change.tenant(), change.id(), change.rule());
-            if (compiled != null || change.rule() == null) {
-                // The catalog moves its positions after the listeners ran; ack just after that.
-                ticker.schedule(this::acknowledge, 250, java.util.concurrent.TimeUnit.MILLISECONDS);
-            }
+            active.apply(change.tenant(), change.id(), change.rule());
+            // The catalog moves its positions after the listeners ran; ack (or report the failure) just after that.
+            ticker.schedule(this::acknowledge, 250, java.util.concurrent.TimeUnit.MILLISECONDS);
         });
         catalog.start();
         ticker.scheduleWithFixedDelay(this::acknowledge, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
@@ -70,7 +70,8 @@ public class RuleFeed implements AutoCloseable {
         try {
             Map<Integer, Long> positions = catalog.positions();
             if (!positions.isEmpty()) {
-                send(new RuleAck(instance, Instant.now(), positions, catalog.all().size(), null));
+                List<RuleFailure> failed = active.failures();
+                send(new RuleAck(instance, Instant.now(), positions, catalog.all().size(), null, failed.isEmpty() ? null : failed));
             }
         } catch (RuntimeException e) {
             LOG.warn("could not acknowledge applied rules on {}: {}", Topics.RULE_ACKS, e.toString());

@@ -168,9 +168,7 @@ public class FencedRedisWriter {
         CompiledRule rule = delta.rule();
         String tenant = rule.tenant();
         String id = rule.id();
-        List<String> stateKeys = new ArrayList<>();
-        List<byte[]> expiries = new ArrayList<>();
-        Map<String, Integer> keyIndex = new HashMap<>();
+        StateKeyTable table = new StateKeyTable();
         // Arguments are built as bytes: a batch has hundreds of thousands, and field names share parts.
         List<byte[]> ops = new ArrayList<>();
         CompiledRule.Op[] aggregations = rule.ops();
@@ -181,7 +179,8 @@ public class FencedRedisWriter {
         for (Map.Entry<Long, Map<String, GroupDelta>> w : delta.windows().entrySet()) {
             long start = w.getKey();
             long expireAt = rule.expiresAt(start);
-            byte[] windowKey = number(index(StateKeys.window(tenant, id, rule.version(), start), expireAt, stateKeys, expiries, keyIndex));
+            long closeAt = start + rule.windows().sizeMillis() + rule.latenessMillis();
+            byte[] windowKey = number(table.index(StateKeys.window(tenant, id, rule.version(), start), expireAt, closeAt));
             for (Map.Entry<String, GroupDelta> g : w.getValue().entrySet()) {
                 String group = g.getKey();
                 GroupDelta d = g.getValue();
@@ -215,8 +214,7 @@ public class FencedRedisWriter {
                         case DISTINCT -> {
                             java.util.Set<String> values = d.distinctValues(i);
                             if (!values.isEmpty()) {
-                                int hll = index(StateKeys.distinct(tenant, id, rule.version(), start, group, agg.name()), expireAt,
-                                    stateKeys, expiries, keyIndex);
+                                int hll = table.index(StateKeys.distinct(tenant, id, rule.version(), start, group, agg.name()), expireAt, closeAt);
                                 addToHll(ops, number(hll), values);
                             }
                         }
@@ -229,21 +227,22 @@ public class FencedRedisWriter {
                 }
             }
         }
-        String[] keys = new String[2 + stateKeys.size()];
+        String[] keys = new String[2 + table.keys.size()];
         keys[0] = StateKeys.fence(tenant, id);
         keys[1] = StateKeys.meta(tenant, id);
-        for (int i = 0; i < stateKeys.size(); i++) {
-            keys[2 + i] = stateKeys.get(i);
+        for (int i = 0; i < table.keys.size(); i++) {
+            keys[2 + i] = table.keys.get(i);
         }
-        List<byte[]> args = new ArrayList<>(7 + expiries.size() + ops.size());
+        List<byte[]> args = new ArrayList<>(7 + 2 * table.keys.size() + ops.size());
         args.add(number(partition));
         args.add(number(expectedFence));
         args.add(number(lastOffset));
         args.add(number(delta.lateEvents()));
         args.add(number(rule.metaTtlMillis()));
         args.add(number(closedUpTo));
-        args.add(number(stateKeys.size()));
-        args.addAll(expiries);
+        args.add(number(table.keys.size()));
+        args.addAll(table.expiries);
+        args.addAll(table.closes);
         args.addAll(ops);
         return new Script(keys, args.toArray(byte[][]::new));
     }
@@ -276,12 +275,21 @@ public class FencedRedisWriter {
         return out;
     }
 
-    private static int index(String key, long expireAt, List<String> keys, List<byte[]> expiries, Map<String, Integer> index) {
-        return index.computeIfAbsent(key, k -> {
-            keys.add(k);
-            expiries.add(number(expireAt));
-            return keys.size();
-        });
+    /** The state keys of one script, numbered from 1, each with its expiry and its window's close time. */
+    private static final class StateKeyTable {
+        final List<String> keys = new ArrayList<>();
+        final List<byte[]> expiries = new ArrayList<>();
+        final List<byte[]> closes = new ArrayList<>();
+        private final Map<String, Integer> numbers = new HashMap<>();
+
+        int index(String key, long expireAt, long closeAt) {
+            return numbers.computeIfAbsent(key, k -> {
+                keys.add(k);
+                expiries.add(number(expireAt));
+                closes.add(number(closeAt));
+                return keys.size();
+            });
+        }
     }
 
     /** One PFADD per key with many values (at most {@value #HLL_CHUNK} per call: Lua's unpack has a stack limit). */
@@ -409,11 +417,16 @@ public class FencedRedisWriter {
     public record Closing(long before, long seq) {
     }
 
-    /** Closes each rule up to its mark ({@link Finality}); one pipelined round trip. */
-    public Map<CompiledRule, Closing> close(Map<CompiledRule, Long> marks) {
+    /** Where a rule is closed up to, and the tenant's finality watermark that closes it there. */
+    public record Mark(long closedUpTo, long watermark) {
+    }
+
+    /** Closes each rule up to its mark ({@link Finality}) and keeps the watermark beside it; one pipelined round trip. */
+    public Map<CompiledRule, Closing> close(Map<CompiledRule, Mark> marks) {
         Map<CompiledRule, CompletableFuture<List<Object>>> pending = new LinkedHashMap<>();
         marks.forEach((rule, mark) -> pending.put(rule, CLOSE.run(bytes(), ScriptOutputType.MULTI,
-            new String[] {StateKeys.meta(rule.tenant(), rule.id())}, number(mark), number(rule.metaTtlMillis()))));
+            new String[] {StateKeys.meta(rule.tenant(), rule.id())}, number(mark.closedUpTo()), number(rule.metaTtlMillis()),
+            number(mark.watermark()))));
         Map<CompiledRule, Closing> closings = new LinkedHashMap<>();
         pending.forEach((rule, future) -> {
             List<Object> reply = await(future);

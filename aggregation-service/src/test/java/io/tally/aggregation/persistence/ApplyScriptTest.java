@@ -144,10 +144,11 @@ class ApplyScriptTest {
     @Test
     void closingARuleMovesItsMarkOnceAndIncrementsItsSequence() {
         CompiledRule rule = rule("close");
-        assertEquals(new FencedRedisWriter.Closing(-1, 1), writer.close(Map.of(rule, T0 + 65_000)).get(rule));
-        assertEquals(new FencedRedisWriter.Closing(T0 + 65_000, 0), writer.close(Map.of(rule, T0 + 65_000)).get(rule));
-        assertEquals(new FencedRedisWriter.Closing(T0 + 65_000, 0), writer.close(Map.of(rule, T0 + 5_000)).get(rule), "marks never go back");
+        assertEquals(new FencedRedisWriter.Closing(-1, 1), writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 65_000, T0 + 66_000))).get(rule));
+        assertEquals(new FencedRedisWriter.Closing(T0 + 65_000, 0), writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 65_000, T0 + 66_000))).get(rule));
+        assertEquals(new FencedRedisWriter.Closing(T0 + 65_000, 0), writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 5_000, T0 + 6_000))).get(rule), "marks never go back");
         assertEquals(Map.of(tenant + ":close", T0 + 65_000L), writer.loadClosedMarks(List.of(rule)));
+        assertEquals(Long.toString(T0 + 66_000), redis.hget(StateKeys.meta(tenant, rule.id()), "watermark"), "the watermark is kept beside the mark");
     }
 
     @Test
@@ -157,11 +158,24 @@ class ApplyScriptTest {
         state.setFence(tenant, rule.id(), -1);
         PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> T0);
         fold.add(10, event("a", 1, "u1", "x"), DedupIndex.NONE, t -> List.of(rule));
-        writer.close(Map.of(rule, T0 + 65_000));
+        writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 65_000, T0 + 65_000)));
         FencedRedisWriter.Outcome outcome = writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":closed");
         assertTrue(outcome.closedMoved(), outcome.toString());
         assertEquals(Map.of(), window(rule), "nothing of the batch was written");
         assertEquals(null, redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
+    }
+
+    @Test
+    void aBatchWritingOnlyWindowsStillOpenAppliesAlthoughTheRuleWasClosedFurther() {
+        CompiledRule rule = rule("open");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> T0);
+        fold.add(10, event("a", 1, "u1", "x"), DedupIndex.NONE, t -> List.of(rule));
+        // Closed up to the window before: the batch's window [T0, T0 + 1 min) is still open.
+        writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 5_000, T0 + 5_000)));
+        assertTrue(writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":open").applied());
+        assertEquals("1", window(rule).get(GROUP + SEP + "n"));
     }
 
     @Test

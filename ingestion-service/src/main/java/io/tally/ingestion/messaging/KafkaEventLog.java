@@ -73,6 +73,11 @@ public class KafkaEventLog implements AutoCloseable {
         meters.gauge("tally.ingest.breaker.open", breaker, b -> b.getState() == CircuitBreaker.State.OPEN ? 1 : 0);
     }
 
+    /** The breaker's state: OPEN while appends are refused at once after repeated broker failures. */
+    public CircuitBreaker.State breakerState() {
+        return breaker.getState();
+    }
+
     /** Writes every event durably or throws {@link EventLogUnavailableException}. */
     public void append(List<Event> events) {
         try {

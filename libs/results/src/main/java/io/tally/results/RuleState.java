@@ -15,9 +15,10 @@ import java.util.concurrent.CompletableFuture;
  * ({@code seq}): every applied batch is one script on the rule's slot that increments it, so the
  * values read are exactly those of the first {@code seq} batches. Two reads of a rule are ordered by
  * their sequences; two with the same sequence read the same values. {@code closedUpTo}: a window whose end
- * plus the allowed lateness is at or before it is final and never written again (null: none closed yet).
+ * plus the allowed lateness is at or before it is final and never written again (null: none closed yet);
+ * {@code watermark} the tenant's finality watermark it was closed by (null: not yet).
  */
-public record RuleState(long seq, long lateEvents, Long closedUpTo, List<RawWindow> windows) {
+public record RuleState(long seq, long lateEvents, Long closedUpTo, Long watermark, List<RawWindow> windows) {
 
     private static final LuaScript READ = LuaScript.load(RuleState.class, "/lua/read-rule.lua");
 
@@ -43,13 +44,14 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, List<RawWind
         long seq = ((Number) reply.get(0)).longValue();
         long late = ((Number) reply.get(1)).longValue();
         String closed = (String) reply.get(2);
+        String watermark = (String) reply.get(3);
         List<RawWindow> windows = new ArrayList<>();
         for (int w = 0; w < starts.size(); w++) {
-            List<Object> fields = (List<Object>) reply.get(3 + 2 * w);
+            List<Object> fields = (List<Object>) reply.get(4 + 2 * w);
             if (fields.isEmpty()) {
                 continue;
             }
-            List<Object> counts = (List<Object>) reply.get(4 + 2 * w);
+            List<Object> counts = (List<Object>) reply.get(5 + 2 * w);
             Map<String, String> hash = new HashMap<>(fields.size());
             for (int i = 0; i + 1 < fields.size(); i += 2) {
                 hash.put((String) fields.get(i), (String) fields.get(i + 1));
@@ -60,6 +62,10 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, List<RawWind
             }
             windows.add(new RawWindow(starts.get(w), hash, distinct));
         }
-        return new RuleState(seq, late, closed == null || closed.isEmpty() ? null : Long.valueOf(closed), windows);
+        return new RuleState(seq, late, number(closed), number(watermark), windows);
+    }
+
+    private static Long number(String text) {
+        return text == null || text.isEmpty() ? null : Long.valueOf(text);
     }
 }

@@ -54,6 +54,16 @@ public class StateReader {
         breaker.getEventPublisher().onStateTransition(e -> LOG.warn("Redis read circuit breaker {}", e.getStateTransition()));
     }
 
+    /** Whether reads are going to Redis (false while the breaker holds them back after repeated failures). */
+    public boolean available() {
+        return breaker.getState() != CircuitBreaker.State.OPEN && breaker.getState() != CircuitBreaker.State.FORCED_OPEN;
+    }
+
+    /** The read breaker's state, for readiness details. */
+    public String breakerState() {
+        return breaker.getState().name();
+    }
+
     /** Reads the given windows; throws {@link StateUnavailableException} when Redis cannot answer. */
     public Snapshot read(RuleView rule, List<Long> starts) {
         try {
@@ -85,7 +95,10 @@ public class StateReader {
             }
         }
         RuleState read = await(state);
-        return new Snapshot(read.windows(), watermark, read.lateEvents(), read.seq(), read.closedUpTo());
+        // The finality watermark, read with the mark that decides 'final', so the two always agree; before the
+        // aggregation first closed the rule, the lowest partition watermark.
+        return new Snapshot(read.windows(), read.watermark() != null ? read.watermark() : watermark, read.lateEvents(), read.seq(),
+            read.closedUpTo());
     }
 
     private static <T> T await(CompletableFuture<T> future) {

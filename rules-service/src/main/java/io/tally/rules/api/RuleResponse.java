@@ -12,13 +12,17 @@ import java.util.List;
 /** A rule as the API shows it: the definition plus the server's fields. */
 @Serdeable
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record RuleResponse(String id, int version, String status, String createdAt, String updatedAt, @Nullable String name,
-                           RuleRecord.Filter filter, List<String> groupBy, List<RuleRecord.Aggregation> aggregations,
+public record RuleResponse(String id, int version, String status, @Nullable String reason, String createdAt, String updatedAt,
+                           @Nullable String name, RuleRecord.Filter filter, List<String> groupBy, List<RuleRecord.Aggregation> aggregations,
                            RuleRecord.Window window, String allowedLateness, String retention) {
 
-    static RuleResponse of(Stored stored, RuleDefinition d, String status) {
-        return new RuleResponse(stored.id(), stored.version(), status, stored.createdAt().toString(), stored.updatedAt().toString(),
-            d.name(), d.filter(), d.groupBy(), d.aggregations(), d.window(), d.allowedLateness(), d.retention());
+    /** A version's status: {@code pending}, {@code active}, or {@code failed} with the reason. */
+    record Status(String status, @Nullable String reason) {
+    }
+
+    static RuleResponse of(Stored stored, RuleDefinition d, Status status) {
+        return new RuleResponse(stored.id(), stored.version(), status.status(), status.reason(), stored.createdAt().toString(),
+            stored.updatedAt().toString(), d.name(), d.filter(), d.groupBy(), d.aggregations(), d.window(), d.allowedLateness(), d.retention());
     }
 
     /** A page of rules. */

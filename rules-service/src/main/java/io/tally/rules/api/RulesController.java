@@ -88,10 +88,17 @@ public class RulesController {
         return result.definition();
     }
 
-    /** {@code pending} until every live aggregation instance has read past this version on tally.rules. */
-    private String status(Stored stored) {
-        return stored.publishedOffset() != null && acks.appliedEverywhere(stored.publishedPartition(), stored.publishedOffset())
-            ? "active" : "pending";
+    /**
+     * {@code pending} until every live aggregation instance has read past this version on tally.rules, then
+     * {@code active}; {@code failed} (with the reason) when an instance reports it cannot run the version.
+     */
+    private RuleResponse.Status status(Stored stored) {
+        java.util.Optional<String> failure = acks.failure(stored.tenant(), stored.id(), stored.version());
+        if (failure.isPresent()) {
+            return new RuleResponse.Status("failed", failure.get());
+        }
+        boolean applied = stored.publishedOffset() != null && acks.appliedEverywhere(stored.publishedPartition(), stored.publishedOffset());
+        return new RuleResponse.Status(applied ? "active" : "pending", null);
     }
 
     static ProblemException notFound(String id) {

@@ -64,6 +64,13 @@ public class AggregationAcks implements AutoCloseable {
         return !live.isEmpty() && live.stream().allMatch(a -> a.hasApplied(partition, offset));
     }
 
+    /** Why a live aggregation instance cannot run this rule version, if one says so. */
+    public java.util.Optional<String> failure(String tenant, String ruleId, int version) {
+        return live().stream().filter(a -> a.failed() != null).flatMap(a -> a.failed().stream())
+            .filter(f -> f.tenant().equals(tenant) && f.ruleId().equals(ruleId) && f.version() == version)
+            .map(io.tally.model.RuleFailure::reason).findFirst();
+    }
+
     /** The aggregation instances heard from within the liveness interval that have not said goodbye. */
     public List<RuleAck> live() {
         long now = clock.millis();

@@ -95,7 +95,8 @@ public final class RuleCatalog implements AutoCloseable {
     private void run() {
         try {
             List<TopicPartition> partitions = assignFromBeginning();
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            Map<TopicPartition, Long> end = endOffsets(partitions);
+            long backoff = 0;
             while (running) {
                 try {
                     for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
@@ -110,16 +111,48 @@ public final class RuleCatalog implements AutoCloseable {
                         LOG.info("rule catalog caught up: {} rules", rules.size());
                         caughtUp.countDown();
                     }
+                    backoff = 0;
                 } catch (org.apache.kafka.common.errors.TimeoutException e) {
                     LOG.warn("rule catalog: {} is not answering ({}); still trying", Topics.RULES, e.getMessage());
+                } catch (WakeupException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    // Never stop reading: a catalog that stopped would keep every instance on old rule versions.
+                    backoff = Math.min(5_000, Math.max(250, backoff * 2));
+                    LOG.warn("rule catalog: reading {} failed ({}); trying again in {} ms", Topics.RULES, e.toString(), backoff);
+                    pause(backoff);
                 }
             }
         } catch (WakeupException e) {
             // closing
-        } catch (RuntimeException e) {
-            LOG.error("the rule catalog stopped reading {}: {}", Topics.RULES, e.toString());
         } finally {
             consumer.close(Duration.ofSeconds(2));
+        }
+    }
+
+    /** The end offsets the catalog must reach to be caught up, waiting while Kafka is away. */
+    private Map<TopicPartition, Long> endOffsets(List<TopicPartition> partitions) {
+        while (true) {
+            try {
+                return consumer.endOffsets(partitions, Duration.ofSeconds(10));
+            } catch (WakeupException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                LOG.warn("rule catalog: cannot read the end of {} ({}); retrying", Topics.RULES, e.toString());
+                pause(1_000);
+            }
+            if (!running) {
+                throw new WakeupException();
+            }
+        }
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WakeupException();
         }
     }
 
