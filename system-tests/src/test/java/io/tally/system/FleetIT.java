@@ -264,6 +264,18 @@ class FleetIT {
     }
 
     @Test
+    void onlyHealthAndMetricsAreExposedBesideTheApi() throws Exception {
+        for (String path : List.of("/beans", "/threaddump", "/routes", "/refresh", "/env", "/loggers", "/info")) {
+            for (java.net.URI uri : List.of(fleet.gateway(path), fleet.direct("query", path), fleet.direct("aggregation", path))) {
+                HttpResponse<String> response = send(path.equals("/refresh") ? "POST" : "GET", uri, null, path.equals("/refresh") ? "{}" : null);
+                assertTrue(response.statusCode() == 404 || response.statusCode() == 401, uri + " answered " + response.statusCode());
+            }
+        }
+        assertEquals(200, send("GET", fleet.gateway("/health/liveness"), null, null).statusCode());
+        assertEquals(200, send("GET", fleet.gateway("/prometheus"), null, null).statusCode());
+    }
+
+    @Test
     void identicalConcurrentReadsShareOneDownstreamCall() throws Exception {
         String tenant = "coa-" + UUID.randomUUID().toString().substring(0, 6);
         String admin = token(tenant, "admin", "viewer");

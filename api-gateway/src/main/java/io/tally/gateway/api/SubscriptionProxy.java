@@ -132,11 +132,11 @@ public class SubscriptionProxy {
         LOG.debug("Client socket {} failed: {}", session.getId(), error.toString());
     }
 
-    /** The id of a subscribe message ("" when it has none), or null for anything else. */
+    /**
+     * The id of a subscribe message ("" when it has none), or null for anything else. Every frame is parsed: a
+     * keyword written with JSON escapes ({@code "\u0073ubscribe"}) is the same keyword to the service.
+     */
     private String subscribeId(String text) {
-        if (!text.contains("subscribe")) {
-            return null;
-        }
         try {
             Map<String, Object> message = json.readValue(text, Argument.mapOf(String.class, Object.class));
             if (message != null && "subscribe".equals(message.get("op"))) {

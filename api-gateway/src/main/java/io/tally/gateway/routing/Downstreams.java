@@ -76,7 +76,9 @@ public class Downstreams {
             .permittedNumberOfCallsInHalfOpenState(2)
             .automaticTransitionFromOpenToHalfOpenEnabled(false)
             .recordExceptions(IOException.class, TimeoutException.class)
-            .recordResult(r -> r instanceof Forwarded f && (f.status() == 500 || f.status() == 502 || f.status() == 504))
+            // Only what says the service itself is unwell: a 500 is one request's bug (perhaps one tenant's input) and
+            // must not open the breaker for every tenant.
+            .recordResult(r -> r instanceof Forwarded f && (f.status() == 502 || f.status() == 503 || f.status() == 504))
             .build());
         breaker.getEventPublisher().onStateTransition(e -> LOG.warn("downstream {} ({}): breaker {}", name, url, e.getStateTransition()));
         Bulkhead bulkhead = Bulkhead.of(name, BulkheadConfig.custom().maxConcurrentCalls(config.maxConcurrent()).maxWaitDuration(Duration.ZERO).build());

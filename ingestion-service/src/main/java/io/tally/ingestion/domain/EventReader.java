@@ -70,7 +70,7 @@ public final class EventReader {
         } catch (JsonParseException e) {
             violations.add(syntax(e));
         } catch (IOException e) {
-            violations.add(new Violation("", "the body could not be read: " + e.getMessage()));
+            violations.add(new Violation("", unreadable(e)));
         }
         return result(events, violations);
     }
@@ -145,7 +145,7 @@ public final class EventReader {
                     Violation v = syntax(e);
                     violations.add(new Violation(pointer, v.message()));
                 } catch (IOException e) {
-                    violations.add(new Violation(pointer, "the line could not be read: " + e.getMessage()));
+                    violations.add(new Violation(pointer, unreadable(e)));
                 }
             }
         }
@@ -331,6 +331,14 @@ public final class EventReader {
             out.add(new Violation(pointer, "must have at most " + MAX_ATTRIBUTES + " keys; it has " + count));
         }
         return attributes;
+    }
+
+    /** What went wrong reading, in the client's terms: never a parser's internal message. */
+    static String unreadable(IOException e) {
+        if (e instanceof com.fasterxml.jackson.core.exc.StreamConstraintsException) {
+            return "a number, string or nesting is beyond what is accepted (numbers have at most 1000 digits)";
+        }
+        return "the body could not be read as UTF-8 JSON";
     }
 
     private static Violation syntax(JsonParseException e) {

@@ -84,6 +84,16 @@ class EventReaderTest {
             new Violation("/events/1/extra", "unknown field")), parsed.violations());
     }
 
+    @Test
+    void saysANumberIsTooLongWithoutThePartersInternals() {
+        ParsedEvents parsed = reader.readJson("t", utf8("{\"id\":\"a\",\"category\":\"c\",\"time\":\"2026-11-23T09:00:00Z\",\"value\":"
+            + "9".repeat(5000) + "}"));
+        assertEquals(List.of(), parsed.events());
+        String message = parsed.violations().getFirst().message();
+        assertTrue(message.contains("1000 digits"), message);
+        assertTrue(!message.contains("StreamReadConstraints") && !message.contains("()"), message);
+    }
+
     static Stream<Arguments> invalidBodies() {
         String ok = "\"id\":\"a\",\"category\":\"c\",\"time\":\"2026-11-23T09:00:00Z\"";
         return Stream.of(

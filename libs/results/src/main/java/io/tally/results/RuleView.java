@@ -24,6 +24,13 @@ public record RuleView(String tenant, String id, int version, long sizeMillis, l
             r.groupBy() == null ? List.of() : List.copyOf(r.groupBy()), ops);
     }
 
+    /** How many windows overlap {@code [from, to)}, by arithmetic (no list is built). */
+    public long countOverlapping(long from, long to) {
+        long first = Math.floorDiv(from - sizeMillis, slideMillis) * slideMillis + slideMillis;
+        long last = Math.floorDiv(to - 1, slideMillis) * slideMillis;
+        return last < first ? 0 : (last - first) / slideMillis + 1;
+    }
+
     /** Starts of the windows overlapping {@code [from, to)}, oldest first. */
     public List<Long> windowsOverlapping(long from, long to) {
         long first = Math.floorDiv(from - sizeMillis, slideMillis) * slideMillis + slideMillis;

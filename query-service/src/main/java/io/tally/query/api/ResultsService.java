@@ -78,11 +78,13 @@ public class ResultsService {
         if (!errors.isEmpty()) {
             throw ProblemException.invalid("The query has " + errors.size() + " problem(s).", errors);
         }
-        List<Long> starts = rule.windowsOverlapping(fromMillis, toMillis);
-        if (starts.size() > MAX_WINDOWS) {
-            throw ProblemException.invalid("The range spans " + starts.size() + " windows; ask for at most " + MAX_WINDOWS + ".",
+        // Counted before any list is built: a range of centuries over one-second windows must cost nothing.
+        long count = rule.countOverlapping(fromMillis, toMillis);
+        if (count > MAX_WINDOWS) {
+            throw ProblemException.invalid("The range spans " + count + " windows; ask for at most " + MAX_WINDOWS + ".",
                 List.of(new FieldError("/from", "the range from..to is too long for this rule's windows")));
         }
+        List<Long> starts = rule.windowsOverlapping(fromMillis, toMillis);
         StateReader.Snapshot snapshot = snapshot(rule, starts);
         List<ResultWindow> windows = new ArrayList<>();
         for (RawWindow window : snapshot.windows()) {
@@ -172,9 +174,18 @@ public class ResultsService {
         }
     }
 
+    /** Timestamps a query may name: years 0001 to 9999 (range arithmetic on them cannot overflow). */
+    static final long EARLIEST = java.time.Instant.parse("0001-01-01T00:00:00Z").toEpochMilli();
+    static final long LATEST = java.time.Instant.parse("9999-12-31T23:59:59.999Z").toEpochMilli();
+
     private static long time(String text, String pointer, List<FieldError> errors) {
         try {
-            return OffsetDateTime.parse(text).toInstant().toEpochMilli();
+            java.time.Instant instant = OffsetDateTime.parse(text).toInstant();
+            if (instant.getEpochSecond() < EARLIEST / 1000 || instant.getEpochSecond() > LATEST / 1000) {
+                errors.add(new FieldError(pointer, "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z"));
+                return 0;
+            }
+            return instant.toEpochMilli();
         } catch (DateTimeParseException e) {
             errors.add(new FieldError(pointer, "must be an RFC 3339 timestamp with an offset, such as 2026-11-23T10:00:00Z"));
             return 0;

@@ -28,7 +28,8 @@ final class Requests {
         try {
             return JsonTree.parse(body == null ? new byte[0] : body);
         } catch (JsonTree.MalformedJson e) {
-            throw ProblemException.invalid("The body is not valid JSON; nothing was changed.", List.of(new FieldError("", e.getMessage())));
+            throw ProblemException.invalid("The body is not valid JSON or cannot be stored; nothing was changed.",
+                List.of(new FieldError(e.pointer(), e.getMessage())));
         }
     }
 
