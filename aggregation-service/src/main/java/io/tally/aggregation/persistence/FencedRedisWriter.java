@@ -69,6 +69,7 @@ public class FencedRedisWriter {
     private static final LuaScript RAISE_WATERMARKS = LuaScript.load(FencedRedisWriter.class, "/lua/raise-watermarks.lua");
     private static final LuaScript CLOSE = LuaScript.load(FencedRedisWriter.class, "/lua/close-rule.lua");
     private static final LuaScript RAISE_MARK = LuaScript.load(FencedRedisWriter.class, "/lua/raise-mark.lua");
+    private static final LuaScript KEEP_IDS = LuaScript.load(FencedRedisWriter.class, "/lua/keep-ids.lua");
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     /**
@@ -334,10 +335,13 @@ public class FencedRedisWriter {
                 for (Map.Entry<DedupHorizon.Generation, Map<String, Long>> ids : byTenant.getValue().entrySet()) {
                     DedupHorizon.Generation generation = ids.getKey();
                     String key = StateKeys.dedup(partition, tenant, generation.widthMillis(), generation.index());
-                    Map<String, byte[]> offsets = new HashMap<>(ids.getValue().size() * 2);
-                    ids.getValue().forEach((id, offset) -> offsets.put(id, number(offset)));
-                    pending.add(bytes().hset(key, offsets));
-                    pending.add(bytes().pexpireat(key, now + DedupHorizon.keyLifetimeMillis(generation.widthMillis())));
+                    List<byte[]> args = new ArrayList<>(1 + 2 * ids.getValue().size());
+                    args.add(number(now + DedupHorizon.keyLifetimeMillis(generation.widthMillis())));
+                    ids.getValue().forEach((id, offset) -> {
+                        args.add(utf8(id));
+                        args.add(number(offset));
+                    });
+                    pending.add(KEEP_IDS.run(bytes(), ScriptOutputType.INTEGER, new String[] {key}, args.toArray(byte[][]::new)));
                 }
             }
             Map<String, Long> watermarks = states.get(partition).watermarks();

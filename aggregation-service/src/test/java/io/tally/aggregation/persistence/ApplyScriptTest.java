@@ -179,6 +179,24 @@ class ApplyScriptTest {
     }
 
     @Test
+    void keepsEveryIdOfALargeBatchWithItsOffsetAndTheGenerationsExpiry() {
+        CompiledRule rule = rule("ids");
+        PartitionState state = new PartitionState();
+        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
+        for (int i = 0; i < 1_500; i++) {
+            fold.add(100 + i, event("id-" + i, 1, "u", "x"), DedupIndex.NONE, t -> List.of(rule));
+        }
+        writer.persistPartitions(List.of(fold), Map.of(3, state));
+        var generation = fold.newIds().get(tenant).keySet().iterator().next();
+        String key = StateKeys.dedup(3, tenant, generation.widthMillis(), generation.index());
+        assertEquals(1_500L, redis.hlen(key));
+        assertEquals("1599", redis.hget(key, "id-1499"));
+        assertTrue(redis.pttl(key) > 0, "the generation expires");
+        var seen = writer.seen(List.of(new FencedRedisWriter.IdLookup(3, tenant, List.of(generation), List.of("id-7", "nope"))));
+        assertEquals(Map.of("id-7", 107L), seen.get(3).get(tenant));
+    }
+
+    @Test
     void watermarksAreNeverLowered() {
         String key = StateKeys.watermarks(3);
         PartitionState ahead = new PartitionState();

@@ -43,11 +43,15 @@ public final class TokenVerifier {
     private final JWSVerificationKeySelector<SecurityContext> jwksKeys;
     private final Clock clock;
 
+    /** {@code secret} null: HS256 tokens are refused (only JWKS-verified ones are accepted). */
     public TokenVerifier(byte[] secret, String jwksUrl, Clock clock) throws JOSEException {
-        if (secret.length < 32) {
+        if (secret != null && secret.length < 32) {
             throw new IllegalArgumentException("the HS256 secret must be at least 32 bytes");
         }
-        this.hmac = new MACVerifier(secret);
+        if (secret == null && (jwksUrl == null || jwksUrl.isBlank())) {
+            throw new IllegalArgumentException("neither an HS256 secret nor a JWKS URL: no token could ever verify");
+        }
+        this.hmac = secret == null ? null : new MACVerifier(secret);
         this.clock = clock;
         if (jwksUrl == null || jwksUrl.isBlank()) {
             this.jwksKeys = null;
@@ -90,7 +94,7 @@ public final class TokenVerifier {
         JWSAlgorithm alg = header.getAlgorithm();
         try {
             if (JWSAlgorithm.HS256.equals(alg)) {
-                return jwt.verify(hmac);
+                return hmac != null && jwt.verify(hmac);
             }
             if (ASYMMETRIC.contains(alg) && jwksKeys != null) {
                 List<? extends Key> keys = jwksKeys.selectJWSKeys(header, null);

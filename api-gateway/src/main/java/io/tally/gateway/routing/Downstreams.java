@@ -76,9 +76,11 @@ public class Downstreams {
             .permittedNumberOfCallsInHalfOpenState(2)
             .automaticTransitionFromOpenToHalfOpenEnabled(false)
             .recordExceptions(IOException.class, TimeoutException.class)
-            // Only what says the service itself is unwell: a 500 is one request's bug (perhaps one tenant's input) and
-            // must not open the breaker for every tenant.
-            .recordResult(r -> r instanceof Forwarded f && (f.status() == 502 || f.status() == 503 || f.status() == 504))
+            // Only what says the service itself cannot be reached: a 500 is one request's bug (perhaps one tenant's
+            // input) and must not open the breaker for every tenant; a 503 comes fast from a service whose own
+            // dependency is away and which has its own breaker (counting it too made the two breakers' open
+            // periods chase each other after a Redis failover: reads came back seconds later).
+            .recordResult(r -> r instanceof Forwarded f && (f.status() == 502 || f.status() == 504))
             .build());
         breaker.getEventPublisher().onStateTransition(e -> LOG.warn("downstream {} ({}): breaker {}", name, url, e.getStateTransition()));
         Bulkhead bulkhead = Bulkhead.of(name, BulkheadConfig.custom().maxConcurrentCalls(config.maxConcurrent()).maxWaitDuration(Duration.ZERO).build());

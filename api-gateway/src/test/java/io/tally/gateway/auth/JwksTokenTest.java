@@ -80,6 +80,17 @@ class JwksTokenTest {
     }
 
     @Test
+    void withHs256OffAcceptsJwksTokensOnlyNotEvenOnesSignedWithTheOnceSharedSecret() throws Exception {
+        TokenVerifier jwksOnly = new TokenVerifier(null, "http://127.0.0.1:" + server.getAddress().getPort() + "/jwks.json", Clock.systemUTC());
+        SignedJWT rs = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").build(), claims());
+        rs.sign(new RSASSASigner(rsa));
+        assertEquals("acme", jwksOnly.verify(rs.serialize()).tenant());
+        SignedJWT hs = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims());
+        hs.sign(new com.nimbusds.jose.crypto.MACSigner(TokenVerifierTest.SECRET.getBytes(StandardCharsets.UTF_8)));
+        assertThrows(TokenRejected.class, () -> jwksOnly.verify(hs.serialize()));
+    }
+
+    @Test
     void rejectsHs256SignedWithTheJwksPublicKey() throws Exception {
         SignedJWT confused = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims());
         confused.sign(new com.nimbusds.jose.crypto.MACSigner(rsa.toRSAPublicKey().getEncoded()));

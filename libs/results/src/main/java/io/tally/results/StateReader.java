@@ -44,7 +44,7 @@ public class StateReader {
     private final Supplier<StatefulRedisClusterConnection<String, String>> connection;
     private final CircuitBreaker breaker = CircuitBreaker.of("redis-reads", CircuitBreakerConfig.custom()
         .slidingWindowSize(20).minimumNumberOfCalls(5).failureRateThreshold(50)
-        .waitDurationInOpenState(Duration.ofSeconds(5)).permittedNumberOfCallsInHalfOpenState(2)
+        .waitDurationInOpenState(Duration.ofSeconds(2)).permittedNumberOfCallsInHalfOpenState(2)
         .automaticTransitionFromOpenToHalfOpenEnabled(true)
         .build());
 
