@@ -40,6 +40,8 @@ public class UpdatePublisher implements AutoCloseable {
 
     private final KafkaProducer<String, byte[]> producer;
     private final ObjectMapper json;
+    /** The highest sequence announced per rule ({@code tenant:ruleId}): announcements of a rule never go back. */
+    private final Map<String, Long> announced = new java.util.HashMap<>();
 
     public UpdatePublisher(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json) {
         this.json = json;
@@ -49,7 +51,11 @@ public class UpdatePublisher implements AutoCloseable {
             new StringSerializer(), new ByteArraySerializer());
     }
 
-    public void publish(List<Change> changes) {
+    /**
+     * Announces the changes. Flushes and the finalizer announce from two threads: a change whose sequence is below
+     * one already announced for the rule goes out with that higher sequence (a read at it holds the change too).
+     */
+    public synchronized void publish(List<Change> changes) {
         // One flush's changes of a rule from several partitions become one record.
         Map<CompiledRule, TreeSet<Long>> windows = new IdentityHashMap<>();
         Map<CompiledRule, Long> seqs = new IdentityHashMap<>();
@@ -59,7 +65,8 @@ public class UpdatePublisher implements AutoCloseable {
         }
         List<Future<?>> sends = new ArrayList<>(windows.size());
         windows.forEach((rule, starts) -> {
-            RuleChange record = new RuleChange(rule.tenant(), rule.id(), rule.version(), seqs.get(rule), List.copyOf(starts));
+            long seq = announced.merge(rule.tenant() + ":" + rule.id(), seqs.get(rule), Math::max);
+            RuleChange record = new RuleChange(rule.tenant(), rule.id(), rule.version(), seq, List.copyOf(starts));
             try {
                 sends.add(producer.send(new ProducerRecord<>(Topics.UPDATES, rule.tenant() + ":" + rule.id(), json.writeValueAsBytes(record))));
             } catch (IOException e) {
