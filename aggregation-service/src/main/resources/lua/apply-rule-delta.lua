@@ -1,46 +1,37 @@
--- Applies one flush's batches of one or more source partitions to one rule, atomically and at most once.
+-- Applies one batch of one source partition to one rule, atomically and at most once.
 -- KEYS[1] fence hash (field: partition -> last applied offset), KEYS[2] meta hash, KEYS[3..] state keys.
--- ARGV[1] k = number of partitions, then k triples: partition, the fence the writer expects there, the batch's
--- last offset there; then (from b = 1 + 3k): ARGV[b+1] late events, ARGV[b+2] how long the fence and meta hashes
--- live after this write (ms), ARGV[b+3] the finality mark the batches were folded with (windows closed up to it
--- got nothing), ARGV[b+4] n = number of state keys, ARGV[b+5..b+4+n] expiry (epoch ms) per state key,
--- ARGV[b+5+n..b+4+2n] the close time (window end + allowed lateness) of each state key's window,
+-- ARGV[1] partition, ARGV[2] the fence the writer expects, ARGV[3] the batch's last offset,
+-- ARGV[4] late events, ARGV[5] how long the fence and meta hashes live after this write (ms),
+-- ARGV[6] the finality mark the batch was folded with (windows closed up to it got nothing),
+-- ARGV[7] n = number of state keys, ARGV[8..7+n] expiry (epoch ms) per state key, ARGV[8+n..7+2n] the close
+-- time (window end + allowed lateness) of each state key's window,
 -- then operations: op, state key index (1-based), field, value — or, for 'H' (add to a HyperLogLog),
 -- 'H', state key index, n, then n values. Ops: 'i' HINCRBY, 'f' HINCRBYFLOAT (a sum that would leave the
 -- finite doubles is held at +-1.7976931348623157e308 instead: no op can fail half-way through a batch),
 -- '<' keep the minimum, '>' keep the maximum.
--- Returns {1, seq} when applied, {0, seq} when every partition's batch was applied before (a replay after a
--- crash), {-1, 0} when a fence is not where the writer expects it (another writer; it reloads and folds again),
--- {-2, 0} when the rule was closed further since the batches were folded and they write to a window that is
--- final now (folded again; nothing of them was written); seq is the rule's update sequence (meta field 'seq'),
--- incremented by every applied script, so a reader that reads it atomically with values knows exactly what
--- they hold.
-local k = tonumber(ARGV[1])
-local moved = false
-for j = 0, k - 1 do
-  local current = tonumber(redis.call('HGET', KEYS[1], ARGV[2 + 3 * j]) or '-1')
-  if current ~= tonumber(ARGV[3 + 3 * j]) then
-    return {-1, 0}
-  end
-  if tonumber(ARGV[4 + 3 * j]) > current then
-    moved = true
-  end
-end
-if not moved then
+-- Returns {1, seq} when applied, {0, seq} when already applied (a replay after a crash), {-1, 0} when the
+-- fence moved under the writer, {-2, 0} when the rule was closed further since the batch was folded and the
+-- batch writes to a window that is final now (it is folded again; nothing of it was written); seq is the rule's update sequence (meta field 'seq'), incremented by
+-- every applied batch, so a reader that reads it atomically with values knows exactly what they hold.
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
+local last = tonumber(ARGV[3])
+if current >= last then
   return {0, tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')}
 end
-local b = 1 + 3 * k
+if current ~= tonumber(ARGV[2]) then
+  return {-1, 0}
+end
 local MAX = '1.7976931348623157e308'
-local n = tonumber(ARGV[b + 4])
+local n = tonumber(ARGV[7])
 local closed = redis.call('HGET', KEYS[2], 'closed')
-if closed and tonumber(closed) > tonumber(ARGV[b + 3]) then
-  for s = 1, n do
-    if tonumber(ARGV[b + 4 + n + s]) <= tonumber(closed) then
+if closed and tonumber(closed) > tonumber(ARGV[6]) then
+  for k = 1, n do
+    if tonumber(ARGV[7 + n + k]) <= tonumber(closed) then
       return {-2, 0}
     end
   end
 end
-local i = b + 5 + 2 * n
+local i = 8 + 2 * n
 while i <= #ARGV do
   local op = ARGV[i]
   local key = KEYS[2 + tonumber(ARGV[i + 1])]
@@ -79,18 +70,14 @@ while i <= #ARGV do
   end
   i = i + step
 end
-for s = 1, n do
-  redis.call('PEXPIREAT', KEYS[2 + s], ARGV[b + 4 + s])
+for k = 1, n do
+  redis.call('PEXPIREAT', KEYS[2 + k], ARGV[7 + k])
 end
-if tonumber(ARGV[b + 1]) > 0 then
-  redis.call('HINCRBY', KEYS[2], 'late', ARGV[b + 1])
+if tonumber(ARGV[4]) > 0 then
+  redis.call('HINCRBY', KEYS[2], 'late', ARGV[4])
 end
-for j = 0, k - 1 do
-  if tonumber(ARGV[4 + 3 * j]) > tonumber(ARGV[3 + 3 * j]) then
-    redis.call('HSET', KEYS[1], ARGV[2 + 3 * j], ARGV[4 + 3 * j])
-  end
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[b + 2])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-redis.call('PEXPIRE', KEYS[2], ARGV[b + 2])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return {1, seq}

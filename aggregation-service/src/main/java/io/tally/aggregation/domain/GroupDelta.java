@@ -80,30 +80,6 @@ public final class GroupDelta {
         return sum == Double.NEGATIVE_INFINITY ? -Double.MAX_VALUE : sum;
     }
 
-    /** Adds {@code other} (the same group of the same rule, from another partition's batch) into this one. */
-    void mergeFrom(GroupDelta other) {
-        events += other.events;
-        for (int i = 0; i < counts.length; i++) {
-            counts[i] += other.counts[i];
-            sums[i] = saturatingAdd(sums[i], other.sums[i]);
-            mins[i] = Math.min(mins[i], other.mins[i]);
-            maxs[i] = Math.max(maxs[i], other.maxs[i]);
-            if (other.distinct[i] != null) {
-                if (distinct[i] == null) {
-                    distinct[i] = new HashSet<>();
-                }
-                distinct[i].addAll(other.distinct[i]);
-            }
-            if (other.topk[i] != null) {
-                if (topk[i] == null) {
-                    topk[i] = new HashMap<>();
-                }
-                Map<Object, long[]> into = topk[i];
-                other.topk[i].forEach((v, n) -> into.computeIfAbsent(v, x -> new long[1])[0] += n[0]);
-            }
-        }
-    }
-
     /** Events in this group in this batch. */
     public long events() {
         return events;

@@ -1,7 +1,6 @@
 package io.tally.aggregation.domain;
 
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /** Everything one batch of one partition adds to one rule: per window, per group; and late events. */
@@ -14,20 +13,6 @@ public final class RuleDelta {
 
     RuleDelta(CompiledRule rule) {
         this.rule = rule;
-    }
-
-    /**
-     * One rule's deltas from several partitions' batches of one flush, added up: one script applies them with every
-     * partition's fence, instead of one script (and one write per group) per partition. Leaves the parts as they are.
-     */
-    public static RuleDelta merge(List<RuleDelta> parts) {
-        RuleDelta merged = new RuleDelta(parts.getFirst().rule);
-        for (RuleDelta part : parts) {
-            merged.late += part.late;
-            merged.replayed.addAll(part.replayed);
-            part.windows.forEach((start, groups) -> groups.forEach((group, delta) -> merged.group(start, group).mergeFrom(delta)));
-        }
-        return merged;
     }
 
     public CompiledRule rule() {

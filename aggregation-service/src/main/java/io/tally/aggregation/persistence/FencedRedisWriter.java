@@ -132,42 +132,28 @@ public class FencedRedisWriter {
         return out;
     }
 
-    /** One partition's part of a rule's script: the fence the writer expects there and the batch's last offset. */
-    record PartitionFence(int partition, long expected, long lastOffset) {
-    }
-
-    /**
-     * Applies every rule delta of the folds: one script per rule with the deltas of all partitions added up (a group
-     * is written once per flush, not once per partition) and every partition's fence checked and moved together.
-     * Returns each rule's outcome keyed by partition then rule key (the same outcome under each of its partitions).
-     */
+    /** Applies every rule delta of the folds; returns each rule's outcome keyed by partition then rule key. */
     public Map<Integer, Map<String, Outcome>> apply(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
-        Map<String, List<RuleDelta>> parts = new LinkedHashMap<>();
-        Map<String, List<PartitionFence>> fences = new HashMap<>();
-        Map<String, Long> closed = new HashMap<>();
+        Map<Integer, Map<String, CompletableFuture<List<Object>>>> pending = new LinkedHashMap<>();
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
+            Map<String, CompletableFuture<List<Object>>> byRule = new LinkedHashMap<>();
             for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
                 RuleDelta delta = e.getValue();
-                parts.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(delta);
-                fences.computeIfAbsent(e.getKey(), k -> new ArrayList<>())
-                    .add(new PartitionFence(fold.partition(), state.fence(delta.rule()), fold.lastOffset()));
-                closed.putIfAbsent(e.getKey(), fold.closedUpTo(delta.rule()));
+                Script script = script(fold.partition(), delta, state.fence(delta.rule()), fold.lastOffset(), fold.closedUpTo(delta.rule()));
+                byRule.put(e.getKey(), evalsha(script.keys, script.args));
             }
+            pending.put(fold.partition(), byRule);
         }
-        Map<String, CompletableFuture<List<Object>>> pending = new LinkedHashMap<>();
-        parts.forEach((rule, deltas) -> {
-            Script script = script(fences.get(rule), deltas.size() == 1 ? deltas.getFirst() : RuleDelta.merge(deltas), closed.get(rule));
-            pending.put(rule, evalsha(script.keys, script.args));
-        });
         Map<Integer, Map<String, Outcome>> outcomes = new HashMap<>();
-        pending.forEach((rule, future) -> {
-            List<Object> reply = await(future);
-            Outcome outcome = new Outcome(((Number) reply.get(0)).longValue(), ((Number) reply.get(1)).longValue());
-            for (PartitionFence fence : fences.get(rule)) {
-                outcomes.computeIfAbsent(fence.partition(), p -> new HashMap<>()).put(rule, outcome);
+        for (var p : pending.entrySet()) {
+            Map<String, Outcome> byRule = new HashMap<>();
+            for (var r : p.getValue().entrySet()) {
+                List<Object> reply = await(r.getValue());
+                byRule.put(r.getKey(), new Outcome(((Number) reply.get(0)).longValue(), ((Number) reply.get(1)).longValue()));
             }
-        });
+            outcomes.put(p.getKey(), byRule);
+        }
         return outcomes;
     }
 
@@ -179,7 +165,7 @@ public class FencedRedisWriter {
     record Script(String[] keys, byte[][] args) {
     }
 
-    static Script script(List<PartitionFence> fences, RuleDelta delta, long closedUpTo) {
+    static Script script(int partition, RuleDelta delta, long expectedFence, long lastOffset, long closedUpTo) {
         CompiledRule rule = delta.rule();
         String tenant = rule.tenant();
         String id = rule.id();
@@ -248,13 +234,10 @@ public class FencedRedisWriter {
         for (int i = 0; i < table.keys.size(); i++) {
             keys[2 + i] = table.keys.get(i);
         }
-        List<byte[]> args = new ArrayList<>(5 + 3 * fences.size() + 2 * table.keys.size() + ops.size());
-        args.add(number(fences.size()));
-        for (PartitionFence fence : fences) {
-            args.add(number(fence.partition()));
-            args.add(number(fence.expected()));
-            args.add(number(fence.lastOffset()));
-        }
+        List<byte[]> args = new ArrayList<>(7 + 2 * table.keys.size() + ops.size());
+        args.add(number(partition));
+        args.add(number(expectedFence));
+        args.add(number(lastOffset));
         args.add(number(delta.lateEvents()));
         args.add(number(rule.metaTtlMillis()));
         args.add(number(closedUpTo));

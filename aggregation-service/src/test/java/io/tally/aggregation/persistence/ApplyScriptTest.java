@@ -118,16 +118,9 @@ class ApplyScriptTest {
         PartitionState state = new PartitionState();
         state.setFence(tenant, rule.id(), -1);
         apply(rule, state, 10, event("a", 1, "u1", "x"));
-        // A restarted instance loads the fences from Redis before it folds the replayed batch.
         PartitionState restarted = new PartitionState();
-        writer.loadFences(Map.of(3, List.of(rule)), Map.of(3, restarted));
-        assertEquals(10, restarted.fence(rule));
+        restarted.setFence(tenant, rule.id(), -1);
         assertEquals(new FencedRedisWriter.Outcome(0, 1), apply(rule, restarted, 10, event("a", 1, "u1", "x")));
-        assertEquals("1", window(rule).get(GROUP + SEP + "n"));
-        // One that did not (a stale expectation) is refused whole and folds again.
-        PartitionState stale = new PartitionState();
-        stale.setFence(tenant, rule.id(), -1);
-        assertTrue(apply(rule, stale, 10, event("a", 1, "u1", "x")).fenceMoved());
         assertEquals("1", window(rule).get(GROUP + SEP + "n"));
     }
 
@@ -201,46 +194,6 @@ class ApplyScriptTest {
         assertTrue(redis.pttl(key) > 0, "the generation expires");
         var seen = writer.seen(List.of(new FencedRedisWriter.IdLookup(3, tenant, List.of(generation), List.of("id-7", "nope"))));
         assertEquals(Map.of("id-7", 107L), seen.get(3).get(tenant));
-    }
-
-    @Test
-    void onePartitionsBatchesOfOneFlushGoInOneScriptThatMovesEveryFence() {
-        CompiledRule rule = rule("merged");
-        PartitionState three = new PartitionState();
-        three.setFence(tenant, rule.id(), -1);
-        PartitionState five = new PartitionState();
-        five.setFence(tenant, rule.id(), 40);
-        PartitionFold a = new PartitionFold(3, three, T0 + 60_000);
-        a.add(10, event("a", 2, "u1", "x"), DedupIndex.NONE, t -> List.of(rule));
-        a.add(11, event("b", 3, "u2", "y"), DedupIndex.NONE, t -> List.of(rule));
-        PartitionFold b = new PartitionFold(5, five, T0 + 60_000);
-        b.add(40, event("c", 100, "u3", "x"), DedupIndex.NONE, t -> List.of(rule));
-        b.add(41, event("d", 5, "u1", "x"), DedupIndex.NONE, t -> List.of(rule));
-        redis.hset(StateKeys.fence(tenant, rule.id()), "5", "40");
-        var outcomes = writer.apply(List.of(a, b), Map.of(3, three, 5, five));
-        assertEquals(outcomes.get(3).get(tenant + ":merged"), outcomes.get(5).get(tenant + ":merged"), "one script, one outcome");
-        assertTrue(outcomes.get(3).get(tenant + ":merged").applied());
-        Map<String, String> w = window(rule);
-        String g = GROUP + SEP;
-        assertEquals("3", w.get(g + "n"), "offset 40 of partition 5 was applied before and is not counted again");
-        assertEquals(10.0, Double.parseDouble(w.get(g + "s")));
-        assertEquals(2.0, Double.parseDouble(w.get(g + "lo")));
-        assertEquals(5.0, Double.parseDouble(w.get(g + "hi")));
-        assertEquals("2", w.get(g + "t" + SEP + "\"x\""));
-        assertEquals(2L, redis.pfcount(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d")));
-        assertEquals(Map.of("3", "11", "5", "41"), redis.hgetall(StateKeys.fence(tenant, rule.id())));
-    }
-
-    @Test
-    void aFenceMovedByAnotherWriterRefusesTheWholeScript() {
-        CompiledRule rule = rule("zombie");
-        PartitionState stale = new PartitionState();
-        stale.setFence(tenant, rule.id(), 5);
-        redis.hset(StateKeys.fence(tenant, rule.id()), "3", "20");
-        PartitionFold fold = new PartitionFold(3, stale, T0 + 60_000);
-        fold.add(21, event("a", 1, "u", "x"), DedupIndex.NONE, t -> List.of(rule));
-        assertTrue(writer.apply(List.of(fold), Map.of(3, stale)).get(3).get(tenant + ":zombie").fenceMoved());
-        assertEquals(Map.of(), window(rule));
     }
 
     @Test
