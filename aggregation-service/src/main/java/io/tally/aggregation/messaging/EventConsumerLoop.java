@@ -290,8 +290,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             involved.put(partition, partitionRules);
         }
         long phase = System.nanoTime();
-        writer.loadFences(involved, states);
-        Map<String, Long> closed = writer.loadClosedMarks(involved.values().stream().flatMap(List::stream).toList());
+        Map<String, Long> closed = writer.loadFencesAndClosedMarks(involved, states);
         Map<Integer, Map<String, Map<String, Long>>> seen = writer.seen(lookups);
         phase = lap("lookup", phase);
         for (Map.Entry<Integer, List<ConsumerRecord<String, byte[]>>> entry : buffer.entrySet()) {

@@ -123,14 +123,6 @@ public class FencedRedisWriter {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    private static byte[][] utf8(java.util.Collection<String> values) {
-        byte[][] out = new byte[values.size()][];
-        int i = 0;
-        for (String v : values) {
-            out[i++] = utf8(v);
-        }
-        return out;
-    }
 
     /** Applies every rule delta of the folds; returns each rule's outcome keyed by partition then rule key. */
     public Map<Integer, Map<String, Outcome>> apply(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
@@ -366,10 +358,28 @@ public class FencedRedisWriter {
 
     /** Each rule's finality mark (Long.MIN_VALUE when it has none yet), keyed by {@code tenant:ruleId}; one pipelined round trip. */
     public Map<String, Long> loadClosedMarks(java.util.Collection<CompiledRule> rules) {
+        return closedMarks(askClosedMarks(rules));
+    }
+
+    /**
+     * Loads the unknown fences of these rules and every rule's finality mark in one pipelined round trip (what a
+     * flush needs before it folds); returns the marks as {@link #loadClosedMarks} does.
+     */
+    public Map<String, Long> loadFencesAndClosedMarks(Map<Integer, List<CompiledRule>> rulesByPartition, Map<Integer, PartitionState> states) {
+        Map<String, RedisFuture<byte[]>> marks = askClosedMarks(rulesByPartition.values().stream().flatMap(List::stream).toList());
+        loadFences(rulesByPartition, states);
+        return closedMarks(marks);
+    }
+
+    private Map<String, RedisFuture<byte[]>> askClosedMarks(java.util.Collection<CompiledRule> rules) {
         Map<String, RedisFuture<byte[]>> pending = new LinkedHashMap<>();
         for (CompiledRule rule : rules) {
             pending.putIfAbsent(rule.tenant() + ":" + rule.id(), bytes().hget(StateKeys.meta(rule.tenant(), rule.id()), "closed"));
         }
+        return pending;
+    }
+
+    private static Map<String, Long> closedMarks(Map<String, RedisFuture<byte[]>> pending) {
         Map<String, Long> marks = new HashMap<>();
         pending.forEach((key, future) -> {
             byte[] value = await(future);

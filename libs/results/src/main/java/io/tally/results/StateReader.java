@@ -20,8 +20,8 @@ import java.util.function.Supplier;
 
 /**
  * Reads a rule's windows from Redis Cluster for queries and subscription snapshots: one atomic
- * script for the windows, their distinct counts, the late count and the update sequence
- * ({@link RuleState}), pipelined with the tenant's per-partition watermarks. Reads go to the
+ * script for the windows, their distinct counts, the late count, the update sequence and the
+ * finality mark with its watermark ({@link RuleState}). Reads go to the
  * masters (Lettuce's default), so a reader never sees a counter lower than one it saw before. A
  * circuit breaker answers at once while Redis is failing.
  */
@@ -80,12 +80,18 @@ public class StateReader {
         } catch (RuntimeException e) {
             throw new StateUnavailableException("Redis Cluster is unreachable", e);
         }
+        RuleState read = await(RuleState.read(redis, rule, starts));
+        // The finality watermark, read with the mark that decides 'final', so the two always agree; only before the
+        // aggregation first closed the rule are the partitions asked (the lowest of those that have seen the tenant).
+        Long watermark = read.watermark() != null ? read.watermark() : lowestPartitionWatermark(redis, rule.tenant());
+        return new Snapshot(read.windows(), watermark, read.lateEvents(), read.seq(), read.closedUpTo());
+    }
+
+    private static Long lowestPartitionWatermark(RedisAdvancedClusterAsyncCommands<String, String> redis, String tenant) {
         List<RedisFuture<String>> watermarks = new ArrayList<>();
         for (int p = 0; p < Topics.EVENT_PARTITIONS; p++) {
-            watermarks.add(redis.hget(StateKeys.watermarks(p), rule.tenant()));
+            watermarks.add(redis.hget(StateKeys.watermarks(p), tenant));
         }
-        CompletableFuture<RuleState> state = RuleState.read(redis, rule, starts);
-        // The rule's watermark: the lowest of the partitions that have seen the tenant.
         Long watermark = null;
         for (RedisFuture<String> wm : watermarks) {
             String v = await(wm.toCompletableFuture());
@@ -94,11 +100,7 @@ public class StateReader {
                 watermark = watermark == null ? value : Math.min(watermark, value);
             }
         }
-        RuleState read = await(state);
-        // The finality watermark, read with the mark that decides 'final', so the two always agree; before the
-        // aggregation first closed the rule, the lowest partition watermark.
-        return new Snapshot(read.windows(), read.watermark() != null ? read.watermark() : watermark, read.lateEvents(), read.seq(),
-            read.closedUpTo());
+        return watermark;
     }
 
     private static <T> T await(CompletableFuture<T> future) {
