@@ -4,15 +4,28 @@
 -- ARGV[4] late events, ARGV[5] how long the fence and meta hashes live after this write (ms),
 -- ARGV[6] the finality mark the batch was folded with (windows closed up to it got nothing),
 -- ARGV[7] n = number of state keys, ARGV[8..7+n] expiry (epoch ms) per state key, ARGV[8+n..7+2n] the close
--- time (window end + allowed lateness) of each state key's window,
--- then operations: op, state key index (1-based), field, value — or, for 'H' (add to a HyperLogLog),
+-- time (window end + allowed lateness) of each state key's window, ARGV[8+2n..7+3n] each state key's type ('h' a
+-- hash of counters, 's' a HyperLogLog string), then operations: op, state key index (1-based), field, value — or, for 'H' (add to a HyperLogLog),
 -- 'H', state key index, n, then n values. Ops: 'i' HINCRBY, 'f' HINCRBYFLOAT (a sum that would leave the
 -- finite doubles is held at +-1.7976931348623157e308 instead: no op can fail half-way through a batch),
 -- '<' keep the minimum, '>' keep the maximum.
 -- Returns {1, seq} when applied, {0, seq} when already applied (a replay after a crash), {-1, 0} when the
 -- fence moved under the writer, {-2, 0} when the rule was closed further since the batch was folded and the
--- batch writes to a window that is final now (it is folded again; nothing of it was written); seq is the rule's update sequence (meta field 'seq'), incremented by
+-- batch writes to a window that is final now (it is folded again; nothing of it was written), {-3, key} when a key
+-- holds a value of another type than the batch needs (nothing was written: the batch is poison for this rule and
+-- is quarantined after a few tries); seq is the rule's update sequence (meta field 'seq'), incremented by
 -- every applied batch, so a reader that reads it atomically with values knows exactly what they hold.
+-- Everything that could fail is checked before the first write: a script is all or nothing.
+local function wrongType(key, wanted)
+  local t = redis.call('TYPE', key)['ok']
+  return t ~= 'none' and t ~= wanted
+end
+if wrongType(KEYS[1], 'hash') then
+  return {-3, KEYS[1]}
+end
+if wrongType(KEYS[2], 'hash') then
+  return {-3, KEYS[2]}
+end
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
 local last = tonumber(ARGV[3])
 if current >= last then
@@ -31,7 +44,19 @@ if closed and tonumber(closed) > tonumber(ARGV[6]) then
     end
   end
 end
-local i = 8 + 2 * n
+for k = 1, n do
+  local hll = ARGV[7 + 2 * n + k] == 's'
+  if wrongType(KEYS[2 + k], hll and 'string' or 'hash') then
+    return {-3, KEYS[2 + k]}
+  end
+  if hll then
+    local valid = redis.pcall('PFCOUNT', KEYS[2 + k])
+    if type(valid) == 'table' and valid['err'] then
+      return {-3, KEYS[2 + k]}
+    end
+  end
+end
+local i = 8 + 3 * n
 while i <= #ARGV do
   local op = ARGV[i]
   local key = KEYS[2 + tonumber(ARGV[i + 1])]

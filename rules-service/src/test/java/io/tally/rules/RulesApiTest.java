@@ -250,6 +250,41 @@ class RulesApiTest implements TallyInfrastructure {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void showsEachRulesDeadLettersCountedOnceWithTheLatestReason() throws Exception {
+        String id = (String) body(call("POST", "/api/v1/rules", tenant, RULE)).get("id");
+        assertEquals(Map.of("count", 0), body(call("GET", "/api/v1/rules/" + id, tenant, null)).get("deadLetters"));
+        Instant at = Instant.parse("2026-12-03T10:00:00Z");
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, TestStack.infrastructure().kafkaBootstrap()),
+            new StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            List<io.tally.model.DeadLetter> letters = List.of(
+                new io.tally.model.DeadLetter(tenant, id, 1, 4, 100, "first reason", at),
+                new io.tally.model.DeadLetter(tenant, id, 1, 4, 101, "first reason", at),
+                new io.tally.model.DeadLetter(tenant, id, 1, 4, 100, "first reason", at), // quarantined again after a crash
+                new io.tally.model.DeadLetter(tenant, id, 1, 5, 7, "key k holds a value of another type", at.plusSeconds(5)),
+                new io.tally.model.DeadLetter("other" + tenant, id, 1, 5, 8, "not this tenant's", at.plusSeconds(9)));
+            for (var letter : letters) {
+                ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.DEAD_LETTERS, letter.key(), "{}".getBytes(StandardCharsets.UTF_8));
+                letter.headers().forEach((name, value) -> record.headers().add(name, value));
+                producer.send(record).get();
+            }
+        }
+        Map<String, Object> expected = Map.of("count", 3, "lastReason", "key k holds a value of another type", "lastAt", "2026-12-03T10:00:05Z");
+        assertTrue(Deadline.in(Duration.ofSeconds(30)).await(() -> {
+            try {
+                return expected.equals(body(call("GET", "/api/v1/rules/" + id, tenant, null)).get("deadLetters"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, Duration.ofMillis(200)), () -> "the dead letters are not on the rule: " + call0(id));
+        List<Map<String, Object>> listed = (List<Map<String, Object>>) body(call("GET", "/api/v1/rules", tenant, null)).get("rules");
+        assertEquals(expected, listed.stream().filter(r -> id.equals(r.get("id"))).findFirst().orElseThrow().get("deadLetters"));
+        HttpResponse<String> roundTrip = call("PUT", "/api/v1/rules/" + id, tenant, call("GET", "/api/v1/rules/" + id, tenant, null).body());
+        assertEquals(200, roundTrip.statusCode(), "GET → PUT works with the read-only field: " + roundTrip.body());
+    }
+
+    @Test
     void answers503WithRetryAfterWhenPostgresIsUnreachable() throws Exception {
         int dead = Ports.findFreeRange(1, false);
         try (ApplicationContext context = ApplicationContext.run(Map.of(
@@ -271,6 +306,14 @@ class RulesApiTest implements TallyInfrastructure {
             HttpResponse<String> ready = HTTP.send(HttpRequest.newBuilder(down.getURI().resolve("/health/readiness")).build(),
                 HttpResponse.BodyHandlers.ofString());
             assertEquals(503, ready.statusCode(), "readiness reflects the database");
+        }
+    }
+
+    private String call0(String id) {
+        try {
+            return call("GET", "/api/v1/rules/" + id, tenant, null).body();
+        } catch (Exception e) {
+            return e.toString();
         }
     }
 

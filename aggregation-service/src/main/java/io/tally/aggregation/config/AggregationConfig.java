@@ -22,6 +22,8 @@ import java.time.Duration;
  * @param idleTimeout    {@code TALLY_IDLE_TIMEOUT}: a partition without events of a tenant for this long advances
  *                       the tenant's finality by wall clock from then on, so windows close without new data
  * @param finalityInterval how often the rules' finality marks are moved (and closed windows announced)
+ * @param poisonAttempts how often a batch whose script fails on a rule's own data is tried before it is quarantined
+ *                       to the dead-letter topic ({@link io.tally.aggregation.domain.PoisonBatches})
  */
 @ConfigurationProperties(AggregationConfig.PREFIX)
 public record AggregationConfig(
@@ -33,7 +35,8 @@ public record AggregationConfig(
     @Bindable(defaultValue = "1") int minReplicas,
     @Bindable(defaultValue = "2s") Duration replicaTimeout,
     @Bindable(defaultValue = "30s") Duration idleTimeout,
-    @Bindable(defaultValue = "1s") Duration finalityInterval) {
+    @Bindable(defaultValue = "1s") Duration finalityInterval,
+    @Bindable(defaultValue = "3") int poisonAttempts) {
 
     public static final String PREFIX = "tally.aggregation";
 }

@@ -12,7 +12,10 @@ import io.tally.aggregation.domain.CompiledRule;
 import io.tally.aggregation.domain.DedupHorizon;
 import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
+import io.tally.aggregation.domain.PoisonBatches;
+import io.tally.aggregation.persistence.StateStoreException;
 import io.tally.aggregation.persistence.FencedRedisWriter;
+import io.tally.model.DeadLetter;
 import io.tally.model.Event;
 import io.tally.model.EventCodec;
 import io.tally.model.Topics;
@@ -36,6 +39,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -74,6 +78,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final Counter duplicatesCounter;
     private final Counter lateCounter;
     private final Counter rewinds;
+    private final Counter deadLettersCounter;
+    private final PoisonBatches poison;
     private final Timer flushTimer;
     private final MeterRegistry meters;
     private volatile boolean running = true;
@@ -81,7 +87,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private boolean rewindPending;
     private final EngineHealth health = new EngineHealth();
     private KafkaConsumer<String, byte[]> consumer;
-    private KafkaProducer<String, byte[]> lateProducer;
+    private KafkaProducer<String, byte[]> producer;
     private Thread thread;
     private int buffered;
     private int appliedBatches;
@@ -98,6 +104,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         this.duplicatesCounter = meters.counter("tally.aggregation.duplicates");
         this.lateCounter = meters.counter("tally.aggregation.late");
         this.rewinds = meters.counter("tally.aggregation.rewinds");
+        this.deadLettersCounter = meters.counter("tally.aggregation.dead.letters");
+        this.poison = new PoisonBatches(config.poisonAttempts());
         this.flushTimer = meters.timer("tally.aggregation.flush");
         this.meters = meters;
         meters.gauge("tally.aggregation.partitions", states, Map::size);
@@ -118,8 +126,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20,
             ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"),
             new StringDeserializer(), new ByteArrayDeserializer());
-        lateProducer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            ProducerConfig.CLIENT_ID_CONFIG, "aggregation-late-events", ProducerConfig.LINGER_MS_CONFIG, 5,
+        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+            ProducerConfig.CLIENT_ID_CONFIG, "aggregation-side-outputs", ProducerConfig.LINGER_MS_CONFIG, 5,
             ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer());
         thread = Thread.ofPlatform().name("event-consumer").unstarted(this::run);
         thread.start();
@@ -143,7 +151,10 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     rewindPending = true;
                 }
                 commitQuietly(partitions);
-                partitions.forEach(p -> states.remove(p.partition()));
+                partitions.forEach(p -> {
+                    states.remove(p.partition());
+                    poison.forget(p.partition());
+                });
             }
 
             @Override
@@ -247,6 +258,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         List<PartitionFold> folds = new ArrayList<>();
         List<Event> late = new ArrayList<>();
         Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
+        List<ProducerRecord<String, byte[]>> deadLetters = new ArrayList<>();
+        List<DeadLetter> deadLetterHeaders = new ArrayList<>();
         // Decode everything first, so the Redis look-ups of all partitions go out in one pipeline each.
         Map<Integer, List<Event>> decoded = new LinkedHashMap<>();
         List<FencedRedisWriter.IdLookup> lookups = new ArrayList<>();
@@ -265,7 +278,11 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 try {
                     e = EventCodec.decode(record.value());
                 } catch (IllegalArgumentException bad) {
-                    LOG.warn("skipping an unreadable event at {}-{}@{}: {}", record.topic(), partition, record.offset(), bad.getMessage());
+                    LOG.warn("an unreadable event at {}-{}@{} goes to {}: {}", record.topic(), partition, record.offset(),
+                        Topics.DEAD_LETTERS, bad.getMessage());
+                    deadLetters.add(new ProducerRecord<>(Topics.DEAD_LETTERS, null, record.value()));
+                    deadLetterHeaders.add(new DeadLetter(null, null, 0, partition, record.offset(),
+                        "the event could not be read: " + bad.getMessage(), Instant.ofEpochMilli(now)));
                     e = null;
                 }
                 events.add(e);
@@ -318,10 +335,16 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             Runtime.getRuntime().halt(137);
         }
         List<UpdatePublisher.Change> changes = new ArrayList<>();
+        List<Quarantined> quarantined = new ArrayList<>();
+        List<String> retried = new ArrayList<>();
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
             for (var rule : fold.deltas().values()) {
-                var outcome = outcomes.get(fold.partition()).get(rule.rule().tenant() + ":" + rule.rule().id());
+                String ruleKey = rule.rule().tenant() + ":" + rule.rule().id();
+                var outcome = outcomes.get(fold.partition()).get(ruleKey);
+                if (outcome == null) {
+                    continue; // its reply was lost with the flush, which fails below
+                }
                 if (outcome.closedMoved()) {
                     throw new IllegalStateException("rule " + rule.rule().id() + " was closed further while its batch was folded; folding again");
                 }
@@ -329,6 +352,16 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     throw new IllegalStateException("the fence of rule " + rule.rule().id() + " on partition "
                         + fold.partition() + " moved under this instance (another writer?)");
                 }
+                if (outcome.poisoned()) {
+                    if (poison.failed(fold.partition(), ruleKey)) {
+                        quarantined.add(new Quarantined(fold, rule.rule(), outcome.problem()));
+                    } else {
+                        retried.add("rule " + rule.rule().id() + " of tenant " + rule.rule().tenant() + " on partition " + fold.partition()
+                            + " (try " + poison.failures(fold.partition(), ruleKey) + " of " + poison.attempts() + "): " + outcome.problem());
+                    }
+                    continue;
+                }
+                poison.applied(fold.partition(), ruleKey);
                 state.setFence(rule.rule().tenant(), rule.rule().id(), Math.max(state.fence(rule.rule()), fold.lastOffset()));
                 // A replayed batch (already applied) is announced again: its first announcement may be what the crash lost.
                 Set<Long> touched = rule.touched();
@@ -337,6 +370,22 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 }
             }
         }
+        if (!retried.isEmpty()) {
+            // The other rules' scripts took effect and are fenced: the replay only retries what failed.
+            throw new StateStoreException("a batch could not be applied to " + String.join("; ", retried) + "; it is tried again");
+        }
+        quarantine(quarantined, now, deadLetters, deadLetterHeaders);
+        publishDeadLetters(deadLetters, deadLetterHeaders);
+        for (Quarantined q : quarantined) {
+            // Only once the dead letters are safely on their topic does the rule's fence move past them.
+            PartitionState state = states.get(q.fold().partition());
+            if (!writer.quarantine(q.rule(), q.fold().partition(), state.fence(q.rule()), q.fold().lastOffset())) {
+                throw new IllegalStateException("the fence of rule " + q.rule().id() + " on partition " + q.fold().partition()
+                    + " moved under this instance while its batch was quarantined");
+            }
+            state.setFence(q.rule().tenant(), q.rule().id(), Math.max(state.fence(q.rule()), q.fold().lastOffset()));
+        }
+        phase = lap("quarantine", phase);
         writer.persistPartitions(folds, states);
         phase = lap("persist", phase);
         // Nothing is announced, kept or committed before a replica holds it: a failover could still take it back.
@@ -363,6 +412,65 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         flushTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
 
+    /** A rule's batch of one partition that cannot be applied: it goes to the dead-letter topic. */
+    private record Quarantined(PartitionFold fold, CompiledRule rule, String reason) {
+    }
+
+    /** The events each quarantined batch would have applied to its rule, as dead letters (original bytes). */
+    private void quarantine(List<Quarantined> quarantined, long now, List<ProducerRecord<String, byte[]>> records, List<DeadLetter> letters) {
+        for (Quarantined q : quarantined) {
+            int partition = q.fold().partition();
+            long fence = states.get(partition).fence(q.rule());
+            List<ConsumerRecord<String, byte[]>> batch = buffer.get(partition);
+            int count = 0;
+            for (ConsumerRecord<String, byte[]> record : batch) {
+                if (record.offset() <= fence) {
+                    continue;
+                }
+                Event e;
+                try {
+                    e = EventCodec.decode(record.value());
+                } catch (IllegalArgumentException unreadable) {
+                    continue; // on the topic already, as unreadable
+                }
+                if (e.tenant().equals(q.rule().tenant()) && q.rule().matches(e)) {
+                    records.add(new ProducerRecord<>(Topics.DEAD_LETTERS, null, record.value()));
+                    letters.add(new DeadLetter(e.tenant(), q.rule().id(), q.rule().version(), partition, record.offset(), q.reason(),
+                        Instant.ofEpochMilli(now)));
+                    count++;
+                }
+            }
+            deadLettersCounter.increment(count);
+            LOG.error("quarantined {} event(s) of partition {} offsets {}..{} for rule {} of tenant {} to {} after {} failed tries: {}",
+                count, partition, fence + 1, q.fold().lastOffset(), q.rule().id(), q.rule().tenant(), Topics.DEAD_LETTERS,
+                poison.failures(partition, q.rule().tenant() + ":" + q.rule().id()), q.reason());
+        }
+    }
+
+    private void publishDeadLetters(List<ProducerRecord<String, byte[]>> records, List<DeadLetter> letters) {
+        List<Future<?>> sends = new ArrayList<>(records.size());
+        for (int i = 0; i < records.size(); i++) {
+            DeadLetter letter = letters.get(i);
+            ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.DEAD_LETTERS, letter.key(), records.get(i).value());
+            letter.headers().forEach((name, value) -> record.headers().add(name, value));
+            sends.add(producer.send(record));
+        }
+        awaitSends(sends, "dead letters");
+    }
+
+    private static void awaitSends(List<Future<?>> sends, String what) {
+        for (Future<?> send : sends) {
+            try {
+                send.get(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(what + " could not be published: interrupted", e);
+            } catch (Exception e) {
+                throw new IllegalStateException(what + " could not be published: " + e.getMessage(), e);
+            }
+        }
+    }
+
     /** Records the time of one flush phase (tally_aggregation_flush_phase_seconds{phase=...}). */
     private long lap(String name, long since) {
         long now = System.nanoTime();
@@ -373,15 +481,9 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private void publishLate(List<Event> late) {
         List<Future<?>> sends = new ArrayList<>(late.size());
         for (Event e : late) {
-            sends.add(lateProducer.send(new ProducerRecord<>(Topics.LATE_EVENTS, e.partitionKey(), EventCodec.encode(e))));
+            sends.add(producer.send(new ProducerRecord<>(Topics.LATE_EVENTS, e.partitionKey(), EventCodec.encode(e))));
         }
-        for (Future<?> send : sends) {
-            try {
-                send.get(10, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                throw new IllegalStateException("late events could not be published: " + e.getMessage(), e);
-            }
-        }
+        awaitSends(sends, "late events");
     }
 
     /** Commits what was flushed of these partitions and waits for it (before they go, and on shutdown). */
@@ -461,8 +563,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 Thread.currentThread().interrupt();
             }
         }
-        if (lateProducer != null) {
-            lateProducer.close(Duration.ofSeconds(2));
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(2));
         }
     }
 }

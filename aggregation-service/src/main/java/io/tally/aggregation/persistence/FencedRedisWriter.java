@@ -47,10 +47,17 @@ public class FencedRedisWriter {
 
     /**
      * The outcome of applying one rule delta: {@code result} 1 applied, 0 already applied (a replay),
-     * -1 the fence moved, -2 the rule was closed further meanwhile; {@code seq} the rule's update sequence
-     * after it (0 when refused).
+     * -1 the fence moved, -2 the rule was closed further meanwhile, {@link #POISON} the script refused or
+     * failed on this rule's own data ({@code problem} says why; nothing of it was written); {@code seq} the rule's
+     * update sequence after it (0 when refused).
      */
-    public record Outcome(long result, long seq) {
+    public record Outcome(long result, long seq, @io.micronaut.core.annotation.Nullable String problem) {
+
+        public static final long POISON = -3;
+
+        public Outcome(long result, long seq) {
+            this(result, seq, null);
+        }
 
         public boolean applied() {
             return result > 0;
@@ -63,6 +70,11 @@ public class FencedRedisWriter {
         public boolean closedMoved() {
             return result == -2;
         }
+
+        /** The batch cannot be applied to this rule, however often it is tried again as it is. */
+        public boolean poisoned() {
+            return result == POISON;
+        }
     }
 
     private static final LuaScript APPLY = LuaScript.load(FencedRedisWriter.class, "/lua/apply-rule-delta.lua");
@@ -70,6 +82,7 @@ public class FencedRedisWriter {
     private static final LuaScript CLOSE = LuaScript.load(FencedRedisWriter.class, "/lua/close-rule.lua");
     private static final LuaScript RAISE_MARK = LuaScript.load(FencedRedisWriter.class, "/lua/raise-mark.lua");
     private static final LuaScript KEEP_IDS = LuaScript.load(FencedRedisWriter.class, "/lua/keep-ids.lua");
+    private static final LuaScript QUARANTINE = LuaScript.load(FencedRedisWriter.class, "/lua/quarantine.lua");
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     /**
@@ -123,8 +136,21 @@ public class FencedRedisWriter {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
+    private static byte[] number(long n) {
+        return Long.toString(n).getBytes(StandardCharsets.US_ASCII);
+    }
 
-    /** Applies every rule delta of the folds; returns each rule's outcome keyed by partition then rule key. */
+    private static long parseLong(byte[] text) {
+        return Long.parseLong(new String(text, StandardCharsets.US_ASCII));
+    }
+
+
+    /**
+     * Applies every rule delta of the folds; returns each rule's outcome keyed by partition then rule key. A
+     * script that fails on a rule's own data (an error reply that is not about the cluster's state) is that rule's
+     * {@link Outcome#poisoned()} outcome, not a failure of the flush: the other rules are applied all the same.
+     * Anything else (Redis away, a timeout, a failover in progress) throws {@link StateStoreException}.
+     */
     public Map<Integer, Map<String, Outcome>> apply(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
         Map<Integer, Map<String, CompletableFuture<List<Object>>>> pending = new LinkedHashMap<>();
         for (PartitionFold fold : folds) {
@@ -132,21 +158,79 @@ public class FencedRedisWriter {
             Map<String, CompletableFuture<List<Object>>> byRule = new LinkedHashMap<>();
             for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
                 RuleDelta delta = e.getValue();
-                Script script = script(fold.partition(), delta, state.fence(delta.rule()), fold.lastOffset(), fold.closedUpTo(delta.rule()));
-                byRule.put(e.getKey(), evalsha(script.keys, script.args));
+                ApplyScript script = ApplyScript.encode(fold.partition(), delta, state.fence(delta.rule()), fold.lastOffset(),
+                    fold.closedUpTo(delta.rule()));
+                byRule.put(e.getKey(), evalsha(script.keys(), script.args()));
             }
             pending.put(fold.partition(), byRule);
         }
         Map<Integer, Map<String, Outcome>> outcomes = new HashMap<>();
+        StateStoreException failure = null;
         for (var p : pending.entrySet()) {
             Map<String, Outcome> byRule = new HashMap<>();
             for (var r : p.getValue().entrySet()) {
-                List<Object> reply = await(r.getValue());
-                byRule.put(r.getKey(), new Outcome(((Number) reply.get(0)).longValue(), ((Number) reply.get(1)).longValue()));
+                try {
+                    byRule.put(r.getKey(), outcome(r.getValue()));
+                } catch (StateStoreException e) {
+                    failure = failure == null ? e : failure; // every reply is awaited before the flush fails
+                }
             }
             outcomes.put(p.getKey(), byRule);
         }
+        if (failure != null) {
+            throw failure;
+        }
         return outcomes;
+    }
+
+    private static Outcome outcome(CompletableFuture<List<Object>> future) {
+        List<Object> reply;
+        try {
+            reply = future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof io.lettuce.core.RedisCommandExecutionException error && isPoison(error.getMessage())) {
+                return new Outcome(Outcome.POISON, 0, "the apply script failed: " + error.getMessage());
+            }
+            throw new StateStoreException("Redis did not answer: " + e.getCause(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StateStoreException("interrupted while writing to Redis", e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new StateStoreException("Redis did not answer within " + TIMEOUT.toMillis() + " ms", e);
+        }
+        long result = ((Number) reply.get(0)).longValue();
+        if (result == Outcome.POISON) {
+            return new Outcome(result, 0, "key " + text(reply.get(1)) + " holds a value of another type than the rule stores there");
+        }
+        return new Outcome(result, ((Number) reply.get(1)).longValue());
+    }
+
+    private static String text(Object value) {
+        return value instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(value);
+    }
+
+    /** Error replies about the cluster's state, memory or load: they pass, so the batch is tried again, never quarantined. */
+    private static final List<String> TRANSIENT = List.of("OOM", "BUSY", "LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN",
+        "NOREPLICAS", "READONLY", "MOVED", "ASK", "NOSCRIPT", "CROSSSLOT", "UNBLOCKED");
+
+    /** True for an error reply of the script itself (a Lua error, a command refused on this rule's data). */
+    static boolean isPoison(String message) {
+        if (message == null) {
+            return false;
+        }
+        String m = message.strip();
+        return TRANSIENT.stream().noneMatch(prefix -> m.startsWith(prefix + " ") || m.equals(prefix) || m.contains(" " + prefix + " "));
+    }
+
+    /**
+     * Moves a rule's fence past a batch without applying it (the batch went to the dead-letter topic instead);
+     * false when the fence was not where this instance expected it (another writer, or a failover took it back).
+     */
+    public boolean quarantine(CompiledRule rule, int partition, long expectedFence, long lastOffset) {
+        Long result = await(QUARANTINE.<String, byte[], Long>run(bytes(), ScriptOutputType.INTEGER,
+            new String[] {StateKeys.fence(rule.tenant(), rule.id())}, number(partition), number(expectedFence), number(lastOffset),
+            number(rule.metaTtlMillis())));
+        return result >= 0;
     }
 
     private CompletableFuture<List<Object>> evalsha(String[] keys, byte[][] args) {
@@ -154,167 +238,6 @@ public class FencedRedisWriter {
         return APPLY.run(bytes(), ScriptOutputType.MULTI, keys, args);
     }
 
-    record Script(String[] keys, byte[][] args) {
-    }
-
-    static Script script(int partition, RuleDelta delta, long expectedFence, long lastOffset, long closedUpTo) {
-        CompiledRule rule = delta.rule();
-        String tenant = rule.tenant();
-        String id = rule.id();
-        StateKeyTable table = new StateKeyTable();
-        // Arguments are built as bytes: a batch has hundreds of thousands, and field names share parts.
-        List<byte[]> ops = new ArrayList<>();
-        CompiledRule.Op[] aggregations = rule.ops();
-        byte[][] names = new byte[aggregations.length][];
-        for (int i = 0; i < aggregations.length; i++) {
-            names[i] = utf8(aggregations[i].name());
-        }
-        for (Map.Entry<Long, Map<String, GroupDelta>> w : delta.windows().entrySet()) {
-            long start = w.getKey();
-            long expireAt = rule.expiresAt(start);
-            long closeAt = start + rule.windows().sizeMillis() + rule.latenessMillis();
-            byte[] windowKey = number(table.index(StateKeys.window(tenant, id, rule.version(), start), expireAt, closeAt));
-            for (Map.Entry<String, GroupDelta> g : w.getValue().entrySet()) {
-                String group = g.getKey();
-                GroupDelta d = g.getValue();
-                byte[] prefix = utf8(group + StateKeys.SEP);
-                ops(ops, OP_INCR, windowKey, prefix, number(d.events()));
-                for (int i = 0; i < aggregations.length; i++) {
-                    CompiledRule.Op agg = aggregations[i];
-                    switch (agg.kind()) {
-                        case COUNT, RATE -> ops(ops, OP_INCR, windowKey, concat(prefix, names[i], NONE), number(d.count(i)));
-                        case SUM -> {
-                            if (d.count(i) > 0) {
-                                ops(ops, OP_FLOAT, windowKey, concat(prefix, names[i], NONE), number(d.sum(i)));
-                            }
-                        }
-                        case MIN -> {
-                            if (d.count(i) > 0) {
-                                ops(ops, OP_MIN, windowKey, concat(prefix, names[i], NONE), number(d.min(i)));
-                            }
-                        }
-                        case MAX -> {
-                            if (d.count(i) > 0) {
-                                ops(ops, OP_MAX, windowKey, concat(prefix, names[i], NONE), number(d.max(i)));
-                            }
-                        }
-                        case AVG -> {
-                            if (d.count(i) > 0) {
-                                ops(ops, OP_FLOAT, windowKey, concat(prefix, names[i], AVG_SUM), number(d.sum(i)));
-                                ops(ops, OP_INCR, windowKey, concat(prefix, names[i], AVG_COUNT), number(d.count(i)));
-                            }
-                        }
-                        case DISTINCT -> {
-                            java.util.Set<String> values = d.distinctValues(i);
-                            if (!values.isEmpty()) {
-                                int hll = table.index(StateKeys.distinct(tenant, id, rule.version(), start, group, agg.name()), expireAt, closeAt);
-                                addToHll(ops, number(hll), values);
-                            }
-                        }
-                        case TOPK -> {
-                            for (Map.Entry<String, Long> v : d.topkCounts(i).entrySet()) {
-                                ops(ops, OP_INCR, windowKey, concat(prefix, names[i], utf8(StateKeys.SEP + v.getKey())), number(v.getValue()));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        String[] keys = new String[2 + table.keys.size()];
-        keys[0] = StateKeys.fence(tenant, id);
-        keys[1] = StateKeys.meta(tenant, id);
-        for (int i = 0; i < table.keys.size(); i++) {
-            keys[2 + i] = table.keys.get(i);
-        }
-        List<byte[]> args = new ArrayList<>(7 + 2 * table.keys.size() + ops.size());
-        args.add(number(partition));
-        args.add(number(expectedFence));
-        args.add(number(lastOffset));
-        args.add(number(delta.lateEvents()));
-        args.add(number(rule.metaTtlMillis()));
-        args.add(number(closedUpTo));
-        args.add(number(table.keys.size()));
-        args.addAll(table.expiries);
-        args.addAll(table.closes);
-        args.addAll(ops);
-        return new Script(keys, args.toArray(byte[][]::new));
-    }
-
-    private static final byte[] OP_INCR = {'i'};
-    private static final byte[] OP_FLOAT = {'f'};
-    private static final byte[] OP_MIN = {'<'};
-    private static final byte[] OP_MAX = {'>'};
-    private static final byte[] OP_HLL = {'H'};
-    private static final byte[] NONE = {};
-    private static final byte[] AVG_SUM = utf8(StateKeys.SEP + "s");
-    private static final byte[] AVG_COUNT = utf8(StateKeys.SEP + "n");
-
-    private static long parseLong(byte[] text) {
-        return Long.parseLong(new String(text, StandardCharsets.US_ASCII));
-    }
-
-    private static byte[] number(long n) {
-        return Long.toString(n).getBytes(StandardCharsets.US_ASCII);
-    }
-
-    private static byte[] number(double n) {
-        return Double.toString(n).getBytes(StandardCharsets.US_ASCII);
-    }
-
-    private static byte[] concat(byte[] a, byte[] b, byte[] c) {
-        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length + c.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        System.arraycopy(c, 0, out, a.length + b.length, c.length);
-        return out;
-    }
-
-    /** The state keys of one script, numbered from 1, each with its expiry and its window's close time. */
-    private static final class StateKeyTable {
-        final List<String> keys = new ArrayList<>();
-        final List<byte[]> expiries = new ArrayList<>();
-        final List<byte[]> closes = new ArrayList<>();
-        private final Map<String, Integer> numbers = new HashMap<>();
-
-        int index(String key, long expireAt, long closeAt) {
-            return numbers.computeIfAbsent(key, k -> {
-                keys.add(k);
-                expiries.add(number(expireAt));
-                closes.add(number(closeAt));
-                return keys.size();
-            });
-        }
-    }
-
-    /** One PFADD per key with many values (at most {@value #HLL_CHUNK} per call: Lua's unpack has a stack limit). */
-    private static void addToHll(List<byte[]> ops, byte[] key, java.util.Collection<String> values) {
-        List<byte[]> chunk = new ArrayList<>(Math.min(values.size(), HLL_CHUNK));
-        for (String value : values) {
-            chunk.add(utf8(value));
-            if (chunk.size() == HLL_CHUNK) {
-                hll(ops, key, chunk);
-            }
-        }
-        if (!chunk.isEmpty()) {
-            hll(ops, key, chunk);
-        }
-    }
-
-    private static void hll(List<byte[]> ops, byte[] key, List<byte[]> chunk) {
-        ops.add(OP_HLL);
-        ops.add(key);
-        ops.add(number(chunk.size()));
-        ops.addAll(chunk);
-        chunk.clear();
-    }
-
-    private static void ops(List<byte[]> ops, byte[] op, byte[] key, byte[] field, byte[] value) {
-        ops.add(op);
-        ops.add(key);
-        ops.add(field);
-        ops.add(value);
-    }
-
-    static final int HLL_CHUNK = 1000;
 
     /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids with their offsets. */
     public void persistPartitions(List<PartitionFold> folds, Map<Integer, PartitionState> states) {

@@ -208,4 +208,50 @@ class ApplyScriptTest {
         writer.persistPartitions(List.of(new PartitionFold(3, zombie, T0)), Map.of(3, zombie));
         assertEquals(Long.toString(T0 + 5_000), redis.hget(key, tenant));
     }
+
+    @Test
+    void aBatchForAKeyHoldingAnotherTypeIsRefusedBeforeAnythingIsWritten() {
+        CompiledRule rule = rule("wrongtype");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        apply(rule, state, 10, event("a", 1, "u1", "x"));
+        // Something else wrote a string where the rule keeps a HyperLogLog: the script must not half-apply.
+        String hll = StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d");
+        redis.del(hll);
+        redis.set(hll, "not a hyperloglog");
+        FencedRedisWriter.Outcome outcome = apply(rule, state, 11, event("b", 1, "u2", "y"));
+        assertTrue(outcome.poisoned(), outcome.toString());
+        assertTrue(outcome.problem().contains(hll), outcome.problem());
+        assertEquals("1", window(rule).get(GROUP + SEP + "n"), "no counter of the refused batch was written");
+        assertEquals("10", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
+        // A window hash overwritten by a string is refused the same way.
+        String windowKey = StateKeys.window(tenant, rule.id(), 1, T0);
+        redis.del(windowKey);
+        redis.set(windowKey, "oops");
+        assertTrue(apply(rule, state, 11, event("b", 1, "u2", "y")).poisoned());
+    }
+
+    @Test
+    void quarantiningMovesOnlyTheFenceAndOnlyFromWhereTheWriterExpectsIt() {
+        CompiledRule rule = rule("quarantine");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        apply(rule, state, 10, event("a", 1, "u1", "x"));
+        assertTrue(writer.quarantine(rule, 3, 10, 20));
+        assertEquals("20", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
+        assertTrue(writer.quarantine(rule, 3, 10, 20), "done already: a replay of the quarantine");
+        assertEquals(false, writer.quarantine(rule, 3, 10, 30), "the fence is at 20, not 10: another writer");
+        assertEquals("1", window(rule).get(GROUP + SEP + "n"), "no counter changed");
+    }
+
+    @Test
+    void errorRepliesAboutTheClustersStateAreNeverPoison() {
+        assertEquals(false, FencedRedisWriter.isPoison("OOM command not allowed when used memory > 'maxmemory'."));
+        assertEquals(false, FencedRedisWriter.isPoison("CLUSTERDOWN The cluster is down"));
+        assertEquals(false, FencedRedisWriter.isPoison("BUSY Redis is busy running a script."));
+        assertEquals(false, FencedRedisWriter.isPoison("LOADING Redis is loading the dataset in memory"));
+        assertEquals(false, FencedRedisWriter.isPoison(null));
+        assertTrue(FencedRedisWriter.isPoison("ERR user_script:40: Script attempted to access a non local key"));
+        assertTrue(FencedRedisWriter.isPoison("WRONGTYPE Operation against a key holding the wrong kind of value"));
+    }
 }

@@ -14,6 +14,11 @@ public final class Topics {
     public static final String UPDATES = "tally.updates";
     /** Events that arrived after every window they belong to had closed. */
     public static final String LATE_EVENTS = "tally.late-events";
+    /**
+     * Batches the aggregation engine could not apply to a rule (and unreadable events), keyed by
+     * {@code tenant:ruleId}: the original event bytes, with the reason and source in {@code tally.*} headers.
+     */
+    public static final String DEAD_LETTERS = "tally.dead-letters";
     /** Aggregation instances' acknowledgements of the rule versions they applied. */
     public static final String RULE_ACKS = "tally.rule-acks";
 
@@ -40,6 +45,8 @@ public final class Topics {
             new TopicSpec(LATE_EVENTS, 3, Map.of(
                 "retention.ms", SEVEN_DAYS_MS)),
             new TopicSpec(RULE_ACKS, 1, Map.of(
-                "retention.ms", Long.toString(24L * 3600 * 1000))));
+                "retention.ms", Long.toString(24L * 3600 * 1000))),
+            new TopicSpec(DEAD_LETTERS, 3, Map.of(
+                "retention.ms", SEVEN_DAYS_MS)));
     }
 }

@@ -5,6 +5,7 @@ import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
 import io.tally.model.RuleRecord;
 import io.tally.rules.domain.RuleDefinition;
+import io.tally.rules.persistence.DeadLetterStore;
 import io.tally.rules.persistence.Stored;
 
 import java.util.List;
@@ -14,15 +15,29 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RuleResponse(String id, int version, String status, @Nullable String reason, String createdAt, String updatedAt,
                            @Nullable String name, RuleRecord.Filter filter, List<String> groupBy, List<RuleRecord.Aggregation> aggregations,
-                           RuleRecord.Window window, String allowedLateness, String retention) {
+                           RuleRecord.Window window, String allowedLateness, String retention, DeadLetters deadLetters) {
+
+    /**
+     * The events quarantined for this rule (a batch the engine could not apply, on {@code tally.dead-letters}): how
+     * many, and the latest reason and time (absent when there are none).
+     */
+    @Serdeable
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record DeadLetters(long count, @Nullable String lastReason, @Nullable String lastAt) {
+
+        static DeadLetters of(DeadLetterStore.Summary summary) {
+            return new DeadLetters(summary.count(), summary.lastReason(), summary.lastAt() == null ? null : summary.lastAt().toString());
+        }
+    }
 
     /** A version's status: {@code pending}, {@code active}, or {@code failed} with the reason. */
     record Status(String status, @Nullable String reason) {
     }
 
-    static RuleResponse of(Stored stored, RuleDefinition d, Status status) {
+    static RuleResponse of(Stored stored, RuleDefinition d, Status status, DeadLetterStore.Summary deadLetters) {
         return new RuleResponse(stored.id(), stored.version(), status.status(), status.reason(), stored.createdAt().toString(),
-            stored.updatedAt().toString(), d.name(), d.filter(), d.groupBy(), d.aggregations(), d.window(), d.allowedLateness(), d.retention());
+            stored.updatedAt().toString(), d.name(), d.filter(), d.groupBy(), d.aggregations(), d.window(), d.allowedLateness(), d.retention(),
+            DeadLetters.of(deadLetters));
     }
 
     /** A page of rules. */

@@ -19,6 +19,7 @@ import io.tally.problem.ProblemException;
 import io.tally.rules.domain.RuleDefinition;
 import io.tally.rules.domain.RuleValidator;
 import io.tally.rules.messaging.AggregationAcks;
+import io.tally.rules.persistence.DeadLetterStore;
 import io.tally.rules.persistence.Page;
 import io.tally.rules.persistence.RuleStore;
 import io.tally.rules.persistence.Stored;
@@ -32,10 +33,12 @@ public class RulesController {
 
     private final RuleStore store;
     private final AggregationAcks acks;
+    private final DeadLetterStore deadLetters;
 
-    public RulesController(RuleStore store, AggregationAcks acks) {
+    public RulesController(RuleStore store, AggregationAcks acks, DeadLetterStore deadLetters) {
         this.store = store;
         this.acks = acks;
+        this.deadLetters = deadLetters;
     }
 
     @Post(consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
@@ -43,7 +46,7 @@ public class RulesController {
         String t = Requests.tenant(tenant);
         RuleDefinition definition = validated(body);
         Stored stored = store.create(t, definition);
-        return HttpResponse.created(RuleResponse.of(stored, definition, status(stored)), URI.create("/api/v1/rules/" + stored.id()))
+        return HttpResponse.created(RuleResponse.of(stored, definition, status(stored), DeadLetterStore.Summary.NONE), URI.create("/api/v1/rules/" + stored.id()))
             .header("ETag", Requests.etag(stored.version()));
     }
 
@@ -52,14 +55,17 @@ public class RulesController {
                                   @QueryValue @Nullable String pageSize, @QueryValue @Nullable String pageToken) {
         String t = Requests.tenant(tenant);
         Page page = Requests.page(pageSize, pageToken, (size, token) -> store.list(t, size, token));
-        return new RuleResponse.Page(page.items().stream().map(s -> RuleResponse.of(s, store.definition(s), status(s))).toList(),
+        var quarantined = deadLetters.summaries(t, page.items().stream().map(Stored::id).toList());
+        return new RuleResponse.Page(page.items().stream()
+            .map(s -> RuleResponse.of(s, store.definition(s), status(s), quarantined.getOrDefault(s.id(), DeadLetterStore.Summary.NONE))).toList(),
             page.nextPageToken());
     }
 
     @Get(uri = "/{id}", produces = MediaType.APPLICATION_JSON)
     public HttpResponse<RuleResponse> get(@Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id) {
         Stored stored = store.find(Requests.tenant(tenant), id).orElseThrow(() -> notFound(id));
-        return HttpResponse.ok(RuleResponse.of(stored, store.definition(stored), status(stored))).header("ETag", Requests.etag(stored.version()));
+        return HttpResponse.ok(RuleResponse.of(stored, store.definition(stored), status(stored), deadLetters(stored)))
+            .header("ETag", Requests.etag(stored.version()));
     }
 
     @Put(uri = "/{id}", consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
@@ -68,7 +74,11 @@ public class RulesController {
         String t = Requests.tenant(tenant);
         RuleDefinition definition = Requests.replacement(() -> validated(body), () -> store.find(t, id).isPresent(), () -> notFound(id));
         Stored stored = store.replace(t, id, definition, Requests.ifMatch(ifMatch)).orElseThrow(() -> notFound(id));
-        return HttpResponse.ok(RuleResponse.of(stored, definition, status(stored))).header("ETag", Requests.etag(stored.version()));
+        return HttpResponse.ok(RuleResponse.of(stored, definition, status(stored), deadLetters(stored))).header("ETag", Requests.etag(stored.version()));
+    }
+
+    private DeadLetterStore.Summary deadLetters(Stored stored) {
+        return deadLetters.summaries(stored.tenant(), java.util.List.of(stored.id())).getOrDefault(stored.id(), DeadLetterStore.Summary.NONE);
     }
 
     @Delete(uri = "/{id}")

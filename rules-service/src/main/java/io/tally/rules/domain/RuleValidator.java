@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 /**
  * Validates a rule body against the contract (API.md, "Rules") and names every problem at once, each with
  * its JSON pointer. Read-only fields a client got from a GET ({@code id}, {@code version}, {@code status},
- * {@code createdAt}, {@code updatedAt}) are accepted and ignored so that GET → edit → PUT works.
+ * {@code createdAt}, {@code updatedAt}, {@code deadLetters}) are accepted and ignored so that GET → edit → PUT works.
  */
 public final class RuleValidator {
 
@@ -42,7 +42,7 @@ public final class RuleValidator {
     private static final Pattern AGG_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,39}");
     private static final Pattern ATTRIBUTE_KEY = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final Set<String> FIELDS = Set.of("name", "filter", "groupBy", "aggregations", "window", "allowedLateness", "retention",
-        "id", "version", "status", "reason", "createdAt", "updatedAt");
+        "id", "version", "status", "reason", "createdAt", "updatedAt", "deadLetters");
     private static final Set<String> FILTER_FIELDS = Set.of("categories", "types", "geos", "attributes");
     private static final Set<String> AGG_FIELDS = Set.of("name", "op", "field", "k");
     private static final Set<String> WINDOW_FIELDS = Set.of("size", "slide");
