@@ -184,6 +184,29 @@ class AggregationCrashIT {
         return state.values().stream().flatMap(g -> g.values().stream()).mapToLong(v -> v[0]).sum();
     }
 
+    /** The ids of this tenant's events on the late-events topic, once there are {@code expected} distinct ones (or 30 s passed). */
+    private Set<String> lateOnTopic(int expected) {
+        Set<String> ids = new java.util.TreeSet<>();
+        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(Map.of(
+            org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap()),
+            new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            var partitions = consumer.partitionsFor(Topics.LATE_EVENTS).stream()
+                .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Deadline.in(Duration.ofSeconds(30)).await(() -> {
+                for (var record : consumer.poll(Duration.ofMillis(200))) {
+                    Event e = EventCodec.decode(record.value());
+                    if (e.tenant().equals(tenant)) {
+                        ids.add(e.id());
+                    }
+                }
+                return ids.size() >= expected;
+            }, Duration.ofMillis(1));
+        }
+        return ids;
+    }
+
     private static void sleep(long millis) {
         try {
             Thread.sleep(millis);
@@ -260,6 +283,10 @@ class AggregationCrashIT {
         assertTrue(exact);
         String late = redis.sync().hget(StateKeys.meta(tenant, ruleId), "late");
         assertEquals(truth.late(), late == null ? 0 : Long.parseLong(late), "late events");
+        // Every late event is on the late-events topic, although instances died between writing and publishing.
+        Set<String> lateIds = new java.util.TreeSet<>();
+        events.stream().filter(e -> e.id().startsWith("old")).forEach(e -> lateIds.add(e.id()));
+        assertEquals(lateIds, lateOnTopic(lateIds.size()), "late events on " + Topics.LATE_EVENTS);
         assertEquals(List.of(), List.copyOf(decreases), "a reader saw a counter go down");
         // The dedup index is bounded: every id set it wrote expires.
         int dedupKeys = 0;

@@ -23,8 +23,10 @@ import java.util.function.Function;
  *       event replayed after a failure, not a duplicate;</li>
  *   <li>a tenant without rules is not counted by anything: its ids are not remembered;</li>
  *   <li>an event at or below a rule's fence was applied before a failure: nothing of it is written again for that
- *       rule, but the windows it touched are announced again and, were it late, it is kept for the late topic
- *       again (the failure may have come between the write and those).</li>
+ *       rule, but every window it may have joined is announced again (the failure may have come between the write
+ *       and the announcement). Whether it was late was settled when it was applied: late events are published
+ *       before the batch's fences move, so a replay never publishes one again, nor one that only looks late now
+ *       because the watermark moved on since.</li>
  * </ul>
  */
 public final class PartitionFold {
@@ -108,22 +110,21 @@ public final class PartitionFold {
             for (int i = 0; i < n; i++) {
                 long start = starts[i];
                 long close = start + size + rule.latenessMillis();
-                if (watermark < close && close > closed && nowMillis < rule.expiresAt(start)) {
-                    if (replayed) {
+                if (replayed) {
+                    // The watermark may have moved on since it was applied: announce every window it may have joined.
+                    if (nowMillis < rule.expiresAt(start)) {
                         delta(rule).replayed(start);
-                    } else {
-                        if (group == null) {
-                            group = rule.groupKey(e);
-                        }
-                        delta(rule).group(start, group).add(e, rule.ops());
                     }
+                } else if (watermark < close && close > closed && nowMillis < rule.expiresAt(start)) {
+                    if (group == null) {
+                        group = rule.groupKey(e);
+                    }
+                    delta(rule).group(start, group).add(e, rule.ops());
                     joined = true;
                 }
             }
-            if (!joined) {
-                if (!replayed) {
-                    delta(rule).late();
-                }
+            if (!joined && !replayed) {
+                delta(rule).late();
                 late = true;
             }
         }

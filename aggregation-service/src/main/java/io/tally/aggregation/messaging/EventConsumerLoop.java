@@ -328,6 +328,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             commits.put(new TopicPartition(Topics.EVENTS, partition), new OffsetAndMetadata(records.getLast().offset() + 1));
         }
         phase = lap("fold", phase);
+        // Late events go out before any fence moves: a replay of a batch applied already never publishes them again.
+        publishLate(late);
         Map<Integer, Map<String, FencedRedisWriter.Outcome>> outcomes = writer.apply(folds, states);
         phase = lap("apply", phase);
         if (config.haltAfterApply() > 0 && ++appliedBatches >= config.haltAfterApply()) {
@@ -391,7 +393,6 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         // Nothing is announced, kept or committed before a replica holds it: a failover could still take it back.
         writer.awaitReplicas(folds, config.minReplicas(), config.replicaTimeout());
         phase = lap("replicate", phase);
-        publishLate(late);
         updates.publish(changes);
         phase = lap("publish", phase);
         // Asynchronous: the fences make exactness independent of commits, which only shorten a replay.
