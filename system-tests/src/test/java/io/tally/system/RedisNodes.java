@@ -67,6 +67,13 @@ final class RedisNodes implements AutoCloseable {
         cluster.awaitReady(Deadline.in(Duration.ofSeconds(90)));
     }
 
+    /** Writes a snapshot of the node's data (SAVE): what it comes back with when it restarts (no other persistence here). */
+    void save(Node node) {
+        try (StatefulRedisConnection<String, String> c = connect(node.port())) {
+            c.sync().save();
+        }
+    }
+
     /** Asks a replica to take over from its master (CLUSTER FAILOVER: coordinated, no write lost). */
     void failover(Node replica) {
         try (StatefulRedisConnection<String, String> c = connect(replica.port())) {

@@ -13,6 +13,7 @@ import io.tally.aggregation.domain.DedupHorizon;
 import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
 import io.tally.aggregation.domain.PoisonBatches;
+import io.tally.aggregation.domain.ReadPosition;
 import io.tally.aggregation.persistence.StateStoreException;
 import io.tally.aggregation.persistence.FencedRedisWriter;
 import io.tally.model.DeadLetter;
@@ -56,7 +57,7 @@ import java.util.concurrent.TimeUnit;
  * The aggregation engine's single consumer thread: poll {@code tally.events}, fold micro-batches per
  * partition, flush them with fenced scripts, persist partition state, wait until Redis replicated all of it,
  * then commit offsets. Any failure of a flush (also one while partitions are revoked) rewinds every assigned
- * partition to its committed offset; the fences and the offsets kept with the dedup ids make the replay
+ * partition to where Redis holds it ({@link #seekToApplied}, never past its committed offset); the fences and the offsets kept with the dedup ids make the replay
  * harmless. The loop never ends on an error: it backs off (up to {@link #MAX_BACKOFF_MILLIS}) and tries
  * again, and {@link #health()} tells readiness when it has been failing for a while.
  */
@@ -159,9 +160,19 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
 
             @Override
             public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-                // State is restored lazily by the first flush of each partition (Redis may be away now).
+                // State is restored lazily by the first flush of each partition.
                 partitions.forEach(p -> states.remove(p.partition()));
                 LOG.info("assigned partitions {}", partitions.stream().map(TopicPartition::partition).sorted().toList());
+                if (partitions.isEmpty() || rewindPending) {
+                    return;
+                }
+                try {
+                    seekToApplied(partitions);
+                } catch (RuntimeException e) {
+                    // Redis or Kafka is away: the loop rewinds (and so decides where to read from) once it can.
+                    LOG.warn("could not find where Redis holds the assigned partitions to ({}); deciding again before the next batch", e.toString());
+                    rewindPending = true;
+                }
             }
         });
         long backoff = 0;
@@ -194,7 +205,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             } catch (RuntimeException | Error e) {
                 backoff = Math.min(MAX_BACKOFF_MILLIS, backoff == 0 ? 250 : backoff * 2);
                 health.failed(e);
-                LOG.warn("flush failed, rewinding every assigned partition to its committed offset and trying again in {} ms: {}",
+                LOG.warn("flush failed, rewinding every assigned partition to where Redis holds it and trying again in {} ms: {}",
                     backoff, e.toString());
                 rewindPending = true;
                 sleepQuietly(backoff);
@@ -391,7 +402,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         writer.persistPartitions(folds, states);
         phase = lap("persist", phase);
         // Nothing is announced, kept or committed before a replica holds it: a failover could still take it back.
-        writer.awaitReplicas(folds, config.minReplicas(), config.replicaTimeout());
+        writer.completeFlush(folds, config.minReplicas(), config.replicaTimeout());
         phase = lap("replicate", phase);
         updates.publish(changes);
         phase = lap("publish", phase);
@@ -506,7 +517,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         }
     }
 
-    /** Drops the buffer and partition state and seeks every assigned partition back to its committed offset. */
+    /** Drops the buffer and partition state and seeks every assigned partition back to where Redis holds it. */
     private void rewind() {
         rewinds.increment();
         buffer.clear();
@@ -517,16 +528,34 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             rewindPending = false;
             return;
         }
-        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(assigned);
-        for (TopicPartition p : assigned) {
+        seekToApplied(assigned);
+        rewindPending = false;
+    }
+
+    /**
+     * Seeks each partition to where Redis, not Kafka, says the engine must read from: the committed offset, or
+     * the mark of the Redis master that holds least of the partition if that is lower (a master restarted from an
+     * older snapshot lost flushes that the committed offset is already past). The rules' fences make whatever is
+     * read again harmless. Without a commit, from the lowest mark (every flush below it completed on every master),
+     * else from the beginning of the log.
+     */
+    private void seekToApplied(Collection<TopicPartition> partitions) {
+        Map<Integer, Long> marks = writer.appliedMarks(partitions.stream().map(TopicPartition::partition).toList());
+        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(partitions));
+        for (TopicPartition p : partitions) {
             OffsetAndMetadata offset = committed.get(p);
-            if (offset == null) {
+            Long mark = marks.get(p.partition());
+            long from = ReadPosition.of(offset == null ? null : offset.offset(), mark);
+            if (from < 0) {
                 consumer.seekToBeginning(List.of(p));
             } else {
-                consumer.seek(p, offset.offset());
+                if (offset != null && from < offset.offset()) {
+                    LOG.warn("partition {}: Redis holds flushes only up to offset {} while {} was committed (a master lost writes); "
+                        + "reading again from {}", p.partition(), mark, offset.offset(), from);
+                }
+                consumer.seek(p, from);
             }
         }
-        rewindPending = false;
     }
 
     /** Flushes what is buffered; false when that failed (the buffer is dropped: the caller must rewind). */

@@ -2,7 +2,6 @@ package io.tally.aggregation.persistence;
 
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.models.partitions.Partitions;
@@ -92,6 +91,8 @@ public class FencedRedisWriter {
     private static final RedisCodec<String, byte[]> BYTES = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
     private final jakarta.inject.Provider<RedisClusterClient> client;
+    /** The applied marks this instance last read or wrote, per marks key and partition ({@link #completeFlush}). */
+    private final Map<String, Map<Integer, String>> expectedMarks = new HashMap<>();
     private volatile StatefulRedisClusterConnection<String, byte[]> bytesConnection;
 
     /**
@@ -428,34 +429,32 @@ public class FencedRedisWriter {
     }
 
     /**
-     * Waits until every master this flush wrote to has passed the writes to {@code required} replicas (or to as
-     * many as it has: a master without replicas has nothing to wait for), and throws {@link StateStoreException}
-     * when one falls short within {@code timeout}. Replication is asynchronous: without this, a master that dies
-     * right after a flush takes writes with it that its promoted replica never saw, while the offsets committed
-     * after the flush already point past them. A marker write on the master's own connection comes after every
-     * write of the flush in its replication stream, and WAIT on that connection waits for it.
+     * Completes a flush on every Redis master: records there how far each flushed partition got (the master's
+     * applied marks), then waits until the master passed that, and so every write of the flush before it, to
+     * {@code required} replicas (or to as many as it has). Replication is asynchronous: without the wait, a
+     * master that dies right after a flush takes writes with it that its promoted replica never saw, while the
+     * offsets committed after the flush already point past them. The marks go to every master, written or not, so
+     * each one says what it holds: a master restarted from an older snapshot (or empty) shows an older mark (or
+     * none), and {@link #appliedMarks} makes the engine read from there again. Throws {@link StateStoreException}
+     * when a master falls short within {@code timeout} or holds another mark than this instance left there.
      */
-    public void awaitReplicas(List<PartitionFold> folds, int required, Duration timeout) {
-        if (required <= 0 || folds.isEmpty()) {
+    public void completeFlush(List<PartitionFold> folds, int required, Duration timeout) {
+        if (folds.isEmpty()) {
             return;
         }
         StatefulRedisClusterConnection<String, byte[]> cluster = connection();
         Partitions topology = cluster.getPartitions();
-        Map<String, RedisClusterNode> masters = new LinkedHashMap<>();
-        for (PartitionFold fold : folds) {
-            master(topology, StateKeys.watermarks(fold.partition()), masters);
-            for (RuleDelta delta : fold.deltas().values()) {
-                master(topology, StateKeys.fence(delta.rule().tenant(), delta.rule().id()), masters);
-            }
-        }
-        record Ask(RedisClusterNode master, int wanted, RedisFuture<Long> acknowledged) {
+        record Ask(RedisClusterNode master, String key, int wanted, RedisFuture<List<byte[]>> marked, RedisFuture<Long> acknowledged) {
         }
         List<Ask> asks = new ArrayList<>();
-        for (RedisClusterNode master : masters.values()) {
-            int replicas = (int) topology.getPartitions().stream().filter(n -> master.getNodeId().equals(n.getSlaveOf())).count();
-            int wanted = Math.min(required, replicas);
-            if (wanted == 0) {
-                continue;
+        for (RedisClusterNode master : masters(topology)) {
+            String key = marksKey(master);
+            Map<Integer, String> expected = expectedMarks.getOrDefault(key, Map.of());
+            List<byte[]> args = new ArrayList<>(3 * folds.size());
+            for (PartitionFold fold : folds) {
+                args.add(number(fold.partition()));
+                args.add(utf8(expected.getOrDefault(fold.partition(), "")));
+                args.add(number(fold.lastOffset()));
             }
             RedisAsyncCommands<String, byte[]> node;
             try {
@@ -463,33 +462,94 @@ public class FencedRedisWriter {
             } catch (RuntimeException e) {
                 throw new StateStoreException("Redis master " + master.getUri() + " is unreachable: " + e.getMessage(), e);
             }
-            node.set(syncMarker(master), MARKER, SetArgs.Builder.px(MARKER_TTL_MILLIS));
-            asks.add(new Ask(master, wanted, node.waitForReplication(wanted, timeout.toMillis())));
+            RedisFuture<List<byte[]>> marked = node.eval(MARK_APPLIED_SOURCE, ScriptOutputType.MULTI, new String[] {key}, args.toArray(byte[][]::new));
+            int replicas = (int) topology.getPartitions().stream().filter(n -> master.getNodeId().equals(n.getSlaveOf())).count();
+            int wanted = Math.min(Math.max(required, 0), replicas);
+            asks.add(new Ask(master, key, wanted, marked, wanted == 0 ? null : node.waitForReplication(wanted, timeout.toMillis())));
         }
+        StateStoreException failure = null;
         for (Ask ask : asks) {
-            long acknowledged = await(ask.acknowledged());
-            if (acknowledged < ask.wanted()) {
-                throw new StateStoreException("Redis master " + ask.master().getUri() + " passed the flush to " + acknowledged + " of "
-                    + ask.wanted() + " replica(s) within " + timeout.toMillis() + " ms; the batch is applied again");
+            List<byte[]> mismatched = await(ask.marked());
+            if (!mismatched.isEmpty() && failure == null) {
+                failure = new StateStoreException("Redis master " + ask.master().getUri() + " holds other applied marks than this instance left for"
+                    + " partition(s) " + mismatched.stream().map(b -> new String(b, StandardCharsets.US_ASCII)).toList()
+                    + " (it lost writes, or another instance wrote there); reading again from where it is");
+            }
+            if (ask.acknowledged() != null) {
+                long acknowledged = await(ask.acknowledged());
+                if (acknowledged < ask.wanted() && failure == null) {
+                    failure = new StateStoreException("Redis master " + ask.master().getUri() + " passed the flush to " + acknowledged + " of "
+                        + ask.wanted() + " replica(s) within " + timeout.toMillis() + " ms; the batch is applied again");
+                }
             }
         }
-    }
-
-    private static void master(Partitions topology, String key, Map<String, RedisClusterNode> masters) {
-        RedisClusterNode master = topology.getMasterBySlot(SlotHash.getSlot(key));
-        if (master == null) {
-            throw new StateStoreException("no Redis master serves the slot of " + key + " (the cluster is failing over)");
+        if (failure != null) {
+            throw failure;
         }
-        masters.putIfAbsent(master.getNodeId(), master);
+        for (Ask ask : asks) {
+            Map<Integer, String> expected = expectedMarks.computeIfAbsent(ask.key(), k -> new HashMap<>());
+            folds.forEach(fold -> expected.put(fold.partition(), Long.toString(fold.lastOffset())));
+        }
     }
 
-    private static final byte[] MARKER = {'1'};
-    private static final long MARKER_TTL_MILLIS = 600_000;
+    /**
+     * Where every Redis master's applied marks put each of these partitions: the lowest mark of any master,
+     * absent when a master holds none for it (nothing of it was ever flushed there, or the master lost everything:
+     * then only the committed offset can say). Resets what {@link #completeFlush} expects to find. One pipelined
+     * round trip.
+     */
+    public Map<Integer, Long> appliedMarks(java.util.Collection<Integer> partitions) {
+        if (partitions.isEmpty()) {
+            return Map.of();
+        }
+        StatefulRedisClusterConnection<String, byte[]> cluster = connection();
+        String[] fields = partitions.stream().map(String::valueOf).toArray(String[]::new);
+        Map<String, RedisFuture<List<KeyValue<String, byte[]>>>> pending = new LinkedHashMap<>();
+        for (RedisClusterNode master : masters(cluster.getPartitions())) {
+            String key = marksKey(master);
+            pending.put(key, bytes().hmget(key, fields));
+        }
+        Map<Integer, Long> lowest = new HashMap<>();
+        java.util.Set<Integer> unmarked = new java.util.HashSet<>();
+        pending.forEach((key, future) -> {
+            Map<Integer, String> expected = expectedMarks.computeIfAbsent(key, k -> new HashMap<>());
+            for (KeyValue<String, byte[]> mark : await(future)) {
+                int partition = Integer.parseInt(mark.getKey());
+                if (mark.hasValue()) {
+                    expected.put(partition, new String(mark.getValue(), StandardCharsets.US_ASCII));
+                    lowest.merge(partition, parseLong(mark.getValue()), Math::min);
+                } else {
+                    expected.remove(partition);
+                    unmarked.add(partition);
+                }
+            }
+        });
+        unmarked.forEach(lowest::remove);
+        return lowest;
+    }
 
-    /** A key on one of the master's own slots, written just before WAIT. */
-    private static String syncMarker(RedisClusterNode master) {
-        int slot = master.getSlots().isEmpty() ? 0 : master.getSlots().getFirst();
-        return "tally:sync:{" + SlotTags.tagOf(slot) + "}";
+    private static List<RedisClusterNode> masters(Partitions topology) {
+        List<RedisClusterNode> masters = topology.getPartitions().stream()
+            .filter(n -> n.is(RedisClusterNode.NodeFlag.UPSTREAM) && !n.is(RedisClusterNode.NodeFlag.FAIL) && !n.getSlots().isEmpty()).toList();
+        if (masters.isEmpty()) {
+            throw new StateStoreException("no Redis master serves any slot (the cluster is failing over)");
+        }
+        return masters;
+    }
+
+    /** The applied-marks hash of a master: on its first slot, so a promoted replica (same slots) has the same one. */
+    private static String marksKey(RedisClusterNode master) {
+        return "tally:applied:{" + SlotTags.tagOf(master.getSlots().getFirst()) + "}";
+    }
+
+    private static final String MARK_APPLIED_SOURCE = resource("/lua/mark-applied.lua");
+
+    private static String resource(String name) {
+        try (var in = FencedRedisWriter.class.getResourceAsStream(name)) {
+            return new String(java.util.Objects.requireNonNull(in, name).readAllBytes(), StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static <T> T await(java.util.concurrent.Future<T> future) {
