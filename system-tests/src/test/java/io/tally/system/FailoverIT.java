@@ -141,17 +141,28 @@ class FailoverIT {
 
     @Test
     @Order(4)
-    void aRestartedPostgresqlAnswers503AndRecoversByItself() throws Exception {
+    void postgresqlDownFor30SecondsWhileRulesChangeAnswers503AndRecoversByItself() throws Exception {
         PostgresServer postgres = new PostgresServer(fleet.stack);
         String admin = token(tenant, "admin");
+        String body = "{\"name\":\"changing-%d\",\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"}],\"window\":{\"size\":\"PT1M\"}}";
+        String changing = fleet.activeRule(admin, body.formatted(0));
         List<long[]> rulesCalls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> badRefusals = new java.util.concurrent.CopyOnWriteArrayList<>();
         AtomicBoolean polling = new AtomicBoolean(true);
         Thread rulesReader = Thread.ofPlatform().start(() -> {
-            while (polling.get()) {
+            // An admin keeps reading one rule and changing another the whole time.
+            for (int i = 1; polling.get(); i++) {
                 long start = System.currentTimeMillis();
                 int status;
                 try {
-                    status = send("GET", fleet.gateway("/api/v1/rules/" + ruleId), admin, null).statusCode();
+                    HttpResponse<String> response = i % 2 == 0
+                        ? send("GET", fleet.gateway("/api/v1/rules/" + ruleId), admin, null)
+                        : send("PUT", fleet.gateway("/api/v1/rules/" + changing), admin, body.formatted(i));
+                    status = response.statusCode();
+                    if (status == 503 && (response.headers().firstValue("Retry-After").isEmpty()
+                        || !response.headers().firstValue("Content-Type").orElse("").contains("problem+json"))) {
+                        badRefusals.add(response.headers().map() + " " + response.body());
+                    }
                 } catch (Exception e) {
                     status = -1;
                 }
@@ -162,9 +173,9 @@ class FailoverIT {
         long[] recovered = new long[1];
         long outageStart = System.currentTimeMillis();
         try {
-            runFault("PostgreSQL restarted", () -> {
+            runFault("PostgreSQL down for 30 s while an admin changes rules", () -> {
                 postgres.stop();
-                pause(5_000);
+                pause(30_000);
                 postgres.start();
                 postgres.awaitReady(Deadline.in(Duration.ofSeconds(60)));
                 recovered[0] = System.currentTimeMillis();
@@ -174,11 +185,25 @@ class FailoverIT {
             polling.set(false);
             rulesReader.join();
         }
+        // The last change made after PostgreSQL came back is the rule's version, and it becomes active.
+        HttpResponse<String> last = send("PUT", fleet.gateway("/api/v1/rules/" + changing), admin, body.formatted(999_999));
+        assertEquals(200, last.statusCode(), last.body());
+        long activeAt = System.currentTimeMillis();
+        assertTrue(Deadline.in(Duration.ofSeconds(10)).await(() -> {
+            try {
+                String rule = send("GET", fleet.gateway("/api/v1/rules/" + changing), admin, null).body();
+                return rule.contains("\"status\":\"active\"") && rule.contains("changing-999999");
+            } catch (Exception e) {
+                return false;
+            }
+        }, Duration.ofMillis(100)), "a rule changed after the outage did not become active");
+        System.out.printf("FAILOVER PostgreSQL down 30 s: a rule changed after it was active %d ms later%n", System.currentTimeMillis() - activeAt);
+        assertEquals(List.of(), badRefusals, "a 503 without Retry-After or problem+json");
         long longest = rulesCalls.stream().filter(c -> c[0] >= outageStart).mapToLong(c -> c[1]).max().orElse(0);
         long refused = rulesCalls.stream().filter(c -> c[0] >= outageStart && c[2] == 503).count();
         long backAfter = rulesCalls.stream().filter(c -> c[0] >= recovered[0] && c[2] == 200)
             .mapToLong(c -> c[0] + c[1] - recovered[0]).min().orElse(-1);
-        System.out.printf("FAILOVER PostgreSQL restarted: rules API longest request %d ms, %d answered 503, back %d ms after PostgreSQL was ready%n",
+        System.out.printf("FAILOVER PostgreSQL down 30 s: rules API longest request %d ms, %d answered 503, back %d ms after PostgreSQL was ready%n",
             longest, refused, backAfter);
         assertTrue(refused > 0, "the rules API should answer 503 while PostgreSQL is away");
         assertTrue(longest <= REQUEST_BOUND_MILLIS, "a rules request took " + longest + " ms");
