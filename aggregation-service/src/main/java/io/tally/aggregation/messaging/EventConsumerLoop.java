@@ -8,13 +8,13 @@ import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.runtime.server.event.ServerStartupEvent;
 import io.tally.aggregation.config.AggregationConfig;
 import io.tally.aggregation.domain.ActiveRules;
-import io.tally.aggregation.domain.CompiledRule;
-import io.tally.aggregation.domain.DedupHorizon;
 import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
+import io.tally.aggregation.domain.ApplyOutcome;
+import io.tally.aggregation.domain.MicroBatch;
 import io.tally.aggregation.domain.PoisonBatches;
+import io.tally.aggregation.domain.Settlement;
 import io.tally.aggregation.domain.ReadPosition;
-import io.tally.aggregation.persistence.StateStoreException;
 import io.tally.aggregation.persistence.FencedRedisWriter;
 import io.tally.model.DeadLetter;
 import io.tally.model.Event;
@@ -73,7 +73,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final RuleFeed feed;
     private final UpdatePublisher updates;
     private final Map<Integer, PartitionState> states = new ConcurrentHashMap<>();
-    private final Map<Integer, List<ConsumerRecord<String, byte[]>>> buffer = new LinkedHashMap<>();
+    private final Map<Integer, List<MicroBatch.Source>> buffer = new LinkedHashMap<>();
     private final Map<TopicPartition, OffsetAndMetadata> flushedUpTo = new HashMap<>();
     private final Counter eventsCounter;
     private final Counter duplicatesCounter;
@@ -188,7 +188,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     if (buffered == 0) {
                         oldestBufferedNanos = System.nanoTime();
                     }
-                    buffer.computeIfAbsent(record.partition(), p -> new ArrayList<>()).add(record);
+                    buffer.computeIfAbsent(record.partition(), p -> new ArrayList<>()).add(new MicroBatch.Source(record.offset(), record.value()));
                     buffered++;
                 }
                 if (buffered >= config.maxBatchEvents()
@@ -256,157 +256,58 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         return health;
     }
 
+    /**
+     * One flush, in the order that keeps it exact: decode and look up (fences, finality marks, dedup ids: one
+     * pipelined round trip each), fold, publish late events (before any fence moves), apply the rules' scripts,
+     * settle their outcomes ({@link Settlement}), quarantine poison, persist partition state, complete the flush on
+     * every Redis master (applied marks, WAIT), announce, commit.
+     */
     private void flush() {
         if (buffered == 0) {
             return;
         }
         long start = System.nanoTime();
         long now = System.currentTimeMillis();
-        // One rule list per tenant for the whole batch: a version arriving meanwhile applies from the next batch
-        // (two versions of one rule in one batch would have folded into two deltas, one overwriting the other).
-        Map<String, List<CompiledRule>> batchRules = new HashMap<>();
-        java.util.function.Function<String, List<CompiledRule>> rulesOf = tenant -> batchRules.computeIfAbsent(tenant, rules::of);
-        List<PartitionFold> folds = new ArrayList<>();
-        List<Event> late = new ArrayList<>();
-        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
-        List<ProducerRecord<String, byte[]>> deadLetters = new ArrayList<>();
-        List<DeadLetter> deadLetterHeaders = new ArrayList<>();
-        // Decode everything first, so the Redis look-ups of all partitions go out in one pipeline each.
-        Map<Integer, List<Event>> decoded = new LinkedHashMap<>();
-        List<FencedRedisWriter.IdLookup> lookups = new ArrayList<>();
-        Map<Integer, List<CompiledRule>> involved = new HashMap<>();
-        for (Map.Entry<Integer, List<ConsumerRecord<String, byte[]>>> entry : buffer.entrySet()) {
-            int partition = entry.getKey();
+        MicroBatch batch = new MicroBatch(buffer, rules::of);
+        for (int partition : batch.partitions()) {
             states.computeIfAbsent(partition, p -> {
                 PartitionState s = new PartitionState();
                 writer.loadWatermarks(p, s);
                 return s;
             });
-            List<Event> events = new ArrayList<>(entry.getValue().size());
-            Map<String, List<Event>> byTenant = new HashMap<>();
-            for (ConsumerRecord<String, byte[]> record : entry.getValue()) {
-                Event e;
-                try {
-                    e = EventCodec.decode(record.value());
-                } catch (IllegalArgumentException bad) {
-                    LOG.warn("an unreadable event at {}-{}@{} goes to {}: {}", record.topic(), partition, record.offset(),
-                        Topics.DEAD_LETTERS, bad.getMessage());
-                    deadLetters.add(new ProducerRecord<>(Topics.DEAD_LETTERS, null, record.value()));
-                    deadLetterHeaders.add(new DeadLetter(null, null, 0, partition, record.offset(),
-                        "the event could not be read: " + bad.getMessage(), Instant.ofEpochMilli(now)));
-                    e = null;
-                }
-                events.add(e);
-                if (e != null) {
-                    byTenant.computeIfAbsent(e.tenant(), t -> new ArrayList<>()).add(e);
-                }
-            }
-            decoded.put(partition, events);
-            PartitionState state = states.get(partition);
-            List<CompiledRule> partitionRules = new ArrayList<>();
-            byTenant.forEach((tenant, tenantEvents) -> {
-                List<CompiledRule> tenantRules = rulesOf.apply(tenant);
-                if (tenantRules.isEmpty()) {
-                    return; // nothing counts this tenant's events: no ids to look up
-                }
-                partitionRules.addAll(tenantRules);
-                long width = DedupHorizon.widthFor(ActiveRules.horizonMillis(tenantRules));
-                long[] times = tenantEvents.stream().mapToLong(Event::timeMillis).toArray();
-                lookups.add(new FencedRedisWriter.IdLookup(partition, tenant, DedupHorizon.toCheck(state.watermark(tenant), times, width),
-                    tenantEvents.stream().map(Event::id).distinct().toList()));
-            });
-            involved.put(partition, partitionRules);
+        }
+        for (MicroBatch.Unreadable bad : batch.unreadable()) {
+            LOG.warn("an unreadable event at {}-{}@{} goes to {}: {}", Topics.EVENTS, bad.partition(), bad.offset(), Topics.DEAD_LETTERS, bad.reason());
         }
         long phase = System.nanoTime();
-        Map<String, Long> closed = writer.loadFencesAndClosedMarks(involved, states);
-        Map<Integer, Map<String, Map<String, Long>>> seen = writer.seen(lookups);
+        Map<String, Long> closed = writer.loadFencesAndClosedMarks(batch.rulesByPartition(), states);
+        Map<Integer, Map<String, Map<String, Long>>> seen = writer.seen(batch.idLookups(states));
         phase = lap("lookup", phase);
-        for (Map.Entry<Integer, List<ConsumerRecord<String, byte[]>>> entry : buffer.entrySet()) {
-            int partition = entry.getKey();
-            List<ConsumerRecord<String, byte[]>> records = entry.getValue();
-            List<Event> events = decoded.get(partition);
-            Map<String, Map<String, Long>> seenHere = seen.getOrDefault(partition, Map.of());
-            PartitionFold fold = new PartitionFold(partition, states.get(partition), now,
-                rule -> closed.getOrDefault(rule.tenant() + ":" + rule.id(), Long.MIN_VALUE));
-            for (int i = 0; i < records.size(); i++) {
-                Event e = events.get(i);
-                if (e != null) {
-                    fold.add(records.get(i).offset(), e, (p, tenant, id) -> seenHere.getOrDefault(tenant, Map.of()).getOrDefault(id, -1L), rulesOf);
-                }
-            }
-            folds.add(fold);
-            late.addAll(fold.lateEvents());
-            commits.put(new TopicPartition(Topics.EVENTS, partition), new OffsetAndMetadata(records.getLast().offset() + 1));
-        }
+        List<PartitionFold> folds = batch.fold(states, now, rule -> closed.getOrDefault(rule.tenant() + ":" + rule.id(), Long.MIN_VALUE), seen);
         phase = lap("fold", phase);
         // Late events go out before any fence moves: a replay of a batch applied already never publishes them again.
+        List<Event> late = folds.stream().flatMap(f -> f.lateEvents().stream()).toList();
         publishLate(late);
-        Map<Integer, Map<String, FencedRedisWriter.Outcome>> outcomes = writer.apply(folds, states);
+        Map<Integer, Map<String, ApplyOutcome>> outcomes = writer.apply(folds, states);
         phase = lap("apply", phase);
         if (config.haltAfterApply() > 0 && ++appliedBatches >= config.haltAfterApply()) {
             LOG.warn("fault injection: halting after batch {} reached Redis, before its offsets are committed", appliedBatches);
             Runtime.getRuntime().halt(137);
         }
-        List<UpdatePublisher.Change> changes = new ArrayList<>();
-        List<Quarantined> quarantined = new ArrayList<>();
-        List<String> retried = new ArrayList<>();
-        for (PartitionFold fold : folds) {
-            PartitionState state = states.get(fold.partition());
-            for (var rule : fold.deltas().values()) {
-                String ruleKey = rule.rule().tenant() + ":" + rule.rule().id();
-                var outcome = outcomes.get(fold.partition()).get(ruleKey);
-                if (outcome == null) {
-                    continue; // its reply was lost with the flush, which fails below
-                }
-                if (outcome.closedMoved()) {
-                    throw new IllegalStateException("rule " + rule.rule().id() + " was closed further while its batch was folded; folding again");
-                }
-                if (outcome.fenceMoved()) {
-                    throw new IllegalStateException("the fence of rule " + rule.rule().id() + " on partition "
-                        + fold.partition() + " moved under this instance (another writer?)");
-                }
-                if (outcome.poisoned()) {
-                    if (poison.failed(fold.partition(), ruleKey)) {
-                        quarantined.add(new Quarantined(fold, rule.rule(), outcome.problem()));
-                    } else {
-                        retried.add("rule " + rule.rule().id() + " of tenant " + rule.rule().tenant() + " on partition " + fold.partition()
-                            + " (try " + poison.failures(fold.partition(), ruleKey) + " of " + poison.attempts() + "): " + outcome.problem());
-                    }
-                    continue;
-                }
-                poison.applied(fold.partition(), ruleKey);
-                state.setFence(rule.rule().tenant(), rule.rule().id(), Math.max(state.fence(rule.rule()), fold.lastOffset()));
-                // A replayed batch (already applied) is announced again: its first announcement may be what the crash lost.
-                Set<Long> touched = rule.touched();
-                if (!touched.isEmpty()) {
-                    changes.add(new UpdatePublisher.Change(rule.rule(), touched, outcome.seq()));
-                }
-            }
-        }
-        if (!retried.isEmpty()) {
-            // The other rules' scripts took effect and are fenced: the replay only retries what failed.
-            throw new StateStoreException("a batch could not be applied to " + String.join("; ", retried) + "; it is tried again");
-        }
-        quarantine(quarantined, now, deadLetters, deadLetterHeaders);
-        publishDeadLetters(deadLetters, deadLetterHeaders);
-        for (Quarantined q : quarantined) {
-            // Only once the dead letters are safely on their topic does the rule's fence move past them.
-            PartitionState state = states.get(q.fold().partition());
-            if (!writer.quarantine(q.rule(), q.fold().partition(), state.fence(q.rule()), q.fold().lastOffset())) {
-                throw new IllegalStateException("the fence of rule " + q.rule().id() + " on partition " + q.fold().partition()
-                    + " moved under this instance while its batch was quarantined");
-            }
-            state.setFence(q.rule().tenant(), q.rule().id(), Math.max(state.fence(q.rule()), q.fold().lastOffset()));
-        }
+        Settlement settlement = Settlement.of(folds, outcomes, states, poison);
+        quarantine(batch, settlement.quarantines(), now);
         phase = lap("quarantine", phase);
         writer.persistPartitions(folds, states);
         phase = lap("persist", phase);
         // Nothing is announced, kept or committed before a replica holds it: a failover could still take it back.
         writer.completeFlush(folds, config.minReplicas(), config.replicaTimeout());
         phase = lap("replicate", phase);
-        updates.publish(changes);
+        updates.publish(settlement.announcements().stream().map(a -> new UpdatePublisher.Change(a.rule(), a.windows(), a.seq())).toList());
         phase = lap("publish", phase);
         // Asynchronous: the fences make exactness independent of commits, which only shorten a replay.
+        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
+        buffer.forEach((partition, records) -> commits.put(new TopicPartition(Topics.EVENTS, partition),
+            new OffsetAndMetadata(records.getLast().offset() + 1)));
         flushedUpTo.putAll(commits);
         consumer.commitAsync(commits, (offsets, error) -> {
             if (error != null) {
@@ -424,50 +325,47 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         flushTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
 
-    /** A rule's batch of one partition that cannot be applied: it goes to the dead-letter topic. */
-    private record Quarantined(PartitionFold fold, CompiledRule rule, String reason) {
-    }
-
-    /** The events each quarantined batch would have applied to its rule, as dead letters (original bytes). */
-    private void quarantine(List<Quarantined> quarantined, long now, List<ProducerRecord<String, byte[]>> records, List<DeadLetter> letters) {
-        for (Quarantined q : quarantined) {
+    /**
+     * Sends the unreadable records and the events of each quarantined rule batch to the dead-letter topic, then (only
+     * once they are safely there) moves each such rule's fence past its batch.
+     */
+    private void quarantine(MicroBatch batch, List<Settlement.Quarantine> quarantines, long now) {
+        if (batch.unreadable().isEmpty() && quarantines.isEmpty()) {
+            return;
+        }
+        Instant at = Instant.ofEpochMilli(now);
+        List<Future<?>> sends = new ArrayList<>();
+        for (MicroBatch.Unreadable bad : batch.unreadable()) {
+            sends.add(sendDeadLetter(new DeadLetter(null, null, 0, bad.partition(), bad.offset(), bad.reason(), at), bad.bytes()));
+        }
+        for (Settlement.Quarantine q : quarantines) {
             int partition = q.fold().partition();
             long fence = states.get(partition).fence(q.rule());
-            List<ConsumerRecord<String, byte[]>> batch = buffer.get(partition);
-            int count = 0;
-            for (ConsumerRecord<String, byte[]> record : batch) {
-                if (record.offset() <= fence) {
-                    continue;
-                }
-                Event e;
-                try {
-                    e = EventCodec.decode(record.value());
-                } catch (IllegalArgumentException unreadable) {
-                    continue; // on the topic already, as unreadable
-                }
-                if (e.tenant().equals(q.rule().tenant()) && q.rule().matches(e)) {
-                    records.add(new ProducerRecord<>(Topics.DEAD_LETTERS, null, record.value()));
-                    letters.add(new DeadLetter(e.tenant(), q.rule().id(), q.rule().version(), partition, record.offset(), q.reason(),
-                        Instant.ofEpochMilli(now)));
-                    count++;
-                }
+            List<MicroBatch.Read> held = batch.matching(partition, q.rule(), fence);
+            for (MicroBatch.Read r : held) {
+                sends.add(sendDeadLetter(new DeadLetter(q.rule().tenant(), q.rule().id(), q.rule().version(), partition, r.offset(), q.reason(), at),
+                    r.bytes()));
             }
-            deadLettersCounter.increment(count);
+            deadLettersCounter.increment(held.size());
             LOG.error("quarantined {} event(s) of partition {} offsets {}..{} for rule {} of tenant {} to {} after {} failed tries: {}",
-                count, partition, fence + 1, q.fold().lastOffset(), q.rule().id(), q.rule().tenant(), Topics.DEAD_LETTERS,
+                held.size(), partition, fence + 1, q.fold().lastOffset(), q.rule().id(), q.rule().tenant(), Topics.DEAD_LETTERS,
                 poison.failures(partition, q.rule().tenant() + ":" + q.rule().id()), q.reason());
+        }
+        awaitSends(sends, "dead letters");
+        for (Settlement.Quarantine q : quarantines) {
+            PartitionState state = states.get(q.fold().partition());
+            if (!writer.quarantine(q.rule(), q.fold().partition(), state.fence(q.rule()), q.fold().lastOffset())) {
+                throw new Settlement.ReadAgain("the fence of rule " + q.rule().id() + " on partition " + q.fold().partition()
+                    + " moved under this instance while its batch was quarantined");
+            }
+            state.setFence(q.rule().tenant(), q.rule().id(), Math.max(state.fence(q.rule()), q.fold().lastOffset()));
         }
     }
 
-    private void publishDeadLetters(List<ProducerRecord<String, byte[]>> records, List<DeadLetter> letters) {
-        List<Future<?>> sends = new ArrayList<>(records.size());
-        for (int i = 0; i < records.size(); i++) {
-            DeadLetter letter = letters.get(i);
-            ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.DEAD_LETTERS, letter.key(), records.get(i).value());
-            letter.headers().forEach((name, value) -> record.headers().add(name, value));
-            sends.add(producer.send(record));
-        }
-        awaitSends(sends, "dead letters");
+    private Future<?> sendDeadLetter(DeadLetter letter, byte[] event) {
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.DEAD_LETTERS, letter.key(), event);
+        letter.headers().forEach((name, value) -> record.headers().add(name, value));
+        return producer.send(record);
     }
 
     private static void awaitSends(List<Future<?>> sends, String what) {

@@ -3,7 +3,6 @@ package io.tally.aggregation.persistence;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.models.partitions.Partitions;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.ScriptOutputType;
@@ -14,10 +13,11 @@ import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import jakarta.annotation.PreDestroy;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.tally.aggregation.domain.ApplyOutcome;
 import io.tally.aggregation.domain.CompiledRule;
+import io.tally.aggregation.domain.IdLookup;
 import io.tally.aggregation.domain.DedupHorizon;
 import io.tally.aggregation.domain.Finality;
-import io.tally.aggregation.domain.GroupDelta;
 import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
 import io.tally.aggregation.domain.RuleDelta;
@@ -43,38 +43,6 @@ import java.util.concurrent.TimeUnit;
  */
 @Singleton
 public class FencedRedisWriter {
-
-    /**
-     * The outcome of applying one rule delta: {@code result} 1 applied, 0 already applied (a replay),
-     * -1 the fence moved, -2 the rule was closed further meanwhile, {@link #POISON} the script refused or
-     * failed on this rule's own data ({@code problem} says why; nothing of it was written); {@code seq} the rule's
-     * update sequence after it (0 when refused).
-     */
-    public record Outcome(long result, long seq, @io.micronaut.core.annotation.Nullable String problem) {
-
-        public static final long POISON = -3;
-
-        public Outcome(long result, long seq) {
-            this(result, seq, null);
-        }
-
-        public boolean applied() {
-            return result > 0;
-        }
-
-        public boolean fenceMoved() {
-            return result == -1;
-        }
-
-        public boolean closedMoved() {
-            return result == -2;
-        }
-
-        /** The batch cannot be applied to this rule, however often it is tried again as it is. */
-        public boolean poisoned() {
-            return result == POISON;
-        }
-    }
 
     private static final LuaScript APPLY = LuaScript.load(FencedRedisWriter.class, "/lua/apply-rule-delta.lua");
     private static final LuaScript RAISE_WATERMARKS = LuaScript.load(FencedRedisWriter.class, "/lua/raise-watermarks.lua");
@@ -149,10 +117,10 @@ public class FencedRedisWriter {
     /**
      * Applies every rule delta of the folds; returns each rule's outcome keyed by partition then rule key. A
      * script that fails on a rule's own data (an error reply that is not about the cluster's state) is that rule's
-     * {@link Outcome#poisoned()} outcome, not a failure of the flush: the other rules are applied all the same.
+     * {@link ApplyOutcome#poisoned()} outcome, not a failure of the flush: the other rules are applied all the same.
      * Anything else (Redis away, a timeout, a failover in progress) throws {@link StateStoreException}.
      */
-    public Map<Integer, Map<String, Outcome>> apply(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
+    public Map<Integer, Map<String, ApplyOutcome>> apply(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
         Map<Integer, Map<String, CompletableFuture<List<Object>>>> pending = new LinkedHashMap<>();
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
@@ -165,10 +133,10 @@ public class FencedRedisWriter {
             }
             pending.put(fold.partition(), byRule);
         }
-        Map<Integer, Map<String, Outcome>> outcomes = new HashMap<>();
+        Map<Integer, Map<String, ApplyOutcome>> outcomes = new HashMap<>();
         StateStoreException failure = null;
         for (var p : pending.entrySet()) {
-            Map<String, Outcome> byRule = new HashMap<>();
+            Map<String, ApplyOutcome> byRule = new HashMap<>();
             for (var r : p.getValue().entrySet()) {
                 try {
                     byRule.put(r.getKey(), outcome(r.getValue()));
@@ -184,13 +152,13 @@ public class FencedRedisWriter {
         return outcomes;
     }
 
-    private static Outcome outcome(CompletableFuture<List<Object>> future) {
+    private static ApplyOutcome outcome(CompletableFuture<List<Object>> future) {
         List<Object> reply;
         try {
             reply = future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof io.lettuce.core.RedisCommandExecutionException error && isPoison(error.getMessage())) {
-                return new Outcome(Outcome.POISON, 0, "the apply script failed: " + error.getMessage());
+                return new ApplyOutcome(ApplyOutcome.POISON, 0, "the apply script failed: " + error.getMessage());
             }
             throw new StateStoreException("Redis did not answer: " + e.getCause(), e);
         } catch (InterruptedException e) {
@@ -200,10 +168,10 @@ public class FencedRedisWriter {
             throw new StateStoreException("Redis did not answer within " + TIMEOUT.toMillis() + " ms", e);
         }
         long result = ((Number) reply.get(0)).longValue();
-        if (result == Outcome.POISON) {
-            return new Outcome(result, 0, "key " + text(reply.get(1)) + " holds a value of another type than the rule stores there");
+        if (result == ApplyOutcome.POISON) {
+            return new ApplyOutcome(result, 0, "key " + text(reply.get(1)) + " holds a value of another type than the rule stores there");
         }
-        return new Outcome(result, ((Number) reply.get(1)).longValue());
+        return new ApplyOutcome(result, ((Number) reply.get(1)).longValue());
     }
 
     private static String text(Object value) {
@@ -396,10 +364,6 @@ public class FencedRedisWriter {
     public void loadWatermarks(int partition, PartitionState state) {
         Map<String, byte[]> stored = await(bytes().hgetall(StateKeys.watermarks(partition)));
         stored.forEach((tenant, wm) -> state.restoreWatermark(tenant, parseLong(wm)));
-    }
-
-    /** The ids of one tenant's events in a batch of one partition, and the generations to look them up in. */
-    public record IdLookup(int partition, String tenant, java.util.Collection<DedupHorizon.Generation> generations, List<String> ids) {
     }
 
     /**

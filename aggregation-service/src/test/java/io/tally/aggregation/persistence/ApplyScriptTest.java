@@ -3,7 +3,9 @@ package io.tally.aggregation.persistence;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import io.tally.aggregation.domain.ApplyOutcome;
 import io.tally.aggregation.domain.CompiledRule;
+import io.tally.aggregation.domain.IdLookup;
 import io.tally.aggregation.domain.DedupIndex;
 import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
@@ -71,7 +73,7 @@ class ApplyScriptTest {
     }
 
     /** Folds the events as one batch of partition 3 starting at {@code firstOffset} and applies it. */
-    private FencedRedisWriter.Outcome apply(CompiledRule rule, PartitionState state, long firstOffset, Event... events) {
+    private ApplyOutcome apply(CompiledRule rule, PartitionState state, long firstOffset, Event... events) {
         PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
         for (int i = 0; i < events.length; i++) {
             fold.add(firstOffset + i, events[i], DedupIndex.NONE, t -> List.of(rule));
@@ -92,9 +94,9 @@ class ApplyScriptTest {
         CompiledRule rule = rule("ops");
         PartitionState state = new PartitionState();
         state.setFence(tenant, rule.id(), -1);
-        FencedRedisWriter.Outcome outcome = apply(rule, state, 10, event("a", 2.5, "u1", "lakers"), event("b", -1, "u2", "lakers"),
+        ApplyOutcome outcome = apply(rule, state, 10, event("a", 2.5, "u1", "lakers"), event("b", -1, "u2", "lakers"),
             event("c", 4, "u1", "celtics"));
-        assertEquals(new FencedRedisWriter.Outcome(1, 1), outcome);
+        assertEquals(new ApplyOutcome(1, 1), outcome);
         Map<String, String> w = window(rule);
         String g = GROUP + SEP;
         assertEquals("3", w.get(g));
@@ -120,7 +122,7 @@ class ApplyScriptTest {
         apply(rule, state, 10, event("a", 1, "u1", "x"));
         PartitionState restarted = new PartitionState();
         restarted.setFence(tenant, rule.id(), -1);
-        assertEquals(new FencedRedisWriter.Outcome(0, 1), apply(rule, restarted, 10, event("a", 1, "u1", "x")));
+        assertEquals(new ApplyOutcome(0, 1), apply(rule, restarted, 10, event("a", 1, "u1", "x")));
         assertEquals("1", window(rule).get(GROUP + SEP + "n"));
     }
 
@@ -130,8 +132,8 @@ class ApplyScriptTest {
         PartitionState state = new PartitionState();
         state.setFence(tenant, rule.id(), -1);
         apply(rule, state, 10, event("a", 1.5e308, "u1", "x"));
-        FencedRedisWriter.Outcome second = apply(rule, state, 11, event("b", 1.5e308, "u2", "y"));
-        assertEquals(new FencedRedisWriter.Outcome(1, 2), second, "the batch applied instead of failing half-way");
+        ApplyOutcome second = apply(rule, state, 11, event("b", 1.5e308, "u2", "y"));
+        assertEquals(new ApplyOutcome(1, 2), second, "the batch applied instead of failing half-way");
         Map<String, String> w = window(rule);
         String g = GROUP + SEP;
         assertEquals(Double.MAX_VALUE, Double.parseDouble(w.get(g + "s")));
@@ -159,7 +161,7 @@ class ApplyScriptTest {
         PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> T0);
         fold.add(10, event("a", 1, "u1", "x"), DedupIndex.NONE, t -> List.of(rule));
         writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 65_000, T0 + 65_000)));
-        FencedRedisWriter.Outcome outcome = writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":closed");
+        ApplyOutcome outcome = writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":closed");
         assertTrue(outcome.closedMoved(), outcome.toString());
         assertEquals(Map.of(), window(rule), "nothing of the batch was written");
         assertEquals(null, redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
@@ -192,7 +194,7 @@ class ApplyScriptTest {
         assertEquals(1_500L, redis.hlen(key));
         assertEquals("1599", redis.hget(key, "id-1499"));
         assertTrue(redis.pttl(key) > 0, "the generation expires");
-        var seen = writer.seen(List.of(new FencedRedisWriter.IdLookup(3, tenant, List.of(generation), List.of("id-7", "nope"))));
+        var seen = writer.seen(List.of(new IdLookup(3, tenant, List.of(generation), List.of("id-7", "nope"))));
         assertEquals(Map.of("id-7", 107L), seen.get(3).get(tenant));
     }
 
@@ -219,7 +221,7 @@ class ApplyScriptTest {
         String hll = StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d");
         redis.del(hll);
         redis.set(hll, "not a hyperloglog");
-        FencedRedisWriter.Outcome outcome = apply(rule, state, 11, event("b", 1, "u2", "y"));
+        ApplyOutcome outcome = apply(rule, state, 11, event("b", 1, "u2", "y"));
         assertTrue(outcome.poisoned(), outcome.toString());
         assertTrue(outcome.problem().contains(hll), outcome.problem());
         assertEquals("1", window(rule).get(GROUP + SEP + "n"), "no counter of the refused batch was written");
