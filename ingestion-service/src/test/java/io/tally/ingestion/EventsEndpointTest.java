@@ -58,7 +58,8 @@ class EventsEndpointTest implements TallyInfrastructure {
             .header("Content-Type", contentType)
             .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         if (tenantHeader != null) {
-            request.header(TallyHeaders.TENANT, tenantHeader);
+            request.header(TallyHeaders.TENANT, tenantHeader)
+                .header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(tenantHeader, java.util.List.of(), "POST", "/api/v1/events"));
         }
         return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -171,7 +172,8 @@ class EventsEndpointTest implements TallyInfrastructure {
     @Test
     void answersOversizedHeadersWith431NotAsATooLargeBody() throws Exception {
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(server.getURI().resolve("/api/v1/events"))
-            .header(TallyHeaders.TENANT, tenant).header("Content-Type", "application/json").header("X-Padding", "p".repeat(20_000))
+            .header(TallyHeaders.TENANT, tenant).header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(tenant, java.util.List.of(), "POST", "/api/v1/events"))
+            .header("Content-Type", "application/json").header("X-Padding", "p".repeat(20_000))
             .POST(HttpRequest.BodyPublishers.ofString(event("h", "c"))).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(431, response.statusCode(), response.body());
         assertEquals("application/problem+json", response.headers().firstValue("Content-Type").orElse(""));

@@ -110,7 +110,8 @@ class PipelineIT implements TallyInfrastructure {
     }
 
     private HttpResponse<String> get(String path, String asTenant) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(server.getURI().resolve(path)).header(TallyHeaders.TENANT, asTenant).build(),
+        return HTTP.send(HttpRequest.newBuilder(server.getURI().resolve(path)).header(TallyHeaders.TENANT, asTenant)
+            .header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(asTenant, java.util.List.of(), "GET", path)).build(),
             HttpResponse.BodyHandlers.ofString());
     }
 
@@ -154,6 +155,7 @@ class PipelineIT implements TallyInfrastructure {
             String body = sent.subList(from, Math.min(sent.size(), from + 500)).stream().map(Sent::json).collect(Collectors.joining(",", "{\"events\":[", "]}"));
             HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ingestion.port() + "/api/v1/events"))
                 .header(TallyHeaders.TENANT, tenant).header("Content-Type", "application/json")
+                .header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(tenant, java.util.List.of(), "POST", "/api/v1/events"))
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(202, response.statusCode(), response.body());
         }

@@ -46,7 +46,8 @@ class RedisOutageTest {
             EmbeddedServer server = context.getBean(EmbeddedServer.class).start();
             HttpClient http = HttpClient.newHttpClient();
             HttpRequest request = HttpRequest.newBuilder(server.getURI().resolve("/api/v1/rules/r/results"))
-                .header(TallyHeaders.TENANT, tenant).timeout(Duration.ofSeconds(30)).build();
+                .header(TallyHeaders.TENANT, tenant).header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(tenant, java.util.List.of(), "GET", "/api/v1/rules/r/results"))
+                .timeout(Duration.ofSeconds(30)).build();
             HttpResponse<String>[] last = new HttpResponse[1];
             // Once the rule is known, every read fails on the store; after a few, the breaker opens.
             boolean paused = Deadline.in(Duration.ofSeconds(60)).await(() -> {

@@ -71,6 +71,7 @@ class OutboxRelayIT {
     private HttpResponse<String> call(ServiceJar service, String method, String path, String body) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.port() + path))
             .header(TallyHeaders.TENANT, tenant).header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
+            .header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(tenant, java.util.List.of(), method, path))
             .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body)).build(),
             HttpResponse.BodyHandlers.ofString());
     }

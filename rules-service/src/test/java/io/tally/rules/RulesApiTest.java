@@ -65,7 +65,7 @@ class RulesApiTest implements TallyInfrastructure {
             request.header("Content-Type", "application/json");
         }
         if (asTenant != null) {
-            request.header(TallyHeaders.TENANT, asTenant);
+            request.header(TallyHeaders.TENANT, asTenant).header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(asTenant, List.of(), method, path));
         }
         for (int i = 0; i < headers.length; i += 2) {
             request.header(headers[i], headers[i + 1]);
@@ -296,6 +296,7 @@ class RulesApiTest implements TallyInfrastructure {
                 long start = System.nanoTime();
                 HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(down.getURI().resolve("/api/v1/rules"))
                     .header(TallyHeaders.TENANT, tenant).header("Content-Type", "application/json")
+                    .header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(tenant, List.of(), method, "/api/v1/rules"))
                     .method(method, method.equals("POST") ? HttpRequest.BodyPublishers.ofString(RULE) : HttpRequest.BodyPublishers.noBody())
                     .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
                 assertEquals(503, response.statusCode(), response.body());

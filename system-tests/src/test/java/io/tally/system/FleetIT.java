@@ -44,7 +44,7 @@ class FleetIT {
     @BeforeAll
     void startFleet() throws Exception {
         fleet = new Fleet(Map.of("TALLY_TENANT_LIMITS", LIMITED + "=ingest:1/100,query:1000/1000", "TALLY_BREAKER_OPEN_FOR", "2s"))
-            .start("rules", "ingestion", "aggregation", "query", "gateway");
+            .start("rules", "ingestion", "aggregation", "query", "subscription", "gateway");
     }
 
     @AfterAll
@@ -52,6 +52,43 @@ class FleetIT {
         if (fleet != null) {
             fleet.close();
         }
+    }
+
+    @Test
+    void internalPortsRefuseEveryRequestTheGatewayDidNotSign() throws Exception {
+        String tenant = "direct-" + UUID.randomUUID().toString().substring(0, 6);
+        Map<String, String> paths = Map.of("ingestion", "/api/v1/events", "rules", "/api/v1/rules", "query", "/api/v1/rules/x/results");
+        for (var target : paths.entrySet()) {
+            String method = target.getKey().equals("ingestion") ? "POST" : "GET";
+            java.net.URI uri = fleet.direct(target.getKey(), target.getValue());
+            String body = method.equals("POST") ? "{\"events\":[]}" : null;
+            String signedElsewhere = io.tally.internal.InternalKey.developmentSignature(tenant, List.of("admin"), method, "/api/v1/dashboards");
+            String forged = io.tally.internal.InternalToken.sign("not-the-key-but-32-characters-long".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                tenant, List.of("admin"), method, target.getValue(), System.currentTimeMillis());
+            String expired = io.tally.internal.InternalToken.sign(io.tally.internal.InternalKey.DEVELOPMENT_KEY.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                tenant, List.of("admin"), method, target.getValue(), System.currentTimeMillis() - 120_000);
+            String good = io.tally.internal.InternalKey.developmentSignature(tenant, List.of("admin"), method, target.getValue());
+            List<String[]> attempts = List.of(
+                new String[] {"X-Tally-Tenant", tenant, "X-Tally-Roles", "admin"},
+                new String[] {"X-Tally-Tenant", tenant, "X-Tally-Roles", "admin", "X-Tally-Auth", signedElsewhere},
+                new String[] {"X-Tally-Tenant", tenant, "X-Tally-Roles", "admin", "X-Tally-Auth", forged},
+                new String[] {"X-Tally-Tenant", tenant, "X-Tally-Roles", "admin", "X-Tally-Auth", expired},
+                new String[] {"X-Tally-Tenant", "someone-else", "X-Tally-Roles", "admin", "X-Tally-Auth", good});
+            for (String[] headers : attempts) {
+                HttpResponse<String> refused = send(method, uri, null, body, headers);
+                assertEquals(401, refused.statusCode(), target.getKey() + " " + List.of(headers) + ": " + refused.body());
+                assertEquals("application/problem+json", refused.headers().firstValue("Content-Type").orElse(""));
+            }
+            HttpResponse<String> vouched = send(method, uri, null, body, "X-Tally-Tenant", tenant, "X-Tally-Roles", "admin", "X-Tally-Auth", good);
+            assertTrue(vouched.statusCode() != 401, target.getKey() + " refused a request the gateway signed: " + vouched.body());
+        }
+        // The subscription socket: the upgrade itself is refused.
+        var upgrade = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder().header("X-Tally-Tenant", tenant)
+            .buildAsync(Socket.ws(fleet.direct("subscription", "/api/v1/subscriptions")), new java.net.http.WebSocket.Listener() { });
+        var failure = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+            () -> upgrade.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(failure.getCause() instanceof java.net.http.WebSocketHandshakeException handshake && handshake.getResponse().statusCode() == 401,
+            "the subscription socket opened without the gateway's signature: " + failure.getCause());
     }
 
     @SuppressWarnings("unchecked")

@@ -32,6 +32,9 @@ import io.tally.model.TallyHeaders;
 import io.tally.problem.FieldError;
 import io.tally.problem.Problem;
 
+import io.tally.internal.InternalKey;
+import io.tally.internal.InternalToken;
+
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -58,8 +61,11 @@ public class GatewayController {
     private final Timer authenticating;
     private final Timer limiting;
     private final Timer forwarding;
+    private final InternalKey internalKey;
 
-    public GatewayController(BearerAuthenticator authenticator, TenantRateLimiter limiter, Downstreams downstreams, MeterRegistry meters) {
+    public GatewayController(BearerAuthenticator authenticator, TenantRateLimiter limiter, Downstreams downstreams, MeterRegistry meters,
+                             InternalKey internalKey) {
+        this.internalKey = internalKey;
         this.authenticator = authenticator;
         this.limiter = limiter;
         this.downstreams = downstreams;
@@ -172,6 +178,9 @@ public class GatewayController {
         headers.put(TallyHeaders.TENANT, caller.tenant());
         headers.put(TallyHeaders.ROLES, String.join(",", new TreeSet<>(caller.roles())));
         headers.put(TallyHeaders.REQUEST_ID, RequestIds.of(request));
+        // The service checks that the gateway vouches for exactly this caller, method and path.
+        headers.put(InternalToken.HEADER, internalKey.sign(caller.tenant(), List.copyOf(new TreeSet<>(caller.roles())), request.getMethodName(),
+            request.getUri().getRawPath()));
         String query = request.getUri().getRawQuery();
         String target = request.getUri().getRawPath() + (query == null ? "" : "?" + query);
         String coalesce = "GET".equals(request.getMethodName()) ? caller.tenant() + " " + target + " " + headers.getOrDefault("Accept", "") : null;

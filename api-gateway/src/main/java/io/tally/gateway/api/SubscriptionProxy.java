@@ -60,7 +60,11 @@ public class SubscriptionProxy {
     private final Set<WebSocketSession> open = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("gateway-ws-pings").daemon().unstarted(r));
 
-    public SubscriptionProxy(Downstreams downstreams, TenantRateLimiter limiter, ObjectMapper json, MeterRegistry meters) {
+    private final io.tally.internal.InternalKey internalKey;
+
+    public SubscriptionProxy(Downstreams downstreams, TenantRateLimiter limiter, ObjectMapper json, MeterRegistry meters,
+                             io.tally.internal.InternalKey internalKey) {
+        this.internalKey = internalKey;
         URI base = downstreams.base(Route.Service.SUBSCRIPTION);
         this.target = URI.create(base.toString().replaceFirst("^http", "ws") + "/api/v1/subscriptions");
         this.limiter = limiter;
@@ -89,6 +93,8 @@ public class SubscriptionProxy {
             .header(TallyHeaders.TENANT, caller.tenant())
             .header(TallyHeaders.ROLES, String.join(",", new TreeSet<>(caller.roles())))
             .header(TallyHeaders.REQUEST_ID, RequestIds.of(request))
+            .header(io.tally.internal.InternalToken.HEADER, internalKey.sign(caller.tenant(), java.util.List.copyOf(new TreeSet<>(caller.roles())), "GET",
+                target.getRawPath()))
             .connectTimeout(Duration.ofSeconds(5))
             .buildAsync(target, upstream)
             .whenComplete((ws, error) -> {

@@ -1,8 +1,6 @@
 package io.tally.gateway.auth;
 
-import java.net.InetAddress;
 import java.net.URI;
-import java.net.UnknownHostException;
 
 /**
  * Which token keys the gateway may run with, decided once at start-up. The published development secret is
@@ -59,20 +57,6 @@ public final class SigningKeys {
 
     /** Whether {@code host} names only this machine (127.0.0.0/8, ::1, localhost). */
     static boolean isLoopback(String host) {
-        if (host == null || host.isBlank()) {
-            return false;
-        }
-        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-        if (h.equalsIgnoreCase("localhost")) {
-            return true;
-        }
-        if (!h.matches("[0-9.]+") && !h.contains(":")) {
-            return false; // a name other than localhost may resolve anywhere
-        }
-        try {
-            return InetAddress.getByName(h).isLoopbackAddress();
-        } catch (UnknownHostException e) {
-            return false;
-        }
+        return io.tally.internal.Loopback.is(host);
     }
 }

@@ -37,16 +37,23 @@ public class DashboardClient {
     private final String rulesUrl;
     private final ObjectMapper json;
 
-    public DashboardClient(SubscriptionConfig config, ObjectMapper json) {
+    private final io.tally.internal.InternalKey internalKey;
+
+    public DashboardClient(SubscriptionConfig config, ObjectMapper json, io.tally.internal.InternalKey internalKey) {
         this.rulesUrl = config.rulesUrl().replaceAll("/+$", "");
         this.json = json;
+        this.internalKey = internalKey;
     }
 
     /** The dashboard's queries, or empty when the tenant has no such dashboard. */
     @SuppressWarnings("unchecked")
     public Optional<List<Query>> queries(String tenant, String dashboardId) throws Unavailable {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(rulesUrl + "/api/v1/dashboards/" + URLEncoder.encode(dashboardId, StandardCharsets.UTF_8).replace("+", "%20")))
-            .header(TallyHeaders.TENANT, tenant).timeout(Duration.ofSeconds(5)).GET().build();
+        String path = "/api/v1/dashboards/" + URLEncoder.encode(dashboardId, StandardCharsets.UTF_8).replace("+", "%20");
+        // Reading a dashboard needs no more than a viewer may do; the rules service checks the signature.
+        HttpRequest request = HttpRequest.newBuilder(URI.create(rulesUrl + path))
+            .header(TallyHeaders.TENANT, tenant).header(TallyHeaders.ROLES, "viewer")
+            .header(io.tally.internal.InternalToken.HEADER, internalKey.sign(tenant, java.util.List.of("viewer"), "GET", path))
+            .timeout(Duration.ofSeconds(5)).GET().build();
         HttpResponse<byte[]> response;
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
