@@ -285,6 +285,40 @@ class RulesApiTest implements TallyInfrastructure {
     }
 
     @Test
+    void refusesARuleThatWouldPassTheTenantsQuotasNamingTheQuota() throws Exception {
+        String limited = "q" + tenant;
+        Map<String, Object> properties = new java.util.HashMap<>(getProperties());
+        properties.put("micronaut.server.port", -1);
+        properties.put("tally.quotas.tenants", limited + "=rules:2,windows:10");
+        try (ApplicationContext context = ApplicationContext.run(properties)) {
+            EmbeddedServer quoted = context.getBean(EmbeddedServer.class).start();
+            java.util.function.BiFunction<String, String, HttpResponse<String>> post = (path, body) -> {
+                try {
+                    return HTTP.send(HttpRequest.newBuilder(quoted.getURI().resolve(path)).header(TallyHeaders.TENANT, limited)
+                        .header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(limited, List.of(), "POST", path))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+            String hopping = "{\"aggregations\":[{\"name\":\"n\",\"op\":\"count\"}],\"window\":{\"size\":\"PT1M\",\"slide\":\"PT10S\"}}";
+            String tumbling = "{\"aggregations\":[{\"name\":\"n\",\"op\":\"count\"}],\"window\":{\"size\":\"PT1M\"}}";
+            assertEquals(201, post.apply("/api/v1/rules", hopping).statusCode(), "6 windows per event of 10");
+            HttpResponse<String> tooManyWindows = post.apply("/api/v1/rules", hopping);
+            assertEquals(400, tooManyWindows.statusCode(), tooManyWindows.body());
+            assertTrue(tooManyWindows.body().contains("\"pointer\":\"/window/slide\"") && tooManyWindows.body().contains("quota windows: 10"),
+                tooManyWindows.body());
+            assertEquals(201, post.apply("/api/v1/rules", tumbling).statusCode(), "7 windows per event, 2 rules");
+            HttpResponse<String> tooManyRules = post.apply("/api/v1/rules", tumbling);
+            assertEquals(400, tooManyRules.statusCode(), tooManyRules.body());
+            assertTrue(tooManyRules.body().contains("quota of 2 rules"), tooManyRules.body());
+            assertEquals(2, ((List<?>) body(call("GET", "/api/v1/rules", limited, null)).get("rules")).size(), "nothing was written");
+            assertEquals(201, call("POST", "/api/v1/rules", tenant, tumbling).statusCode(), "other tenants keep the defaults");
+        }
+    }
+
+    @Test
     void answers503WithRetryAfterWhenPostgresIsUnreachable() throws Exception {
         int dead = Ports.findFreeRange(1, false);
         try (ApplicationContext context = ApplicationContext.run(Map.of(

@@ -18,6 +18,19 @@ public record RuleDefinition(String name, RuleRecord.Filter filter, List<String>
         return new RuleRecord(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention);
     }
 
+    /** How many windows one event joins (size / slide; 1 for tumbling windows): what an event costs this rule. */
+    public int windowsPerEvent() {
+        return windowsPerEvent(window.size(), window.slide());
+    }
+
+    /** Windows per event of a window given as ISO-8601 durations (a slide of null: tumbling). */
+    public static int windowsPerEvent(String size, String slide) {
+        if (slide == null) {
+            return 1;
+        }
+        return (int) Math.max(1, java.time.Duration.parse(size).toMillis() / java.time.Duration.parse(slide).toMillis());
+    }
+
     public static RuleDefinition of(RuleRecord r) {
         return new RuleDefinition(r.name(), r.filter(), r.groupBy(), r.aggregations(), r.window(), r.allowedLateness(), r.retention());
     }

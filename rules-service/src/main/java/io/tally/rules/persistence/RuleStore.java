@@ -2,9 +2,16 @@ package io.tally.rules.persistence;
 
 import io.micronaut.serde.ObjectMapper;
 import io.tally.model.RuleRecord;
+import io.tally.model.TenantQuotas;
+import io.tally.problem.FieldError;
+import io.tally.problem.ProblemException;
 import io.tally.rules.domain.RuleDefinition;
 import jakarta.inject.Singleton;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
 
@@ -16,10 +23,12 @@ import java.util.Optional;
 public class RuleStore extends DefinitionStore<RuleDefinition> {
 
     private final List<OutboxListener> listeners;
+    private final TenantQuotas quotas;
 
-    public RuleStore(Database db, ObjectMapper json, List<OutboxListener> listeners) {
+    public RuleStore(Database db, ObjectMapper json, List<OutboxListener> listeners, TenantQuotas quotas) {
         super("rules", db, json, RuleDefinition.class);
         this.listeners = listeners;
+        this.quotas = quotas;
     }
 
     /** Told when a committed change left a row in the outbox. */
@@ -29,6 +38,7 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
 
     public Stored create(String tenant, RuleDefinition definition) {
         Stored stored = db.write(status -> {
+            checkQuotas(status.getConnection(), tenant, definition, null);
             Stored s = table.insert(status.getConnection(), tenant, write(definition), now());
             Outbox.append(status.getConnection(), RuleRecord.key(tenant, s.id()), Outbox.UPSERTED, write(definition.toRecord(tenant, s.id(), 1)));
             return s;
@@ -40,6 +50,7 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
     /** Full replacement; empty when no such rule; {@link VersionConflict} when {@code ifMatch} is stale. */
     public Optional<Stored> replace(String tenant, String id, RuleDefinition definition, Integer ifMatch) {
         Optional<Stored> stored = change(tenant, id, ifMatch, (c, current) -> {
+            checkQuotas(c, tenant, definition, current.id());
             Stored s = table.replace(c, current, write(definition), now());
             Outbox.append(c, RuleRecord.key(tenant, s.id()), Outbox.UPSERTED, write(definition.toRecord(tenant, s.id(), s.version())));
             return s;
@@ -59,6 +70,47 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
             outboxAppended();
         }
         return deleted;
+    }
+
+    /**
+     * Refuses (400 naming the quota) a rule that would take the tenant past its rules or windows-per-event quota.
+     * The tenant's rule changes are serialized by a transaction-scoped advisory lock, so two concurrent creates
+     * cannot both slip under the quota.
+     */
+    private void checkQuotas(Connection c, String tenant, RuleDefinition definition, String replacing) throws SQLException {
+        TenantQuotas.Quota quota = quotas.of(tenant);
+        try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
+            lock.setString(1, "rules-of:" + tenant);
+            lock.execute();
+        }
+        int rules = 0;
+        long windows = definition.windowsPerEvent();
+        try (PreparedStatement query = c.prepareStatement(
+            "SELECT id::text, definition->'window'->>'size', definition->'window'->>'slide' FROM rules WHERE tenant = ?")) {
+            query.setString(1, tenant);
+            try (ResultSet rows = query.executeQuery()) {
+                while (rows.next()) {
+                    if (rows.getString(1).equals(replacing)) {
+                        continue;
+                    }
+                    rules++;
+                    windows += RuleDefinition.windowsPerEvent(rows.getString(2), rows.getString(3));
+                }
+            }
+        }
+        if (replacing == null && rules + 1 > quota.rules()) {
+            throw ProblemException.invalid("The tenant's quota of " + quota.rules() + " rules is reached (it has " + rules
+                + "); nothing was changed. Delete a rule you no longer need, or ask the operator for a higher quota (TALLY_TENANT_QUOTAS rules:<n>).",
+                List.of(new FieldError("", "quota rules: " + quota.rules() + " rules per tenant")));
+        }
+        if (windows > quota.windowsPerEvent()) {
+            throw ProblemException.invalid("With this rule an event of the tenant would join " + windows + " windows across its rules, over the"
+                + " tenant's quota of " + quota.windowsPerEvent() + " windows per event; nothing was changed. Use a longer slide (or none), or ask"
+                + " the operator for a higher quota (TALLY_TENANT_QUOTAS windows:<n>).",
+                List.of(new FieldError(definition.window().slide() == null ? "/window" : "/window/slide",
+                    "quota windows: " + quota.windowsPerEvent() + " windows per event across the tenant's rules; this rule alone takes "
+                        + definition.windowsPerEvent())));
+        }
     }
 
     private void outboxAppended() {

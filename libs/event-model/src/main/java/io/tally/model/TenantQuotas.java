@@ -1,0 +1,103 @@
+package io.tally.model;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * What one tenant may cost the fleet, with defaults and per-tenant overrides written as
+ * {@code tenant=rules:500,groups:50000,windows:2880;other=rules:5} ({@code TALLY_TENANT_QUOTAS}). The rules
+ * service refuses a rule that would pass {@code rules} or {@code windows}; the aggregation counts the groups of a
+ * window beyond {@code groups} in the {@code __other__} group.
+ *
+ * @param defaults  what a tenant without an override gets
+ * @param overrides per tenant, the quotas it sets (unset ones keep the default)
+ */
+public record TenantQuotas(Quota defaults, Map<String, Map<Kind, Integer>> overrides) {
+
+    /** One quota. */
+    public enum Kind {
+        /** Rules the tenant may have. */
+        RULES("rules"),
+        /** Distinct groups a window of one rule keeps; more are counted in the {@code __other__} group. */
+        GROUPS("groups"),
+        /** Windows one event joins, summed over the tenant's rules (size / slide of each): what an event costs. */
+        WINDOWS("windows");
+
+        private final String key;
+
+        Kind(String key) {
+            this.key = key;
+        }
+
+        public String key() {
+            return key;
+        }
+    }
+
+    /** A tenant's quotas. */
+    public record Quota(int rules, int groupsPerWindow, int windowsPerEvent) {
+
+        public Quota {
+            if (rules < 1 || groupsPerWindow < 1 || windowsPerEvent < 1) {
+                throw new IllegalArgumentException("every quota must be at least 1");
+            }
+        }
+    }
+
+    public TenantQuotas {
+        overrides = Map.copyOf(overrides);
+    }
+
+    /** The tenant's quotas: its overrides over the defaults. */
+    public Quota of(String tenant) {
+        Map<Kind, Integer> own = overrides.get(tenant);
+        if (own == null) {
+            return defaults;
+        }
+        return new Quota(own.getOrDefault(Kind.RULES, defaults.rules()), own.getOrDefault(Kind.GROUPS, defaults.groupsPerWindow()),
+            own.getOrDefault(Kind.WINDOWS, defaults.windowsPerEvent()));
+    }
+
+    /** Parses the overrides; {@link IllegalArgumentException} saying what is wrong and how it should look. */
+    public static TenantQuotas parse(Quota defaults, String spec) {
+        Map<String, Map<Kind, Integer>> result = new HashMap<>();
+        if (spec != null && !spec.isBlank()) {
+            for (String entry : spec.split(";")) {
+                if (entry.isBlank()) {
+                    continue;
+                }
+                int eq = entry.indexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("tenant quota '" + entry.trim() + "' should look like tenant=rules:500,groups:50000,windows:2880");
+                }
+                String tenant = entry.substring(0, eq).trim();
+                Map<Kind, Integer> quotas = new HashMap<>();
+                for (String part : entry.substring(eq + 1).split(",")) {
+                    String[] kv = part.trim().split(":");
+                    Kind kind = null;
+                    for (Kind k : Kind.values()) {
+                        if (kv.length == 2 && k.key().equals(kv[0].trim())) {
+                            kind = k;
+                        }
+                    }
+                    if (kind == null) {
+                        throw new IllegalArgumentException("tenant quota '" + part.trim() + "' for " + tenant
+                            + " should be rules:<n>, groups:<n> or windows:<n>");
+                    }
+                    int value;
+                    try {
+                        value = Integer.parseInt(kv[1].trim());
+                    } catch (NumberFormatException e) {
+                        value = 0;
+                    }
+                    if (value < 1) {
+                        throw new IllegalArgumentException("tenant quota '" + part.trim() + "' for " + tenant + " must be a whole number of at least 1");
+                    }
+                    quotas.put(kind, value);
+                }
+                result.put(tenant, Map.copyOf(quotas));
+            }
+        }
+        return new TenantQuotas(defaults, result);
+    }
+}
