@@ -1,25 +1,38 @@
 -- Applies one batch of one source partition to one rule, atomically and at most once.
--- KEYS[1] fence hash (field: partition -> last applied offset), KEYS[2] meta hash, KEYS[3..] state keys.
--- ARGV[1] partition, ARGV[2] the fence the writer expects, ARGV[3] the batch's last offset,
--- ARGV[4] late events, ARGV[5] how long the fence and meta hashes live after this write (ms),
--- ARGV[6] the finality mark the batch was folded with (windows closed up to it got nothing),
--- ARGV[7] n = number of state keys, ARGV[8..7+n] expiry (epoch ms) per state key, ARGV[8+n..7+2n] the close
--- time (window end + allowed lateness) of each state key's window, ARGV[8+2n..7+3n] each state key's type ('h' a
--- hash of counters, 's' a HyperLogLog string), then operations: op, state key index (1-based), field, value — or, for 'H' (add to a HyperLogLog),
--- 'H', state key index, n, then n values. Ops: 'i' HINCRBY, 'f' HINCRBYFLOAT (a sum that would leave the
--- finite doubles is held at +-1.7976931348623157e308 instead: no op can fail half-way through a batch),
--- '<' keep the minimum, '>' keep the maximum.
--- Returns {1, seq} when applied, {0, seq} when already applied (a replay after a crash), {-1, 0} when the
--- fence moved under the writer, {-2, 0} when the rule was closed further since the batch was folded and the
--- batch writes to a window that is final now (it is folded again; nothing of it was written), {-3, key} when a key
--- holds a value of another type than the batch needs (nothing was written: the batch is poison for this rule and
--- is quarantined after a few tries); seq is the rule's update sequence (meta field 'seq'), incremented by
--- every applied batch, so a reader that reads it atomically with values knows exactly what they hold.
--- Everything that could fail is checked before the first write: a script is all or nothing.
+-- KEYS[1] fence hash (field: partition -> last applied offset), KEYS[2] meta hash, KEYS[3..2+n] the window hashes.
+-- ARGV[1] partition, ARGV[2] the fence the writer expects, ARGV[3] the batch's last offset, ARGV[4] late events,
+-- ARGV[5] how long the fence and meta hashes live after this write (ms), ARGV[6] the finality mark the batch was
+-- folded with (windows closed up to it got nothing), ARGV[7] n = number of windows, ARGV[8] the tenant's quota of
+-- groups per window (0: none), ARGV[9] the group that takes the groups beyond it (the JSON array of "__other__"),
+-- ARGV[10] the prefix of the rule version's distinct keys, ARGV[11..10+n] each window's expiry (epoch ms),
+-- ARGV[11+n..10+2n] each window's close time (end + allowed lateness), ARGV[11+2n..10+3n] each window's start;
+-- then operations:
+--   'G', window index (1-based), group JSON: the following operations are for this group of this window. A group
+--        new to the window while it already holds the quota of groups is counted in the "__other__" group instead,
+--        and added to the window's HyperLogLog of overflowed groups (window key .. ':of').
+--   'i' HINCRBY, 'f' HINCRBYFLOAT (a sum that would leave the finite doubles is held at +-1.7976931348623157e308),
+--   '<' keep the minimum, '>' keep the maximum: op, field suffix (the field is group SEP suffix), value.
+--   'H', aggregation name, count, values: PFADD to the group's distinct key of that aggregation.
+-- A window's groups are counted in its field SEP 'g'.
+-- Returns {1, seq} when applied, {0, seq} when already applied (a replay after a crash), {-1, 0} when the fence
+-- moved under the writer, {-2, 0} when the rule was closed further since the batch was folded and the batch writes
+-- to a window that is final now (it is folded again), {-3, key} when a key holds a value of another type than the
+-- batch needs; nothing is written in the last three cases. seq is the rule's update sequence (meta field 'seq'),
+-- incremented by every applied batch, so a reader that reads it atomically with values knows exactly what they hold.
+local SEP = '\31'
+local COUNT = SEP .. 'g'
 local function wrongType(key, wanted)
   local t = redis.call('TYPE', key)['ok']
   return t ~= 'none' and t ~= wanted
 end
+local function badHll(key)
+  if wrongType(key, 'string') then
+    return true
+  end
+  local valid = redis.pcall('PFCOUNT', key)
+  return type(valid) == 'table' and valid['err'] ~= nil
+end
+-- Everything that could fail is checked before the first write: a script is all or nothing.
 if wrongType(KEYS[1], 'hash') then
   return {-3, KEYS[1]}
 end
@@ -36,67 +49,134 @@ if current ~= tonumber(ARGV[2]) then
 end
 local MAX = '1.7976931348623157e308'
 local n = tonumber(ARGV[7])
+local quota = tonumber(ARGV[8])
+local other = ARGV[9]
+local prefix = ARGV[10]
 local closed = redis.call('HGET', KEYS[2], 'closed')
 if closed and tonumber(closed) > tonumber(ARGV[6]) then
-  for k = 1, n do
-    if tonumber(ARGV[7 + n + k]) <= tonumber(closed) then
+  for w = 1, n do
+    if tonumber(ARGV[10 + n + w]) <= tonumber(closed) then
       return {-2, 0}
     end
   end
 end
-for k = 1, n do
-  local hll = ARGV[7 + 2 * n + k] == 's'
-  if wrongType(KEYS[2 + k], hll and 'string' or 'hash') then
-    return {-3, KEYS[2 + k]}
-  end
-  if hll then
-    local valid = redis.pcall('PFCOUNT', KEYS[2 + k])
-    if type(valid) == 'table' and valid['err'] then
-      return {-3, KEYS[2 + k]}
-    end
+for w = 1, n do
+  if wrongType(KEYS[2 + w], 'hash') then
+    return {-3, KEYS[2 + w]}
   end
 end
-local i = 8 + 3 * n
+
+-- First pass: which group each 'G' writes to (quota), and the type of every key the writes will touch.
+local first = 11 + 3 * n
+local groups = {}      -- op position -> the group written
+local added = {}       -- window index -> groups added by this batch
+local overflowed = {}  -- op position -> true when the group went to "__other__"
+local new = {}         -- op position -> true when the group is new to its window (and counted there)
+local checked = {}
+local window, group
+local i = first
 while i <= #ARGV do
   local op = ARGV[i]
-  local key = KEYS[2 + tonumber(ARGV[i + 1])]
-  local field = ARGV[i + 2]
-  local value = ARGV[i + 3]
-  local step = 4
-  if op == 'H' then
-    local count = tonumber(field)
-    redis.call('PFADD', key, unpack(ARGV, i + 3, i + 2 + count))
-    step = 3 + count
-  elseif op == 'i' then
-    redis.call('HINCRBY', key, field, value)
-  elseif op == 'f' then
-    -- Redis adds in long double, so a sum can pass the largest double (readers would see infinity), and fails
-    -- beyond long double (having written nothing): either way the sum is held at the largest double.
-    local sum = redis.pcall('HINCRBYFLOAT', key, field, value)
-    local total
-    if type(sum) == 'table' then
-      total = tonumber(redis.call('HGET', key, field) or '0') + tonumber(value)
-    else
-      total = tonumber(sum)
+  if op == 'G' then
+    window = tonumber(ARGV[i + 1])
+    group = ARGV[i + 2]
+    if quota > 0 and group ~= other and redis.call('HEXISTS', KEYS[2 + window], group .. SEP) == 0 then
+      local count = added[window]
+      if count == nil then
+        count = tonumber(redis.call('HGET', KEYS[2 + window], COUNT) or '0')
+      end
+      if count >= quota then
+        overflowed[i] = true
+        group = other
+        local spill = KEYS[2 + window] .. ':of'
+        if not checked[spill] then
+          if badHll(spill) then
+            return {-3, spill}
+          end
+          checked[spill] = true
+        end
+      else
+        added[window] = count + 1
+        new[i] = true
+      end
     end
-    if total == math.huge or total == -math.huge then
-      redis.call('HSET', key, field, (total > 0) and MAX or ('-' .. MAX))
+    groups[i] = group
+    i = i + 3
+  elseif op == 'H' then
+    local key = prefix .. ARGV[10 + 2 * n + window] .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':' .. ARGV[i + 1]
+    if not checked[key] then
+      if badHll(key) then
+        return {-3, key}
+      end
+      checked[key] = true
     end
-  elseif op == '<' then
-    local old = redis.call('HGET', key, field)
-    if (not old) or tonumber(value) < tonumber(old) then
-      redis.call('HSET', key, field, value)
-    end
-  elseif op == '>' then
-    local old = redis.call('HGET', key, field)
-    if (not old) or tonumber(value) > tonumber(old) then
-      redis.call('HSET', key, field, value)
-    end
+    i = i + 3 + tonumber(ARGV[i + 2])
+  else
+    i = i + 3
   end
-  i = i + step
 end
-for k = 1, n do
-  redis.call('PEXPIREAT', KEYS[2 + k], ARGV[7 + k])
+
+-- Second pass: the writes.
+local expiring = {}  -- keys outside KEYS written here -> their window's expiry
+i = first
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'G' then
+    window = tonumber(ARGV[i + 1])
+    group = groups[i]
+    local key = KEYS[2 + window]
+    if overflowed[i] then
+      local spill = key .. ':of'
+      redis.call('PFADD', spill, ARGV[i + 2])
+      expiring[spill] = ARGV[10 + window]
+    elseif new[i] then
+      redis.call('HINCRBY', key, COUNT, 1)
+    end
+    i = i + 3
+  elseif op == 'H' then
+    local count = tonumber(ARGV[i + 2])
+    local key = prefix .. ARGV[10 + 2 * n + window] .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':' .. ARGV[i + 1]
+    redis.call('PFADD', key, unpack(ARGV, i + 3, i + 2 + count))
+    expiring[key] = ARGV[10 + window]
+    i = i + 3 + count
+  else
+    local key = KEYS[2 + window]
+    local field = group .. SEP .. ARGV[i + 1]
+    local value = ARGV[i + 2]
+    if op == 'i' then
+      redis.call('HINCRBY', key, field, value)
+    elseif op == 'f' then
+      -- Redis adds in long double, so a sum can pass the largest double (readers would see infinity), and fails
+      -- beyond long double (having written nothing): either way the sum is held at the largest double.
+      local sum = redis.pcall('HINCRBYFLOAT', key, field, value)
+      local total
+      if type(sum) == 'table' then
+        total = tonumber(redis.call('HGET', key, field) or '0') + tonumber(value)
+      else
+        total = tonumber(sum)
+      end
+      if total == math.huge or total == -math.huge then
+        redis.call('HSET', key, field, (total > 0) and MAX or ('-' .. MAX))
+      end
+    elseif op == '<' then
+      local old = redis.call('HGET', key, field)
+      if (not old) or tonumber(value) < tonumber(old) then
+        redis.call('HSET', key, field, value)
+      end
+    elseif op == '>' then
+      local old = redis.call('HGET', key, field)
+      if (not old) or tonumber(value) > tonumber(old) then
+        redis.call('HSET', key, field, value)
+      end
+    end
+    i = i + 3
+  end
+end
+for w = 1, n do
+  redis.call('PEXPIREAT', KEYS[2 + w], ARGV[10 + w])
+end
+for key, at in pairs(expiring) do
+  redis.call('PEXPIREAT', key, at)
 end
 if tonumber(ARGV[4]) > 0 then
   redis.call('HINCRBY', KEYS[2], 'late', ARGV[4])

@@ -5,7 +5,8 @@
 -- ARGV[1] the prefix of the rule version's distinct keys, ARGV[2] n, ARGV[3..2+n] window starts,
 -- ARGV[3+n..] names of the distinct aggregations.
 -- Returns {seq, late, closed, watermark, fields of window 1, distinct counts of window 1, ...}; fields and
--- counts are flat name/value lists, empty for a window without data; closed: windows whose end plus the
+-- counts are flat name/value lists, empty for a window without data (counts end with SEP 'of' and the number of
+-- groups the window counted in "__other__", when there were any); closed: windows whose end plus the
 -- allowed lateness is at or before it are final (never written again); watermark: the tenant's finality
 -- watermark that closed them ('' for both until the aggregation first closed the rule).
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
@@ -31,6 +32,14 @@ for w = 1, n do
           counts[#counts + 1] = redis.call('PFCOUNT', ARGV[1] .. start .. ':' .. hash .. ':' .. ARGV[d])
         end
       end
+    end
+  end
+  if #fields > 0 then
+    -- Groups beyond the tenant's quota went to "__other__"; how many, estimated (HyperLogLog).
+    local spilled = redis.call('PFCOUNT', KEYS[1 + w] .. ':of')
+    if spilled > 0 then
+      counts[#counts + 1] = sep .. 'of'
+      counts[#counts + 1] = spilled
     end
   end
   result[#result + 1] = fields

@@ -32,11 +32,14 @@ class ExactnessIT {
 
     private static final ObjectMapper JSON = ObjectMapper.getDefault();
     private static final long IDLE_MILLIS = 3_000;
+    /** A tenant whose windows keep at most 3 groups. */
+    private static final String LIMITED = "limited-" + UUID.randomUUID().toString().substring(0, 6);
     private Fleet fleet;
 
     @BeforeAll
     void startFleet() throws Exception {
-        fleet = new Fleet(Map.of()).withAggregationEnv(Map.of("TALLY_IDLE_TIMEOUT", IDLE_MILLIS + "ms"))
+        fleet = new Fleet(Map.of()).withAggregationEnv(Map.of("TALLY_IDLE_TIMEOUT", IDLE_MILLIS + "ms",
+                "TALLY_TENANT_QUOTAS", LIMITED + "=groups:3"))
             .start("rules", "ingestion", "aggregation", "query", "subscription", "gateway");
     }
 
@@ -248,6 +251,34 @@ class ExactnessIT {
         }, Duration.ofMillis(200)), () -> "the broken rule does not add up to " + total + ": " + seen.get());
         System.out.printf("EXACTNESS dead letters: %d events sent to a rule with a broken key, %s; lost 0, double counted 0%n", total, seen.get());
         assertTrue(seen.get().contains("another type"), seen.get());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void groupsBeyondTheTenantsQuotaAreCountedInOtherAndTheWindowSaysHowMany() throws Exception {
+        String rule = activeRule(token(LIMITED, "admin"), "{\"name\":\"q\",\"groupBy\":[\"category\"],\"window\":{\"size\":\"PT1H\"},"
+            + "\"allowedLateness\":\"PT1H\",\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"}]}");
+        String producer = token(LIMITED, "producer");
+        Instant time = Instant.ofEpochMilli(Math.floorDiv(System.currentTimeMillis(), 3_600_000L) * 3_600_000L + 1_000);
+        List<String> categories = List.of("a", "b", "c", "d", "e");
+        int sent = 0;
+        for (String category : categories) {
+            // One request per category, in order: the window's first three categories keep their groups.
+            List<String> events = new ArrayList<>();
+            for (int i = 0; i < 4; i++, sent++) {
+                events.add(event(category + i, category, time, 1));
+            }
+            post(producer, events.toArray(String[]::new));
+            assertTrue(awaitSum(token(LIMITED, "viewer"), rule, "events", sent));
+        }
+        Map<String, Object> window = ((List<Map<String, Object>>) results(token(LIMITED, "viewer"), rule, "").get("windows")).getFirst();
+        Map<Object, Object> byGroup = new java.util.TreeMap<>();
+        for (Map<String, Object> g : (List<Map<String, Object>>) window.get("groups")) {
+            byGroup.put(((Map<String, Object>) g.get("group")).get("category"), ((Map<String, Object>) g.get("values")).get("events"));
+        }
+        assertEquals(Map.of("a", 4, "b", 4, "c", 4, "__other__", 8), byGroup);
+        assertEquals(2, ((Number) window.get("overflowGroups")).intValue(), window.toString());
+        System.out.printf("EXACTNESS quota: 5 categories into a window that keeps 3 groups: %s, overflowGroups %s%n", byGroup, window.get("overflowGroups"));
     }
 
     private static String userEvent(String id, String category, Instant time, String user) {

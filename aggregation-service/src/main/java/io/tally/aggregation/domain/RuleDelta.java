@@ -20,7 +20,8 @@ public final class RuleDelta {
     }
 
     GroupDelta group(long windowStart, String groupKey) {
-        return windows.computeIfAbsent(windowStart, w -> new HashMap<>())
+        // In order of first appearance: a window's first groups are the ones kept when the tenant's quota is reached.
+        return windows.computeIfAbsent(windowStart, w -> new java.util.LinkedHashMap<>())
             .computeIfAbsent(groupKey, g -> new GroupDelta(rule.ops().length));
     }
 

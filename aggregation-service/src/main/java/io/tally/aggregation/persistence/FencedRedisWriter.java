@@ -22,6 +22,7 @@ import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
 import io.tally.aggregation.domain.RuleDelta;
 import io.tally.model.StateKeys;
+import io.tally.model.TenantQuotas;
 import io.tally.results.LuaScript;
 import jakarta.inject.Singleton;
 
@@ -59,6 +60,7 @@ public class FencedRedisWriter {
     private static final RedisCodec<String, byte[]> BYTES = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
     private final jakarta.inject.Provider<RedisClusterClient> client;
+    private final TenantQuotas quotas;
     /** The applied marks this instance last read or wrote, per marks key and partition ({@link #completeFlush}). */
     private final Map<String, Map<Integer, String>> expectedMarks = new HashMap<>();
     private volatile StatefulRedisClusterConnection<String, byte[]> bytesConnection;
@@ -67,8 +69,15 @@ public class FencedRedisWriter {
      * Connects on first use, so the service starts (and reports not ready) while Redis is away. One
      * connection for everything, so commands on one key (an id set and its expiry) keep their order.
      */
-    public FencedRedisWriter(jakarta.inject.Provider<RedisClusterClient> client) {
+    @jakarta.inject.Inject
+    public FencedRedisWriter(jakarta.inject.Provider<RedisClusterClient> client, TenantQuotas quotas) {
         this.client = client;
+        this.quotas = quotas;
+    }
+
+    /** A writer with the default quotas (tests). */
+    public FencedRedisWriter(jakarta.inject.Provider<RedisClusterClient> client) {
+        this(client, TenantQuotas.parse(new TenantQuotas.Quota(100, 10_000, 1440), ""));
     }
 
     private RedisAdvancedClusterAsyncCommands<String, byte[]> bytes() {
@@ -128,7 +137,7 @@ public class FencedRedisWriter {
             for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
                 RuleDelta delta = e.getValue();
                 ApplyScript script = ApplyScript.encode(fold.partition(), delta, state.fence(delta.rule()), fold.lastOffset(),
-                    fold.closedUpTo(delta.rule()));
+                    fold.closedUpTo(delta.rule()), quotas.of(delta.rule().tenant()).groupsPerWindow());
                 byRule.put(e.getKey(), evalsha(script.keys(), script.args()));
             }
             pending.put(fold.partition(), byRule);

@@ -256,4 +256,48 @@ class ApplyScriptTest {
         assertTrue(FencedRedisWriter.isPoison("ERR user_script:40: Script attempted to access a non local key"));
         assertTrue(FencedRedisWriter.isPoison("WRONGTYPE Operation against a key holding the wrong kind of value"));
     }
+
+    @Test
+    void groupsBeyondTheTenantsQuotaAreCountedInOtherAndReported() {
+        CompiledRule rule = rule("quota");
+        FencedRedisWriter limited = new FencedRedisWriter(() -> client,
+            io.tally.model.TenantQuotas.parse(new io.tally.model.TenantQuotas.Quota(100, 10_000, 1440), tenant + "=groups:2"));
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        PartitionFold first = new PartitionFold(3, state, T0 + 60_000);
+        String[] geos = {"US", "DE", "FR", "JP"};
+        for (int i = 0; i < geos.length; i++) {
+            first.add(10 + i, new Event(tenant, "g" + i, "c", T0 + 1_000, null, geos[i], 1.0, Map.of("user", "u" + i, "team", "x"), null),
+                DedupIndex.NONE, t -> List.of(rule));
+        }
+        assertTrue(limited.apply(List.of(first), Map.of(3, state)).get(3).get(tenant + ":quota").applied());
+        state.setFence(tenant, rule.id(), first.lastOffset());
+        PartitionFold second = new PartitionFold(3, state, T0 + 60_000);
+        second.add(20, new Event(tenant, "g9", "c", T0 + 1_000, null, "FR", 1.0, Map.of("user", "u9", "team", "x"), null),
+            DedupIndex.NONE, t -> List.of(rule));
+        second.add(21, new Event(tenant, "g10", "c", T0 + 1_000, null, "US", 1.0, Map.of("user", "u10", "team", "x"), null),
+            DedupIndex.NONE, t -> List.of(rule));
+        assertTrue(limited.apply(List.of(second), Map.of(3, state)).get(3).get(tenant + ":quota").applied());
+
+        var read = io.tally.results.RuleState.read(client.connect().async(), io.tally.results.RuleView.of(rule.record()), List.of(T0)).join();
+        io.tally.results.RawWindow window = read.windows().getFirst();
+        var groups = new io.tally.results.ResultAssembler(json -> {
+            try {
+                return io.micronaut.serde.ObjectMapper.getDefault().readValue(json, io.micronaut.core.type.Argument.listOf(Object.class));
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }, json -> json).groups(io.tally.results.RuleView.of(rule.record()), window, Map.of());
+        Map<Object, Object> events = new java.util.TreeMap<>();
+        Map<Object, Object> users = new java.util.TreeMap<>();
+        groups.forEach(g -> {
+            events.put(g.group().get("geo"), g.values().get("n"));
+            users.put(g.group().get("geo"), g.values().get("d"));
+        });
+        // The first two groups of the window keep their own counts; every later one goes to __other__.
+        assertEquals(Map.of("DE", 1L, "US", 2L, "__other__", 3L), events);
+        assertEquals(Map.of("DE", 1L, "US", 2L, "__other__", 3L), users, "distinct values of the spilled groups are counted in __other__");
+        assertEquals(2, window.overflowGroups(), "FR and JP (FR twice) went to __other__");
+        assertTrue(redis.pttl(StateKeys.window(tenant, rule.id(), 1, T0) + ":of") > 0, "the overflow estimate expires with its window");
+    }
 }

@@ -8,10 +8,15 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-/** One window as the contract shows it (results, snapshots and live updates). */
+/**
+ * One window as the contract shows it (results, snapshots and live updates); {@code overflowGroups}, present only
+ * when the window had more distinct groups than the tenant's quota, says how many were counted in the group whose
+ * every dimension is {@code "__other__"}.
+ */
 @Serdeable
 @JsonInclude(JsonInclude.Include.ALWAYS)
-public record ResultWindow(String start, String end, @JsonProperty("final") boolean isFinal, List<Group> groups) {
+public record ResultWindow(String start, String end, @JsonProperty("final") boolean isFinal, List<Group> groups,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) @io.micronaut.core.annotation.Nullable Long overflowGroups) {
 
     /** One group of a window: its dimension values and its aggregation values. */
     @Serdeable
@@ -28,7 +33,9 @@ public record ResultWindow(String start, String end, @JsonProperty("final") bool
         if (groups.isEmpty()) {
             return null;
         }
-        return new ResultWindow(iso(window.start()), iso(window.start() + rule.sizeMillis()), rule.isFinal(window.start(), closedUpTo), groups);
+        long overflow = window.overflowGroups();
+        return new ResultWindow(iso(window.start()), iso(window.start() + rule.sizeMillis()), rule.isFinal(window.start(), closedUpTo), groups,
+            overflow > 0 ? overflow : null);
     }
 
     public static String iso(long millis) {
