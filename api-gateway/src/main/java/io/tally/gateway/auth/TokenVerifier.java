@@ -35,16 +35,39 @@ import java.util.Set;
 public final class TokenVerifier {
 
     private static final Set<String> ROLES = io.tally.model.TokenClaims.ROLES;
-    /** Clock skew tolerated for {@code iat} only; {@code exp} and {@code nbf} are exact. */
-    static final Duration IAT_SKEW = Duration.ofSeconds(60);
+    /**
+     * What a verified token must also satisfy: {@code clockSkew} tolerated alike for {@code exp}, {@code nbf} and
+     * {@code iat} (clocks of the identity provider and the gateway differ a little); for tokens verified with the
+     * JWKS (an identity provider's), the {@code iss} and an {@code aud} they must carry when set.
+     */
+    public record Policy(Duration clockSkew, String issuer, String audience) {
+
+        /** No skew, no issuer or audience required. */
+        public static final Policy EXACT = new Policy(Duration.ZERO, null, null);
+
+        public Policy {
+            if (clockSkew.isNegative() || clockSkew.compareTo(Duration.ofMinutes(5)) > 0) {
+                throw new IllegalArgumentException("the clock skew must be between 0 and 5 minutes, was " + clockSkew);
+            }
+            issuer = issuer == null || issuer.isBlank() ? null : issuer;
+            audience = audience == null || audience.isBlank() ? null : audience;
+        }
+    }
     private static final Set<JWSAlgorithm> ASYMMETRIC = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.ES256);
 
     private final JWSVerifier hmac;
     private final JWSVerificationKeySelector<SecurityContext> jwksKeys;
     private final Clock clock;
+    private final Policy policy;
 
-    /** {@code secret} null: HS256 tokens are refused (only JWKS-verified ones are accepted). */
+    /** {@code secret} null: HS256 tokens are refused (only JWKS-verified ones are accepted); no skew, no iss or aud. */
     public TokenVerifier(byte[] secret, String jwksUrl, Clock clock) throws JOSEException {
+        this(secret, jwksUrl, clock, Policy.EXACT);
+    }
+
+    /** As above, with {@code policy} for the time claims and for the issuer and audience of JWKS-verified tokens. */
+    public TokenVerifier(byte[] secret, String jwksUrl, Clock clock, Policy policy) throws JOSEException {
+        this.policy = policy;
         if (secret != null && secret.length < 32) {
             throw new IllegalArgumentException("the HS256 secret must be at least 32 bytes");
         }
@@ -81,13 +104,26 @@ public final class TokenVerifier {
         if (!verifySignature(jwt, header)) {
             throw new TokenRejected("the token's signature does not verify");
         }
+        boolean identityProvider = ASYMMETRIC.contains(header.getAlgorithm());
         JWTClaimsSet claims;
         try {
             claims = jwt.getJWTClaimsSet();
         } catch (ParseException e) {
             throw new TokenRejected("the token's claims are not a JSON object");
         }
+        if (identityProvider) {
+            checkIssuerAndAudience(claims);
+        }
         return caller(claims);
+    }
+
+    private void checkIssuerAndAudience(JWTClaimsSet claims) throws TokenRejected {
+        if (policy.issuer() != null && !policy.issuer().equals(claims.getIssuer())) {
+            throw new TokenRejected("the token's issuer is not the one this gateway trusts (TALLY_JWT_ISSUER)");
+        }
+        if (policy.audience() != null && (claims.getAudience() == null || !claims.getAudience().contains(policy.audience()))) {
+            throw new TokenRejected("the token is not meant for this audience (TALLY_JWT_AUDIENCE)");
+        }
     }
 
     private boolean verifySignature(SignedJWT jwt, JWSHeader header) throws TokenRejected {
@@ -116,20 +152,21 @@ public final class TokenVerifier {
     }
 
     private Caller caller(JWTClaimsSet claims) throws TokenRejected {
-        Date now = Date.from(clock.instant());
+        java.time.Instant now = clock.instant();
+        Duration skew = policy.clockSkew();
         Date exp = claims.getExpirationTime();
         if (exp == null) {
             throw new TokenRejected("the token has no exp claim");
         }
-        if (!now.before(exp)) {
+        if (!now.isBefore(exp.toInstant().plus(skew))) {
             throw new TokenRejected("the token expired at " + exp.toInstant());
         }
         Date nbf = claims.getNotBeforeTime();
-        if (nbf != null && now.before(nbf)) {
+        if (nbf != null && now.plus(skew).isBefore(nbf.toInstant())) {
             throw new TokenRejected("the token is not valid before " + nbf.toInstant());
         }
         Date iat = claims.getIssueTime();
-        if (iat != null && iat.toInstant().isAfter(clock.instant().plus(IAT_SKEW))) {
+        if (iat != null && iat.toInstant().isAfter(now.plus(skew))) {
             throw new TokenRejected("the token was issued in the future (iat " + iat.toInstant() + ")");
         }
         String sub = claims.getSubject();

@@ -21,7 +21,10 @@ public class TokenVerifierFactory {
     private static final Logger LOG = LoggerFactory.getLogger(TokenVerifierFactory.class);
 
     @Singleton
-    TokenVerifier tokenVerifier(GatewayConfig config, @Value("${micronaut.server.host:127.0.0.1}") String bindHost) throws JOSEException {
+    TokenVerifier tokenVerifier(GatewayConfig config, @Value("${micronaut.server.host:127.0.0.1}") String bindHost,
+                                @Value("${tally.gateway.jwt-clock-skew:30s}") java.time.Duration skew,
+                                @Value("${tally.gateway.jwt-issuer:}") String issuer,
+                                @Value("${tally.gateway.jwt-audience:}") String audience) throws JOSEException {
         SigningKeys.Choice keys = SigningKeys.choose(config.jwtSecret(), config.jwksUrl(), bindHost, io.tally.model.TokenClaims.DEVELOPMENT_SECRET);
         if (keys.development()) {
             LOG.warn("accepting tokens signed with the PUBLISHED development secret (listening on {} only). "
@@ -34,6 +37,6 @@ public class TokenVerifierFactory {
         if (config.jwksUrl() != null && !config.jwksUrl().isBlank()) {
             LOG.info("accepting RS256/ES256 tokens verified with keys from {}{}", config.jwksUrl(), bytes == null ? " (HS256 off)" : "");
         }
-        return new TokenVerifier(bytes, config.jwksUrl(), Clock.systemUTC());
+        return new TokenVerifier(bytes, config.jwksUrl(), Clock.systemUTC(), new TokenVerifier.Policy(skew, issuer, audience));
     }
 }

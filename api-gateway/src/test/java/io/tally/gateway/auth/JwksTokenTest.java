@@ -24,6 +24,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** RS256 and ES256 tokens verified with keys from a JWKS served over HTTP on loopback. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -95,5 +96,36 @@ class JwksTokenTest {
         SignedJWT confused = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims());
         confused.sign(new com.nimbusds.jose.crypto.MACSigner(rsa.toRSAPublicKey().getEncoded()));
         assertThrows(TokenRejected.class, () -> verifier.verify(confused.serialize()));
+    }
+
+    @Test
+    void requiresTheConfiguredIssuerAndAudienceOfIdentityProviderTokens() throws Exception {
+        TokenVerifier strict = new TokenVerifier(null, "http://127.0.0.1:" + server.getAddress().getPort() + "/jwks.json", Clock.systemUTC(),
+            new TokenVerifier.Policy(java.time.Duration.ofSeconds(30), "https://idp.example", "tally"));
+        java.util.function.Function<com.nimbusds.jwt.JWTClaimsSet, String> sign = claims -> {
+            try {
+                SignedJWT rs = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1").build(), claims);
+                rs.sign(new RSASSASigner(rsa));
+                return rs.serialize();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        var good = new com.nimbusds.jwt.JWTClaimsSet.Builder(claims()).issuer("https://idp.example").audience(List.of("other", "tally")).build();
+        assertEquals("acme", strict.verify(sign.apply(good)).tenant());
+        TokenRejected wrongIssuer = assertThrows(TokenRejected.class,
+            () -> strict.verify(sign.apply(new com.nimbusds.jwt.JWTClaimsSet.Builder(good).issuer("https://evil.example").build())));
+        assertTrue(wrongIssuer.getMessage().contains("TALLY_JWT_ISSUER"), wrongIssuer.getMessage());
+        assertThrows(TokenRejected.class, () -> strict.verify(sign.apply(new com.nimbusds.jwt.JWTClaimsSet.Builder(good).audience("else").build())));
+        assertThrows(TokenRejected.class, () -> strict.verify(sign.apply(new com.nimbusds.jwt.JWTClaimsSet.Builder(good).audience((String) null).build())));
+        // The skew is tolerated alike for exp and nbf: 20 s past exp passes with 30 s of skew, 40 s does not.
+        long now = System.currentTimeMillis();
+        assertEquals("acme", strict.verify(sign.apply(new com.nimbusds.jwt.JWTClaimsSet.Builder(good)
+            .expirationTime(new java.util.Date(now - 20_000)).build())).tenant());
+        assertThrows(TokenRejected.class, () -> strict.verify(sign.apply(new com.nimbusds.jwt.JWTClaimsSet.Builder(good)
+            .expirationTime(new java.util.Date(now - 40_000)).build())));
+        assertEquals("acme", strict.verify(sign.apply(new com.nimbusds.jwt.JWTClaimsSet.Builder(good)
+            .notBeforeTime(new java.util.Date(now + 20_000)).build())).tenant());
+        assertThrows(IllegalArgumentException.class, () -> new TokenVerifier.Policy(java.time.Duration.ofHours(1), null, null));
     }
 }

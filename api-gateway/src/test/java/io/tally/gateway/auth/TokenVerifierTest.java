@@ -114,7 +114,12 @@ class TokenVerifierTest {
 
     @Test
     void acceptsANotBeforeInThePastAndAnIssueTimeWithinTheSkew() throws Exception {
-        VERIFIER.verify(withClaims(b -> b.notBeforeTime(Date.from(NOW.minusSeconds(5))).issueTime(Date.from(NOW.plusSeconds(30)))));
+        VERIFIER.verify(withClaims(b -> b.notBeforeTime(Date.from(NOW.minusSeconds(5)))));
+        TokenVerifier skewed = new TokenVerifier(SECRET.getBytes(StandardCharsets.UTF_8), null, Clock.fixed(NOW, ZoneOffset.UTC),
+            new TokenVerifier.Policy(java.time.Duration.ofSeconds(60), null, null));
+        skewed.verify(withClaims(b -> b.issueTime(Date.from(NOW.plusSeconds(30))).notBeforeTime(Date.from(NOW.plusSeconds(30)))));
+        assertThrows(TokenRejected.class, () -> VERIFIER.verify(withClaims(b -> b.issueTime(Date.from(NOW.plusSeconds(30))))),
+            "without skew an issue time in the future is refused");
     }
 
     @Test
