@@ -110,8 +110,9 @@ final class Fleet implements AutoCloseable {
             env.putAll(aggregationEnv);
         }
         String jar = ROOT.resolve(module).resolve("target").resolve(module + ".jar").toString();
+        // The aggregation gets the heap ./tally up gives it: its batches are sized for that.
         running.put(service, ServiceJar.start(jar, ports.get(service), env, LOGS.resolve(service + ".log"), true,
-            "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+            module.equals("aggregation-service") ? "-Xmx512m" : "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
     }
 
     void kill(String service) throws InterruptedException {

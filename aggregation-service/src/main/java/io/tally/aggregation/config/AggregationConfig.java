@@ -22,6 +22,9 @@ import java.time.Duration;
  * @param idleTimeout    {@code TALLY_IDLE_TIMEOUT}: a partition without events of a tenant for this long advances
  *                       the tenant's finality by wall clock from then on, so windows close without new data
  * @param finalityInterval how often the rules' finality marks are moved (and closed windows announced)
+ * @param maxBatchCells  ... or once its events make this many deltas: over their tenants' rules, windows joined times
+ *                       (1 + aggregations) — what folding costs in memory, ~100-300 bytes each (a rule with 1,440
+ *                       windows per event and 3 aggregations fills a batch with ~85 events; a tumbling count, 250,000)
  * @param poisonAttempts how often a batch whose script fails on a rule's own data is tried before it is quarantined
  *                       to the dead-letter topic ({@link io.tally.aggregation.domain.PoisonBatches})
  */
@@ -36,7 +39,8 @@ public record AggregationConfig(
     @Bindable(defaultValue = "2s") Duration replicaTimeout,
     @Bindable(defaultValue = "30s") Duration idleTimeout,
     @Bindable(defaultValue = "1s") Duration finalityInterval,
-    @Bindable(defaultValue = "3") int poisonAttempts) {
+    @Bindable(defaultValue = "3") int poisonAttempts,
+    @Bindable(defaultValue = "500000") long maxBatchCells) {
 
     public static final String PREFIX = "tally.aggregation";
 }

@@ -91,6 +91,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private KafkaProducer<String, byte[]> producer;
     private Thread thread;
     private int buffered;
+    /** What folding the buffered events costs: windows joined times (1 + aggregations), over their tenants' rules. */
+    private long bufferedCells;
     private int appliedBatches;
     private long oldestBufferedNanos;
 
@@ -115,7 +117,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
 
     @Override
     public void onApplicationEvent(ServerStartupEvent event) {
-        consumer = new KafkaConsumer<>(Map.of(
+        consumer = new KafkaConsumer<>(io.tally.model.KafkaClients.with(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ConsumerConfig.GROUP_ID_CONFIG, config.groupId(),
             ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.instanceId(),
@@ -125,11 +127,11 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
             ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxBatchEvents(),
             ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20,
-            ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"),
+            ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, "org.apache.kafka.clients.consumer.CooperativeStickyAssignor")),
             new StringDeserializer(), new ByteArrayDeserializer());
-        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ProducerConfig.CLIENT_ID_CONFIG, "aggregation-side-outputs", ProducerConfig.LINGER_MS_CONFIG, 5,
-            ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer());
+            ProducerConfig.ACKS_CONFIG, "all")), new StringSerializer(), new ByteArraySerializer());
         thread = Thread.ofPlatform().name("event-consumer").unstarted(this::run);
         thread.start();
     }
@@ -184,12 +186,19 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     rewind();
                     continue;
                 }
+                Map<String, Integer> costs = new HashMap<>();
                 for (ConsumerRecord<String, byte[]> record : records) {
                     if (buffered == 0) {
                         oldestBufferedNanos = System.nanoTime();
                     }
                     buffer.computeIfAbsent(record.partition(), p -> new ArrayList<>()).add(new MicroBatch.Source(record.offset(), record.value()));
                     buffered++;
+                    // A batch is bounded by what folding it costs (the deltas its events make), not only by events: one
+                    // tenant's rule with 1,440 windows per event must not turn one poll into millions of deltas.
+                    bufferedCells += costs.computeIfAbsent(tenantOf(record.key()), this::windowsPerEvent);
+                    if (bufferedCells >= config.maxBatchCells()) {
+                        flush();
+                    }
                 }
                 if (buffered >= config.maxBatchEvents()
                     || (buffered > 0 && System.nanoTime() - oldestBufferedNanos >= config.maxBatchDelay().toNanos())) {
@@ -249,6 +258,24 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         if (!caughtUp.isEmpty()) {
             writer.markCaughtUp(caughtUp, now);
         }
+    }
+
+    /** The tenant of an event record: its key is {@code tenant:id} (tenants never contain ':'). */
+    private static String tenantOf(String key) {
+        int colon = key == null ? -1 : key.indexOf(':');
+        return colon < 0 ? "" : key.substring(0, colon);
+    }
+
+    /**
+     * What folding one event of the tenant costs: over its rules, the windows it joins times (1 + the rule's
+     * aggregations), the deltas it makes (at least 1: decoding and dedup cost too).
+     */
+    private int windowsPerEvent(String tenant) {
+        int cells = 0;
+        for (var rule : rules.of(tenant)) {
+            cells += rule.windows().windowsPerEvent() * (1 + rule.ops().length);
+        }
+        return Math.max(1, cells);
     }
 
     /** Whether the engine is applying batches (for readiness). */
@@ -322,6 +349,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         lateCounter.increment(late.size());
         buffer.clear();
         buffered = 0;
+        bufferedCells = 0;
         flushTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
 
@@ -420,6 +448,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         rewinds.increment();
         buffer.clear();
         buffered = 0;
+        bufferedCells = 0;
         Set<TopicPartition> assigned = consumer.assignment();
         states.clear();
         if (assigned.isEmpty()) {
@@ -465,6 +494,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             LOG.warn("flush before losing partitions failed; what it held is read again: {}", e.toString());
             buffer.clear();
             buffered = 0;
+            bufferedCells = 0;
             return false;
         }
     }

@@ -70,8 +70,8 @@ public class Finalizer implements ApplicationEventListener<ServerStartupEvent>, 
 
     @Override
     public void onApplicationEvent(ServerStartupEvent event) {
-        metadata = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            ConsumerConfig.CLIENT_ID_CONFIG, "aggregation-finalizer", ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000),
+        metadata = new KafkaConsumer<>(io.tally.model.KafkaClients.with(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+            ConsumerConfig.CLIENT_ID_CONFIG, "aggregation-finalizer", ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000)),
             new ByteArrayDeserializer(), new ByteArrayDeserializer());
         long every = config.finalityInterval().toMillis();
         timer.scheduleWithFixedDelay(this::runQuietly, every, every, TimeUnit.MILLISECONDS);

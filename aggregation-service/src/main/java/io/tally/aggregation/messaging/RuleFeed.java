@@ -46,9 +46,9 @@ public class RuleFeed implements AutoCloseable {
     public RuleFeed(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json) {
         this.instance = ManagementFactory.getRuntimeMXBean().getName();
         this.json = json;
-        this.acks = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        this.acks = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ProducerConfig.CLIENT_ID_CONFIG, "aggregation-rule-acks", ProducerConfig.LINGER_MS_CONFIG, 5,
-            ProducerConfig.MAX_BLOCK_MS_CONFIG, 5000),
+            ProducerConfig.MAX_BLOCK_MS_CONFIG, 5000)),
             new StringSerializer(), new StringSerializer());
         this.catalog = new RuleCatalog(bootstrap, "aggregation-service", bytes -> {
             try {

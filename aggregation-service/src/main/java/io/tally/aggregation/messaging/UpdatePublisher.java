@@ -45,9 +45,9 @@ public class UpdatePublisher implements AutoCloseable {
 
     public UpdatePublisher(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json) {
         this.json = json;
-        this.producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        this.producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ProducerConfig.CLIENT_ID_CONFIG, "aggregation-updates", ProducerConfig.LINGER_MS_CONFIG, 2,
-            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all"),
+            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all")),
             new StringSerializer(), new ByteArraySerializer());
     }
 

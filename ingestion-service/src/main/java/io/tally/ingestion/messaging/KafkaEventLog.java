@@ -57,7 +57,7 @@ public class KafkaEventLog implements AutoCloseable {
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 4000);
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(6000, config.ackTimeout().toMillis() - 1000));
         props.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
-        this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+        this.producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(props), new StringSerializer(), new ByteArraySerializer());
         this.ackTimeout = config.ackTimeout();
         this.retryAfterSeconds = (int) Math.max(1, config.breakerOpenFor().toSeconds());
         this.breaker = CircuitBreaker.of("kafka-events", CircuitBreakerConfig.custom()

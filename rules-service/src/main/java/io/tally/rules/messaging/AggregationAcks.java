@@ -51,10 +51,10 @@ public class AggregationAcks implements AutoCloseable {
         this.json = json;
         this.config = config;
         this.clock = Clock.systemUTC();
-        this.consumer = new KafkaConsumer<>(Map.of(
+        this.consumer = new KafkaConsumer<>(io.tally.model.KafkaClients.with(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ConsumerConfig.CLIENT_ID_CONFIG, "rules-service-acks",
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new StringDeserializer(), new StringDeserializer());
+            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false)), new StringDeserializer(), new StringDeserializer());
         this.thread = Thread.ofPlatform().name("aggregation-acks").daemon().start(this::run);
     }
 

@@ -40,13 +40,13 @@ public class DeadLetterReader implements AutoCloseable {
 
     public DeadLetterReader(@Value("${kafka.bootstrap.servers}") String bootstrap, DeadLetterStore store) {
         this.store = store;
-        this.consumer = new KafkaConsumer<>(Map.of(
+        this.consumer = new KafkaConsumer<>(io.tally.model.KafkaClients.with(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ConsumerConfig.GROUP_ID_CONFIG, "tally-rules-dead-letters",
             ConsumerConfig.CLIENT_ID_CONFIG, "rules-service-dead-letters",
             ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
             ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000), new StringDeserializer(), new ByteArrayDeserializer());
+            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)), new StringDeserializer(), new ByteArrayDeserializer());
         this.thread = Thread.ofPlatform().name("dead-letters").daemon().start(this::run);
     }
 

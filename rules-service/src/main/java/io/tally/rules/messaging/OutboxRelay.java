@@ -72,7 +72,7 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
         this.json = json;
         this.config = config;
         this.meters = meters;
-        this.producer = new KafkaProducer<>(Map.of(
+        this.producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(
             ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ProducerConfig.CLIENT_ID_CONFIG, "rules-outbox-relay",
             ProducerConfig.ACKS_CONFIG, "all",
@@ -80,7 +80,7 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
             ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1,
             ProducerConfig.MAX_BLOCK_MS_CONFIG, 5000,
             ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
-            ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10000), new StringSerializer(), new StringSerializer());
+            ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10000)), new StringSerializer(), new StringSerializer());
         meters.gauge("tally.outbox.pending", pending);
         this.thread = Thread.ofPlatform().name("outbox-relay").daemon().start(this::run);
     }

@@ -55,7 +55,7 @@ public class UpdateFeed implements AutoCloseable {
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
         props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
-        this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+        this.consumer = new KafkaConsumer<>(io.tally.model.KafkaClients.with(props), new StringDeserializer(), new ByteArrayDeserializer());
         this.thread = Thread.ofPlatform().name("update-feed").daemon().start(this::run);
     }
 

@@ -50,11 +50,11 @@ public final class RuleCatalog implements AutoCloseable {
 
     public RuleCatalog(String bootstrapServers, String clientId, Function<byte[], RuleRecord> decoder) {
         this.decoder = decoder;
-        this.consumer = new KafkaConsumer<>(Map.of(
+        this.consumer = new KafkaConsumer<>(io.tally.model.KafkaClients.with(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
             ConsumerConfig.CLIENT_ID_CONFIG, clientId + "-rules",
             ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new StringDeserializer(), new ByteArrayDeserializer());
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed")), new StringDeserializer(), new ByteArrayDeserializer());
         this.thread = Thread.ofPlatform().name("rule-catalog").daemon().unstarted(this::run);
     }
 
