@@ -53,7 +53,7 @@ class HostileTenantIT {
 
     @BeforeAll
     void startFleet() throws Exception {
-        fleet = new Fleet(Map.of()).start("rules", "ingestion", "aggregation", "query", "subscription", "gateway");
+        fleet = new Fleet(Map.of("TALLY_SOCKETS_PER_TENANT", "5")).start("rules", "ingestion", "aggregation", "query", "subscription", "gateway");
         calmRule = fleet.activeRule(token(calm, "admin"), "{\"name\":\"calm\",\"window\":{\"size\":\"PT1H\"},\"allowedLateness\":\"PT1H\","
             + "\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"}]}");
     }
@@ -255,6 +255,37 @@ class HostileTenantIT {
             return r.statusCode() == 200 ? Traffic.total(r.body()) : -1;
         } catch (Exception e) {
             return -1;
+        }
+    }
+
+    @Test
+    @Order(3)
+    void aTenantHoldsOnlySoManySocketsPerGateway() throws Exception {
+        String greedy = "greedy-" + UUID.randomUUID().toString().substring(0, 6);
+        List<Socket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < 5; i++) {
+                held.add(Socket.open(Socket.ws(fleet.gateway("/api/v1/subscriptions")), token(greedy, "viewer"), 0));
+            }
+            var refused = HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + token(greedy, "viewer"))
+                .buildAsync(Socket.ws(fleet.gateway("/api/v1/subscriptions")), new java.net.http.WebSocket.Listener() { });
+            var failure = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> refused.get(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(failure.getCause() instanceof java.net.http.WebSocketHandshakeException h && h.getResponse().statusCode() == 429,
+                "a sixth socket: " + failure.getCause());
+            // Another tenant is not affected; a closed socket makes room again.
+            Socket.open(Socket.ws(fleet.gateway("/api/v1/subscriptions")), token(calm, "viewer"), 0).close();
+            held.removeFirst().close();
+            assertTrue(Deadline.in(Duration.ofSeconds(10)).await(() -> {
+                try {
+                    held.add(Socket.open(Socket.ws(fleet.gateway("/api/v1/subscriptions")), token(greedy, "viewer"), 0));
+                    return true;
+                } catch (RuntimeException e) {
+                    return false;
+                }
+            }, Duration.ofMillis(200)), "a closed socket did not make room");
+        } finally {
+            held.forEach(Socket::close);
         }
     }
 

@@ -58,6 +58,8 @@ public class SubscriptionProxy {
     private final ObjectMapper json;
     private final MeterRegistry meters;
     private final Set<WebSocketSession> open = ConcurrentHashMap.newKeySet();
+    /** Open sockets per tenant on this gateway (the upgrade filter refuses past the tenant's limit). */
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
     private final ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("gateway-ws-pings").daemon().unstarted(r));
 
     private final io.tally.internal.InternalKey internalKey;
@@ -79,6 +81,12 @@ public class SubscriptionProxy {
         }), 30, 30, TimeUnit.SECONDS);
     }
 
+    /** How many sockets the tenant has open on this gateway. */
+    int openSockets(String tenant) {
+        var n = perTenant.get(tenant);
+        return n == null ? 0 : n.get();
+    }
+
     @OnOpen
     public void onOpen(WebSocketSession session, HttpRequest<?> request) {
         Caller caller = request.getAttribute(SubscriptionUpgradeFilter.CALLER, Caller.class).orElse(null);
@@ -89,6 +97,7 @@ public class SubscriptionProxy {
         Upstream upstream = new Upstream(session, caller);
         session.put(UPSTREAM, upstream);
         open.add(session);
+        perTenant.computeIfAbsent(caller.tenant(), t -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
         client.newWebSocketBuilder()
             .header(TallyHeaders.TENANT, caller.tenant())
             .header(TallyHeaders.ROLES, String.join(",", new TreeSet<>(caller.roles())))
@@ -129,7 +138,12 @@ public class SubscriptionProxy {
 
     @OnClose
     public void onClose(WebSocketSession session, CloseReason reason) {
-        open.remove(session);
+        if (open.remove(session)) {
+            Upstream closing = session.get(UPSTREAM, Upstream.class).orElse(null);
+            if (closing != null) {
+                perTenant.computeIfPresent(closing.caller.tenant(), (t, n) -> n.decrementAndGet() <= 0 ? null : n);
+            }
+        }
         session.get(UPSTREAM, Upstream.class).ifPresent(u -> u.clientClosed(reason));
     }
 

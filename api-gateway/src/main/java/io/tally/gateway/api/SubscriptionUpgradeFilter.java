@@ -26,10 +26,18 @@ public class SubscriptionUpgradeFilter {
 
     private final BearerAuthenticator authenticator;
     private final MeterRegistry meters;
+    private final jakarta.inject.Provider<SubscriptionProxy> sockets;
+    private final io.tally.gateway.ratelimit.TenantRateLimiter limiter;
+    private final int socketsPerTenant;
 
-    public SubscriptionUpgradeFilter(BearerAuthenticator authenticator, MeterRegistry meters) {
+    public SubscriptionUpgradeFilter(BearerAuthenticator authenticator, MeterRegistry meters, jakarta.inject.Provider<SubscriptionProxy> sockets,
+                                     io.tally.gateway.ratelimit.TenantRateLimiter limiter,
+                                     @io.micronaut.context.annotation.Value("${tally.gateway.sockets-per-tenant:1000}") int socketsPerTenant) {
         this.authenticator = authenticator;
         this.meters = meters;
+        this.sockets = sockets;
+        this.limiter = limiter;
+        this.socketsPerTenant = socketsPerTenant;
     }
 
     @RequestFilter
@@ -52,6 +60,26 @@ public class SubscriptionUpgradeFilter {
             return GatewayController.problem(request, HttpStatus.FORBIDDEN, "Forbidden", "Subscriptions need the role "
                 + String.join(" or ", new TreeSet<>(route.roles())) + "; the token has "
                 + (caller.roles().isEmpty() ? "none" : String.join(", ", new TreeSet<>(caller.roles()))) + ".", null);
+        }
+        int open = sockets.get().openSockets(caller.tenant());
+        if (open >= socketsPerTenant) {
+            meters.counter("tally.gateway.subscription.refused", "reason", "sockets").increment();
+            return GatewayController.problem(request, HttpStatus.TOO_MANY_REQUESTS, "Too many requests", "The tenant has " + open
+                + " subscription sockets open on this gateway, its limit (TALLY_SOCKETS_PER_TENANT); close one, or subscribe to more on one"
+                + " socket (up to 1,000 subscriptions each).", null).header("Retry-After", "1");
+        }
+        // An upgrade costs what a query does: opening sockets in a loop is limited like reading in a loop.
+        var decision = limiter.take(caller.tenant(), io.tally.gateway.ratelimit.Limits.Kind.QUERY, 1);
+        if (!decision.allowed() && "unavailable".equals(decision.source())) {
+            return GatewayController.problem(request, HttpStatus.SERVICE_UNAVAILABLE, "Service unavailable",
+                "Rate limits cannot be checked right now; retry after Retry-After seconds.", null)
+                .header("Retry-After", Long.toString(Math.max(1, decision.retryAfterSeconds())));
+        }
+        if (!decision.allowed()) {
+            meters.counter("tally.gateway.subscription.refused", "reason", "rate").increment();
+            return GatewayController.problem(request, HttpStatus.TOO_MANY_REQUESTS, "Too many requests",
+                "The tenant's query limit has no room for opening a socket; retry after Retry-After seconds.", null)
+                .header("Retry-After", Long.toString(Math.max(1, decision.retryAfterSeconds())));
         }
         request.setAttribute(CALLER, caller);
         return null;

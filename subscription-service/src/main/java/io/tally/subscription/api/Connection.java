@@ -30,13 +30,24 @@ final class Connection implements Subscription.Sink {
     private final AtomicLong unsent = new AtomicLong();
     private final Executor executor;
     private CompletableFuture<Void> lane = CompletableFuture.completedFuture(null);
+    private final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
+    private final long maxUnsentBytes;
+    private volatile boolean closing;
     volatile long lastPong = System.currentTimeMillis();
 
-    Connection(WebSocketSession session, String tenant, Executor executor) {
+    /**
+     * @param maxUnsentBytes what the client may leave unread, snapshots and errors included; past it the socket is
+     *                       closed (1008) instead of buffering more: a client that does not read costs no more memory
+     */
+    Connection(WebSocketSession session, String tenant, Executor executor, long maxUnsentBytes) {
         this.session = session;
         this.tenant = tenant;
         this.executor = executor;
+        this.maxUnsentBytes = maxUnsentBytes;
     }
+
+    /** Inbound messages waiting to be handled at most; a client sending faster than they are handled is closed. */
+    static final int MAX_PENDING_MESSAGES = 256;
 
     String tenant() {
         return tenant;
@@ -59,9 +70,20 @@ final class Connection implements Subscription.Sink {
         return targets;
     }
 
-    /** Runs {@code task} after every task submitted before it. */
+    /** Runs {@code task} after every task submitted before it; closes the socket when too many are waiting. */
     synchronized void submit(Runnable task) {
-        lane = lane.thenRunAsync(task, executor).exceptionally(e -> {
+        if (pending.incrementAndGet() > MAX_PENDING_MESSAGES) {
+            pending.decrementAndGet();
+            close(1008, "more than " + MAX_PENDING_MESSAGES + " messages waiting to be handled; send fewer at once");
+            return;
+        }
+        lane = lane.thenRunAsync(() -> {
+            try {
+                task.run();
+            } finally {
+                pending.decrementAndGet();
+            }
+        }, executor).exceptionally(e -> {
             LOG.warn("Handling a message of socket {} failed", session.getId(), e);
             return null;
         });
@@ -74,16 +96,24 @@ final class Connection implements Subscription.Sink {
 
     @Override
     public void send(String text) {
-        if (!session.isOpen()) {
+        if (!session.isOpen() || closing) {
             return;
         }
         long size = text.length();
+        if (unsent.get() + size > maxUnsentBytes) {
+            close(1008, "the client leaves " + unsent.get() + " bytes unread; read the socket (or subscribe to less)");
+            return;
+        }
         unsent.addAndGet(size);
         session.sendAsync(text, MediaType.TEXT_PLAIN_TYPE).whenComplete((r, e) -> unsent.addAndGet(-size));
     }
 
     @Override
     public void close(int code, String reason) {
+        if (closing) {
+            return;
+        }
+        closing = true;
         LOG.info("Closing socket {} of tenant {}: {} {}", session.getId(), tenant, code, reason);
         session.close(new CloseReason(code, reason));
         // A client that takes nothing never lets the close frame out: drop the connection itself soon after.

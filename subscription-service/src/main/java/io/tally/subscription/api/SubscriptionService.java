@@ -86,7 +86,8 @@ public class SubscriptionService implements AutoCloseable {
     }
 
     void opened(WebSocketSession session, String tenant) {
-        connections.put(session.getId(), new Connection(session, tenant, lanes));
+        // Snapshots and errors may pass the pacing buffer a little; eight buffers unread and the socket is closed.
+        connections.put(session.getId(), new Connection(session, tenant, lanes, 8 * config.sendBuffer()));
     }
 
     void pong(WebSocketSession session) {
@@ -99,7 +100,7 @@ public class SubscriptionService implements AutoCloseable {
     void received(WebSocketSession session, String text) {
         Connection c = connections.get(session.getId());
         if (c != null) {
-            c.lastPong = System.currentTimeMillis(); // any message shows the client is there
+            // Only a pong shows the client reads: one that only sends is closed like one that is gone.
             c.submit(() -> handle(c, text));
         }
     }
