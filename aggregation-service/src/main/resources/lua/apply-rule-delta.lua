@@ -13,6 +13,10 @@
 --   'i' HINCRBY, 'f' HINCRBYFLOAT (a sum that would leave the finite doubles is held at +-1.7976931348623157e308),
 --   '<' keep the minimum, '>' keep the maximum: op, field suffix (the field is group SEP suffix), value.
 --   'H', aggregation name, count, values: PFADD to the group's distinct key of that aggregation.
+--   'T', aggregation name, capacity, value, count: a topk value seen count times more, kept in the group's sorted
+--        set of that aggregation as a Space-Saving sketch of at most capacity counters: a value not among them
+--        replaces the one with the lowest count and starts from that count (each count is then at most the
+--        window's events / capacity above the true one, and every value more frequent than that is kept).
 -- A window's groups are counted in its field SEP 'g'.
 -- Returns {1, seq} when applied, {0, seq} when already applied (a replay after a crash), {-1, 0} when the fence
 -- moved under the writer, {-2, 0} when the rule was closed further since the batch was folded and the batch writes
@@ -52,6 +56,10 @@ local n = tonumber(ARGV[7])
 local quota = tonumber(ARGV[8])
 local other = ARGV[9]
 local prefix = ARGV[10]
+local tprefix = string.sub(prefix, 1, -3) .. 't:'
+local function topkKey(start, group, aggregation)
+  return tprefix .. start .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':' .. aggregation
+end
 local closed = redis.call('HGET', KEYS[2], 'closed')
 if closed and tonumber(closed) > tonumber(ARGV[6]) then
   for w = 1, n do
@@ -111,6 +119,15 @@ while i <= #ARGV do
       checked[key] = true
     end
     i = i + 3 + tonumber(ARGV[i + 2])
+  elseif op == 'T' then
+    local key = topkKey(ARGV[10 + 2 * n + window], group, ARGV[i + 1])
+    if not checked[key] then
+      if wrongType(key, 'zset') then
+        return {-3, key}
+      end
+      checked[key] = true
+    end
+    i = i + 5
   else
     i = i + 3
   end
@@ -139,6 +156,20 @@ while i <= #ARGV do
     redis.call('PFADD', key, unpack(ARGV, i + 3, i + 2 + count))
     expiring[key] = ARGV[10 + window]
     i = i + 3 + count
+  elseif op == 'T' then
+    local key = topkKey(ARGV[10 + 2 * n + window], group, ARGV[i + 1])
+    local value = ARGV[i + 3]
+    local count = tonumber(ARGV[i + 4])
+    if redis.call('ZSCORE', key, value) then
+      redis.call('ZINCRBY', key, count, value)
+    elseif redis.call('ZCARD', key) < tonumber(ARGV[i + 2]) then
+      redis.call('ZADD', key, count, value)
+    else
+      local lowest = redis.call('ZPOPMIN', key)
+      redis.call('ZADD', key, tonumber(lowest[2]) + count, value)
+    end
+    expiring[key] = ARGV[10 + window]
+    i = i + 5
   else
     local key = KEYS[2 + window]
     local field = group .. SEP .. ARGV[i + 1]

@@ -3,10 +3,11 @@
 -- one script on the same slot).
 -- KEYS[1] the rule's meta hash, KEYS[2..n+1] window hashes.
 -- ARGV[1] the prefix of the rule version's distinct keys, ARGV[2] n, ARGV[3..2+n] window starts,
--- ARGV[3+n..] names of the distinct aggregations.
+-- ARGV[3+n] d, ARGV[4+n..3+n+d] names of the distinct aggregations, ARGV[4+n+d..] names of the topk aggregations.
 -- Returns {seq, late, closed, watermark, fields of window 1, distinct counts of window 1, ...}; fields and
 -- counts are flat name/value lists, empty for a window without data (counts end with SEP 'of' and the number of
--- groups the window counted in "__other__", when there were any); closed: windows whose end plus the
+-- groups the window counted in "__other__", when there were any); a topk's counters (kept in one sorted set per
+-- group) are added to the fields as group SEP aggregation SEP value; closed: windows whose end plus the
 -- allowed lateness is at or before it are final (never written again); watermark: the tenant's finality
 -- watermark that closed them ('' for both until the aggregation first closed the rule).
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
@@ -15,21 +16,33 @@ local closed = redis.call('HGET', KEYS[1], 'closed') or ''
 local watermark = redis.call('HGET', KEYS[1], 'watermark') or ''
 
 local n = tonumber(ARGV[2])
+local d = tonumber(ARGV[3 + n] or '0')
+local tprefix = string.sub(ARGV[1], 1, -3) .. 't:'
 local result = {seq, late, closed, watermark}
 local sep = '\31'
 for w = 1, n do
   local fields = redis.call('HGETALL', KEYS[1 + w])
   local counts = {}
-  if #ARGV > 2 + n and #fields > 0 then
+  if #ARGV > 3 + n and #fields > 0 then
     local start = ARGV[2 + w]
+    local groups = {}
     for i = 1, #fields, 2 do
       local field = fields[i]
       if string.sub(field, -1) == sep then
-        local group = string.sub(field, 1, -2)
-        local hash = string.sub(redis.sha1hex(group), 1, 16)
-        for d = 3 + n, #ARGV do
-          counts[#counts + 1] = group .. sep .. ARGV[d]
-          counts[#counts + 1] = redis.call('PFCOUNT', ARGV[1] .. start .. ':' .. hash .. ':' .. ARGV[d])
+        groups[#groups + 1] = string.sub(field, 1, -2)
+      end
+    end
+    for _, group in ipairs(groups) do
+      local hash = string.sub(redis.sha1hex(group), 1, 16)
+      for a = 4 + n, 3 + n + d do
+        counts[#counts + 1] = group .. sep .. ARGV[a]
+        counts[#counts + 1] = redis.call('PFCOUNT', ARGV[1] .. start .. ':' .. hash .. ':' .. ARGV[a])
+      end
+      for a = 4 + n + d, #ARGV do
+        local top = redis.call('ZRANGE', tprefix .. start .. ':' .. hash .. ':' .. ARGV[a], 0, -1, 'WITHSCORES')
+        for t = 1, #top, 2 do
+          fields[#fields + 1] = group .. sep .. ARGV[a] .. sep .. top[t]
+          fields[#fields + 1] = string.format('%d', tonumber(top[t + 1]))
         end
       end
     end

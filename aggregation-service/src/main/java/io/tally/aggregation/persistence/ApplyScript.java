@@ -85,8 +85,13 @@ record ApplyScript(String[] keys, byte[][] args) {
                             }
                         }
                         case TOPK -> {
+                            byte[] capacity = number(topkCapacity(agg.k()));
                             for (Map.Entry<String, Long> v : d.topkCounts(i).entrySet()) {
-                                op(ops, OP_INCR, concat(names[i], utf8(StateKeys.SEP + v.getKey())), number(v.getValue()));
+                                ops.add(OP_TOPK);
+                                ops.add(names[i]);
+                                ops.add(capacity);
+                                ops.add(utf8(v.getKey()));
+                                ops.add(number(v.getValue()));
                             }
                         }
                     }
@@ -133,6 +138,15 @@ record ApplyScript(String[] keys, byte[][] args) {
     private static final byte[] OP_MAX = {'>'};
     private static final byte[] OP_HLL = {'H'};
     private static final byte[] OP_GROUP = {'G'};
+    private static final byte[] OP_TOPK = {'T'};
+
+    /**
+     * Counters a topk aggregation keeps per group and window: ten per reported value, at least 100, at most 1,000
+     * (Space-Saving: a count is at most events / capacity above the true one).
+     */
+    static int topkCapacity(int k) {
+        return Math.max(100, Math.min(1_000, 10 * k));
+    }
     private static final byte[] NONE = {};
     private static final byte[] AVG_SUM = utf8(StateKeys.SEP + "s");
     private static final byte[] AVG_COUNT = utf8(StateKeys.SEP + "n");

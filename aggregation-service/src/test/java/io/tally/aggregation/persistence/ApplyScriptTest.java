@@ -106,8 +106,10 @@ class ApplyScriptTest {
         assertEquals(4.0, Double.parseDouble(w.get(g + "hi")));
         assertEquals(5.5, Double.parseDouble(w.get(g + "a" + SEP + "s")));
         assertEquals("3", w.get(g + "a" + SEP + "n"));
-        assertEquals("2", w.get(g + "t" + SEP + "\"lakers\""));
-        assertEquals("1", w.get(g + "t" + SEP + "\"celtics\""));
+        String top = StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t");
+        assertEquals(2.0, redis.zscore(top, "\"lakers\""));
+        assertEquals(1.0, redis.zscore(top, "\"celtics\""));
+        assertTrue(redis.pttl(top) > 0, "the topk sketch expires with its window");
         assertEquals(2L, redis.pfcount(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d")));
         assertEquals("12", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
         long ttl = redis.pttl(StateKeys.meta(tenant, rule.id()));
@@ -139,7 +141,7 @@ class ApplyScriptTest {
         assertEquals(Double.MAX_VALUE, Double.parseDouble(w.get(g + "s")));
         assertEquals(Double.MAX_VALUE, Double.parseDouble(w.get(g + "a" + SEP + "s")));
         assertEquals("2", w.get(g + "n"), "ops after the saturated sum were applied");
-        assertEquals("1", w.get(g + "t" + SEP + "\"y\""));
+        assertEquals(1.0, redis.zscore(StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t"), "\"y\""));
         assertEquals("11", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
     }
 
@@ -299,5 +301,33 @@ class ApplyScriptTest {
         assertEquals(Map.of("DE", 1L, "US", 2L, "__other__", 3L), users, "distinct values of the spilled groups are counted in __other__");
         assertEquals(2, window.overflowGroups(), "FR and JP (FR twice) went to __other__");
         assertTrue(redis.pttl(StateKeys.window(tenant, rule.id(), 1, T0) + ":of") > 0, "the overflow estimate expires with its window");
+    }
+
+    @Test
+    void aTopkKeepsABoundedSketchThatHoldsTheFrequentValues() {
+        CompiledRule rule = rule("sketch");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
+        long offset = 10;
+        for (int i = 0; i < 300; i++) {
+            fold.add(offset++, event("rare" + i, 1, "u", "team-" + i), DedupIndex.NONE, t -> List.of(rule));
+        }
+        for (int i = 0; i < 80; i++) {
+            fold.add(offset++, event("hot" + i, 1, "u", "hot"), DedupIndex.NONE, t -> List.of(rule));
+        }
+        assertTrue(writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":sketch").applied());
+        String top = StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t");
+        assertEquals(ApplyScript.topkCapacity(3), redis.zcard(top), "at most the capacity of counters");
+        double hot = redis.zscore(top, "\"hot\"");
+        // Space-Saving: at least the true count, at most events / capacity above it.
+        assertTrue(hot >= 80 && hot <= 80 + 380.0 / ApplyScript.topkCapacity(3), "hot counted " + hot);
+        var read = io.tally.results.RuleState.read(client.connect().async(), io.tally.results.RuleView.of(rule.record()), List.of(T0)).join();
+        var groups = new io.tally.results.ResultAssembler(json -> List.of((Object) json), json -> json)
+            .groups(io.tally.results.RuleView.of(rule.record()), read.windows().getFirst(), Map.of());
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> shown = (List<Map<String, Object>>) groups.getFirst().values().get("t");
+        assertEquals("\"hot\"", shown.getFirst().get("value"), "the frequent value leads the topk: " + shown);
+        assertEquals(3, shown.size());
     }
 }

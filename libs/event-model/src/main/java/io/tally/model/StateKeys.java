@@ -30,7 +30,8 @@ public final class StateKeys {
     /**
      * One window of one rule version: fields {@code group SEP} (the group's presence),
      * {@code group SEP agg} (count, sum, min, max, rate), {@code group SEP agg SEP s|n} (avg's sum and
-     * count) and {@code group SEP agg SEP value} (topk counts); groups and values are JSON.
+     * count) and {@code SEP g} (how many groups it holds); groups and values are JSON. Topk counts live in
+     * {@link #topk} sorted sets, distinct counts in {@link #distinct} HyperLogLogs.
      */
     public static String window(String tenant, String ruleId, int version, long windowStart) {
         return rule(tenant, ruleId) + ":v" + version + ":w:" + windowStart;
@@ -43,6 +44,14 @@ public final class StateKeys {
      */
     public static String distinct(String tenant, String ruleId, int version, long windowStart, String groupJson, String aggregation) {
         return distinctPrefix(tenant, ruleId, version) + windowStart + ":" + groupHash(groupJson) + ":" + aggregation;
+    }
+
+    /**
+     * The sorted set of one topk aggregation of one group in one window: a Space-Saving sketch of at most a fixed
+     * number of counters (value → count), next to the distinct keys ({@code :t:} for {@code :h:}).
+     */
+    public static String topk(String tenant, String ruleId, int version, long windowStart, String groupJson, String aggregation) {
+        return rule(tenant, ruleId) + ":v" + version + ":t:" + windowStart + ":" + groupHash(groupJson) + ":" + aggregation;
     }
 
     /** What every distinct key of one rule version starts with. */

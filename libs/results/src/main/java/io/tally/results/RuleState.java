@@ -34,7 +34,10 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
             keys[i + 1] = StateKeys.window(rule.tenant(), rule.id(), rule.version(), starts.get(i));
             args.add(Long.toString(starts.get(i)));
         }
-        rule.ops().stream().filter(o -> o.kind().equals("distinct")).forEach(o -> args.add(o.name()));
+        List<String> distinct = rule.ops().stream().filter(o -> o.kind().equals("distinct")).map(RuleView.Op::name).toList();
+        args.add(Integer.toString(distinct.size()));
+        args.addAll(distinct);
+        rule.ops().stream().filter(o -> o.kind().equals("topk")).forEach(o -> args.add(o.name()));
         CompletableFuture<List<Object>> reply = READ.run(redis, ScriptOutputType.MULTI, keys, args.toArray(String[]::new));
         return reply.thenApply(r -> parse(r, starts));
     }
