@@ -20,8 +20,17 @@ local d = tonumber(ARGV[3 + n] or '0')
 local tprefix = string.sub(ARGV[1], 1, -3) .. 't:'
 local result = {seq, late, closed, watermark}
 local sep = '\31'
+-- A key that holds another type than it should (state broken by something else; its batches are quarantined)
+-- reads as empty: one broken key must not fail every read of the rule, nor count against the readers' breaker.
+local function read(...)
+  local reply = redis.pcall(...)
+  if type(reply) == 'table' and reply['err'] then
+    return nil
+  end
+  return reply
+end
 for w = 1, n do
-  local fields = redis.call('HGETALL', KEYS[1 + w])
+  local fields = read('HGETALL', KEYS[1 + w]) or {}
   local counts = {}
   if #ARGV > 3 + n and #fields > 0 then
     local start = ARGV[2 + w]
@@ -36,10 +45,10 @@ for w = 1, n do
       local hash = string.sub(redis.sha1hex(group), 1, 16)
       for a = 4 + n, 3 + n + d do
         counts[#counts + 1] = group .. sep .. ARGV[a]
-        counts[#counts + 1] = redis.call('PFCOUNT', ARGV[1] .. start .. ':' .. hash .. ':' .. ARGV[a])
+        counts[#counts + 1] = read('PFCOUNT', ARGV[1] .. start .. ':' .. hash .. ':' .. ARGV[a]) or 0
       end
       for a = 4 + n + d, #ARGV do
-        local top = redis.call('ZRANGE', tprefix .. start .. ':' .. hash .. ':' .. ARGV[a], 0, -1, 'WITHSCORES')
+        local top = read('ZRANGE', tprefix .. start .. ':' .. hash .. ':' .. ARGV[a], 0, -1, 'WITHSCORES') or {}
         for t = 1, #top, 2 do
           fields[#fields + 1] = group .. sep .. ARGV[a] .. sep .. top[t]
           fields[#fields + 1] = string.format('%d', tonumber(top[t + 1]))
@@ -49,7 +58,7 @@ for w = 1, n do
   end
   if #fields > 0 then
     -- Groups beyond the tenant's quota went to "__other__"; how many, estimated (HyperLogLog).
-    local spilled = redis.call('PFCOUNT', KEYS[1 + w] .. ':of')
+    local spilled = read('PFCOUNT', KEYS[1 + w] .. ':of') or 0
     if spilled > 0 then
       counts[#counts + 1] = sep .. 'of'
       counts[#counts + 1] = spilled

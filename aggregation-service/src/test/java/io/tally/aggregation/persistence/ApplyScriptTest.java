@@ -330,4 +330,20 @@ class ApplyScriptTest {
         assertEquals("\"hot\"", shown.getFirst().get("value"), "the frequent value leads the topk: " + shown);
         assertEquals(3, shown.size());
     }
+
+    @Test
+    void aBrokenKeyReadsAsEmptyInsteadOfFailingEveryReadOfTheRule() {
+        CompiledRule rule = rule("readable");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        apply(rule, state, 10, event("a", 2, "u1", "x"));
+        redis.del(StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t"));
+        redis.set(StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t"), "broken");
+        redis.del(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d"));
+        redis.set(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d"), "broken");
+        var read = io.tally.results.RuleState.read(client.connect().async(), io.tally.results.RuleView.of(rule.record()), List.of(T0)).join();
+        var window = read.windows().getFirst();
+        assertEquals("1", window.fields().get(GROUP + SEP + "n"), "the other values still read");
+        assertEquals(0L, window.distinct().get(GROUP + SEP + "d"));
+    }
 }
