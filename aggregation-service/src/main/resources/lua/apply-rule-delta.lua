@@ -57,9 +57,6 @@ local quota = tonumber(ARGV[8])
 local other = ARGV[9]
 local prefix = ARGV[10]
 local tprefix = string.sub(prefix, 1, -3) .. 't:'
-local function topkKey(start, group, aggregation)
-  return tprefix .. start .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':' .. aggregation
-end
 local closed = redis.call('HGET', KEYS[2], 'closed')
 if closed and tonumber(closed) > tonumber(ARGV[6]) then
   for w = 1, n do
@@ -80,6 +77,8 @@ local groups = {}      -- op position -> the group written
 local added = {}       -- window index -> groups added by this batch
 local overflowed = {}  -- op position -> true when the group went to "__other__"
 local new = {}         -- op position -> true when the group is new to its window (and counted there)
+local places = {}      -- op position -> window start .. ':' .. the written group's hash .. ':' (its distinct and topk keys)
+local place
 local checked = {}
 local window, group
 local i = first
@@ -109,9 +108,11 @@ while i <= #ARGV do
       end
     end
     groups[i] = group
+    place = ARGV[10 + 2 * n + window] .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':'
+    places[i] = place
     i = i + 3
   elseif op == 'H' then
-    local key = prefix .. ARGV[10 + 2 * n + window] .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':' .. ARGV[i + 1]
+    local key = prefix .. place .. ARGV[i + 1]
     if not checked[key] then
       if badHll(key) then
         return {-3, key}
@@ -120,7 +121,7 @@ while i <= #ARGV do
     end
     i = i + 3 + tonumber(ARGV[i + 2])
   elseif op == 'T' then
-    local key = topkKey(ARGV[10 + 2 * n + window], group, ARGV[i + 1])
+    local key = tprefix .. place .. ARGV[i + 1]
     if not checked[key] then
       if wrongType(key, 'zset') then
         return {-3, key}
@@ -141,6 +142,7 @@ while i <= #ARGV do
   if op == 'G' then
     window = tonumber(ARGV[i + 1])
     group = groups[i]
+    place = places[i]
     local key = KEYS[2 + window]
     if overflowed[i] then
       local spill = key .. ':of'
@@ -152,12 +154,12 @@ while i <= #ARGV do
     i = i + 3
   elseif op == 'H' then
     local count = tonumber(ARGV[i + 2])
-    local key = prefix .. ARGV[10 + 2 * n + window] .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':' .. ARGV[i + 1]
+    local key = prefix .. place .. ARGV[i + 1]
     redis.call('PFADD', key, unpack(ARGV, i + 3, i + 2 + count))
     expiring[key] = ARGV[10 + window]
     i = i + 3 + count
   elseif op == 'T' then
-    local key = topkKey(ARGV[10 + 2 * n + window], group, ARGV[i + 1])
+    local key = tprefix .. place .. ARGV[i + 1]
     local value = ARGV[i + 3]
     local count = tonumber(ARGV[i + 4])
     if redis.call('ZSCORE', key, value) then

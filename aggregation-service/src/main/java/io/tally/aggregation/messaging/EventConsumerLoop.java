@@ -195,7 +195,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     buffered++;
                     // A batch is bounded by what folding it costs (the deltas its events make), not only by events: one
                     // tenant's rule with 1,440 windows per event must not turn one poll into millions of deltas.
-                    bufferedCells += costs.computeIfAbsent(tenantOf(record.key()), this::windowsPerEvent);
+                    bufferedCells += costs.computeIfAbsent(tenantOf(record.key()), this::foldingCost);
                     if (bufferedCells >= config.maxBatchCells()) {
                         flush();
                     }
@@ -270,7 +270,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
      * What folding one event of the tenant costs: over its rules, the windows it joins times (1 + the rule's
      * aggregations), the deltas it makes (at least 1: decoding and dedup cost too).
      */
-    private int windowsPerEvent(String tenant) {
+    private int foldingCost(String tenant) {
         int cells = 0;
         for (var rule : rules.of(tenant)) {
             cells += rule.windows().windowsPerEvent() * (1 + rule.ops().length);

@@ -51,6 +51,8 @@ public class FencedRedisWriter {
     private static final LuaScript RAISE_MARK = LuaScript.load(FencedRedisWriter.class, "/lua/raise-mark.lua");
     private static final LuaScript KEEP_IDS = LuaScript.load(FencedRedisWriter.class, "/lua/keep-ids.lua");
     private static final LuaScript QUARANTINE = LuaScript.load(FencedRedisWriter.class, "/lua/quarantine.lua");
+    /** Run on each master's own connection (its keys are on that master, not found by slot). */
+    private static final LuaScript MARK_APPLIED = LuaScript.load(FencedRedisWriter.class, "/lua/mark-applied.lua");
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     /**
@@ -435,7 +437,7 @@ public class FencedRedisWriter {
             } catch (RuntimeException e) {
                 throw new StateStoreException("Redis master " + master.getUri() + " is unreachable: " + e.getMessage(), e);
             }
-            RedisFuture<List<byte[]>> marked = node.eval(MARK_APPLIED_SOURCE, ScriptOutputType.MULTI, new String[] {key}, args.toArray(byte[][]::new));
+            RedisFuture<List<byte[]>> marked = node.eval(MARK_APPLIED.source(), ScriptOutputType.MULTI, new String[] {key}, args.toArray(byte[][]::new));
             int replicas = (int) topology.getPartitions().stream().filter(n -> master.getNodeId().equals(n.getSlaveOf())).count();
             int wanted = Math.min(Math.max(required, 0), replicas);
             asks.add(new Ask(master, key, wanted, marked, wanted == 0 ? null : node.waitForReplication(wanted, timeout.toMillis())));
@@ -483,7 +485,7 @@ public class FencedRedisWriter {
             pending.put(key, bytes().hmget(key, fields));
         }
         Map<Integer, Long> lowest = new HashMap<>();
-        java.util.Set<Integer> unmarked = new java.util.HashSet<>();
+        Set<Integer> unmarked = new java.util.HashSet<>();
         pending.forEach((key, future) -> {
             Map<Integer, String> expected = expectedMarks.computeIfAbsent(key, k -> new HashMap<>());
             for (KeyValue<String, byte[]> mark : await(future)) {
@@ -513,16 +515,6 @@ public class FencedRedisWriter {
     /** The applied-marks hash of a master: on its first slot, so a promoted replica (same slots) has the same one. */
     private static String marksKey(RedisClusterNode master) {
         return "tally:applied:{" + SlotTags.tagOf(master.getSlots().getFirst()) + "}";
-    }
-
-    private static final String MARK_APPLIED_SOURCE = resource("/lua/mark-applied.lua");
-
-    private static String resource(String name) {
-        try (var in = FencedRedisWriter.class.getResourceAsStream(name)) {
-            return new String(java.util.Objects.requireNonNull(in, name).readAllBytes(), StandardCharsets.UTF_8);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     static <T> T await(java.util.concurrent.Future<T> future) {

@@ -40,6 +40,11 @@ public final class LuaScript {
         }
     }
 
+    /** The script's text, for running it on one node's own connection (EVAL). */
+    public String source() {
+        return source;
+    }
+
     /** Runs the script on whichever node holds the keys' slot; the connection's codec encodes keys and arguments. */
     @SafeVarargs
     public final <K, V, T> CompletableFuture<T> run(RedisAdvancedClusterAsyncCommands<K, V> redis, ScriptOutputType type,
