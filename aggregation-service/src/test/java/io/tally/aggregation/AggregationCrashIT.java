@@ -92,7 +92,9 @@ class AggregationCrashIT {
             "TALLY_AGGREGATION_PORT", Integer.toString(port),
             "TALLY_AGGREGATION_GROUP_ID", group,
             "TALLY_AGGREGATION_INSTANCE_ID", group,
-            "TALLY_AGGREGATION_BATCH_EVENTS", "200"));
+            "TALLY_AGGREGATION_BATCH_EVENTS", "200",
+            // Small scripts: every batch of the rule is applied in several parts, so kills land between parts too.
+            "TALLY_AGGREGATION_SCRIPT_CELLS", "20"));
         env.putAll(extraEnv);
         service = ServiceJar.start(System.getProperty("tally.service.jar"), port, env, Path.of("target", "aggregation-crash-it.log"), true);
     }

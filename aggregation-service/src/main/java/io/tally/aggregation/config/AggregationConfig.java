@@ -25,6 +25,9 @@ import java.time.Duration;
  * @param maxBatchCells  ... or once its events make this many deltas: over their tenants' rules, windows joined times
  *                       (1 + aggregations) — what folding costs in memory, ~100-300 bytes each (a rule with 1,440
  *                       windows per event and 3 aggregations fills a batch with ~85 events; a tumbling count, 250,000)
+ * @param maxScriptCells one rule's share of a batch of one partition is applied by scripts of at most about this many
+ *                       writes each ({@link io.tally.aggregation.domain.RuleDelta}), so that no script holds a Redis
+ *                       master (and every read of every tenant on it) for long: ~20,000 writes take 10-40 ms
  * @param poisonAttempts how often a batch whose script fails on a rule's own data is tried before it is quarantined
  *                       to the dead-letter topic ({@link io.tally.aggregation.domain.PoisonBatches})
  */
@@ -40,7 +43,8 @@ public record AggregationConfig(
     @Bindable(defaultValue = "30s") Duration idleTimeout,
     @Bindable(defaultValue = "1s") Duration finalityInterval,
     @Bindable(defaultValue = "3") int poisonAttempts,
-    @Bindable(defaultValue = "500000") long maxBatchCells) {
+    @Bindable(defaultValue = "500000") long maxBatchCells,
+    @Bindable(defaultValue = "20000") long maxScriptCells) {
 
     public static final String PREFIX = "tally.aggregation";
 }

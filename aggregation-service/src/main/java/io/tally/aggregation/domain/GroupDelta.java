@@ -31,8 +31,10 @@ public final class GroupDelta {
         topk = new Map[ops];
     }
 
-    void add(Event e, CompiledRule.Op[] ops) {
+    /** Folds one event; returns how many values it added to distinct and topk aggregations (each a write of its own). */
+    int add(Event e, CompiledRule.Op[] ops) {
         events++;
+        int added = 0;
         for (int i = 0; i < ops.length; i++) {
             CompiledRule.Op op = ops[i];
             switch (op.kind()) {
@@ -52,7 +54,9 @@ public final class GroupDelta {
                         if (distinct[i] == null) {
                             distinct[i] = new HashSet<>();
                         }
-                        distinct[i].add(v);
+                        if (distinct[i].add(v)) {
+                            added++;
+                        }
                     }
                 }
                 case TOPK -> {
@@ -61,11 +65,18 @@ public final class GroupDelta {
                         if (topk[i] == null) {
                             topk[i] = new HashMap<>();
                         }
-                        topk[i].computeIfAbsent(v, x -> new long[1])[0]++;
+                        long[] n = topk[i].get(v);
+                        if (n == null) {
+                            topk[i].put(v, new long[] {1});
+                            added++;
+                        } else {
+                            n[0]++;
+                        }
                     }
                 }
             }
         }
+        return added;
     }
 
     /**

@@ -104,15 +104,16 @@ public final class MicroBatch {
 
     /**
      * Folds every partition ({@link PartitionFold}) at wall-clock time {@code nowMillis}, with each rule's finality
-     * mark and where the dedup index first saw each id (partition → tenant → id → offset).
+     * mark and where the dedup index first saw each id (partition → tenant → id → offset), each rule's delta cut into
+     * parts of at most about {@code scriptCells} writes.
      */
     public List<PartitionFold> fold(Map<Integer, PartitionState> states, long nowMillis, ToLongFunction<CompiledRule> closedUpTo,
-                                    Map<Integer, Map<String, Map<String, Long>>> seen) {
+                                    Map<Integer, Map<String, Map<String, Long>>> seen, long scriptCells) {
         List<PartitionFold> folds = new ArrayList<>(reads.size());
         reads.forEach((partition, events) -> {
             Map<String, Map<String, Long>> seenHere = seen.getOrDefault(partition, Map.of());
             DedupIndex index = (p, tenant, id) -> seenHere.getOrDefault(tenant, Map.of()).getOrDefault(id, -1L);
-            PartitionFold fold = new PartitionFold(partition, states.get(partition), nowMillis, closedUpTo);
+            PartitionFold fold = new PartitionFold(partition, states.get(partition), nowMillis, closedUpTo, scriptCells);
             for (Read r : events) {
                 fold.add(r.offset(), r.event(), index, rulesOf);
             }

@@ -35,6 +35,7 @@ public final class PartitionFold {
     private final PartitionState state;
     private final long nowMillis;
     private final java.util.function.ToLongFunction<CompiledRule> closedUpTo;
+    private final long scriptCells;
     private final java.util.Set<String> tenants = new java.util.HashSet<>();
     private final Map<CompiledRule, RuleDelta> deltas = new java.util.IdentityHashMap<>();
     private final Map<String, Map<DedupHorizon.Generation, Map<String, Long>>> newIds = new HashMap<>();
@@ -50,16 +51,24 @@ public final class PartitionFold {
 
     /** A fold at wall-clock time {@code nowMillis} (which decides what retention has already removed), no window closed. */
     public PartitionFold(int partition, PartitionState state, long nowMillis) {
-        this(partition, state, nowMillis, rule -> Long.MIN_VALUE);
+        this(partition, state, nowMillis, rule -> Long.MIN_VALUE, DEFAULT_SCRIPT_CELLS);
     }
 
-    /** As above, with each rule closed up to {@code closedUpTo} ({@link Finality}). */
-    public PartitionFold(int partition, PartitionState state, long nowMillis, java.util.function.ToLongFunction<CompiledRule> closedUpTo) {
+    /**
+     * As above, with each rule closed up to {@code closedUpTo} ({@link Finality}), and each rule's delta cut into parts
+     * of at most about {@code scriptCells} writes ({@link RuleDelta}).
+     */
+    public PartitionFold(int partition, PartitionState state, long nowMillis, java.util.function.ToLongFunction<CompiledRule> closedUpTo,
+                         long scriptCells) {
         this.partition = partition;
         this.state = state;
         this.nowMillis = nowMillis;
         this.closedUpTo = closedUpTo;
+        this.scriptCells = scriptCells;
     }
+
+    /** The default size of a rule's part: writes of one apply script. */
+    public static final long DEFAULT_SCRIPT_CELLS = 20_000;
 
     /**
      * Folds one event. {@code seenBefore} answers where (tenant, id) was first seen in an earlier batch;
@@ -105,6 +114,10 @@ public final class PartitionFold {
             int n = rule.windows().assign(e.timeMillis(), starts);
             long size = rule.windows().sizeMillis();
             long closed = closedUpTo.applyAsLong(rule);
+            RuleDelta delta = replayed ? null : delta(rule);
+            if (delta != null) {
+                delta.at(offset);
+            }
             String group = null;
             boolean joined = false;
             for (int i = 0; i < n; i++) {
@@ -119,12 +132,12 @@ public final class PartitionFold {
                     if (group == null) {
                         group = rule.groupKey(e);
                     }
-                    delta(rule).group(start, group).add(e, rule.ops());
+                    delta.add(start, group, e);
                     joined = true;
                 }
             }
             if (!joined && !replayed) {
-                delta(rule).late();
+                delta.late();
                 late = true;
             }
         }
@@ -136,7 +149,7 @@ public final class PartitionFold {
     private RuleDelta delta(CompiledRule rule) {
         RuleDelta delta = deltas.get(rule);
         if (delta == null) {
-            delta = new RuleDelta(rule);
+            delta = new RuleDelta(rule, scriptCells);
             deltas.put(rule, delta);
         }
         return delta;

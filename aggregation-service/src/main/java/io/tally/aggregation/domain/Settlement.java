@@ -9,6 +9,7 @@ import java.util.Set;
  * What the outcomes of a batch's scripts mean for the engine: which rules' fences move, which windows are
  * announced, which rule batches are quarantined, and whether the batch must be read again. Pure.
  * <ul>
+ *   <li>a delta is applied in parts: when one is refused, the fence first moves past the parts before it;</li>
  *   <li>applied or already applied (a replay): the fence moves to the batch's end and every window the batch
  *       touched is announced (a replay announces again: the first announcement may be what a crash lost);</li>
  *   <li>the fence moved under this instance, or the rule was closed further while the batch was folded: the
@@ -58,6 +59,10 @@ public final class Settlement {
                 ApplyOutcome outcome = outcomes.getOrDefault(fold.partition(), Map.of()).get(entry.getKey());
                 if (outcome == null) {
                     throw new ReadAgain("no outcome for rule " + rule.id() + " on partition " + fold.partition());
+                }
+                if (!outcome.applied() && outcome.result() != 0 && outcome.appliedThrough() > state.fence(rule)) {
+                    // Parts before the refused one took effect: what follows is read, retried or quarantined from there.
+                    state.setFence(rule.tenant(), rule.id(), outcome.appliedThrough());
                 }
                 if (outcome.closedMoved()) {
                     throw new ReadAgain("rule " + rule.id() + " was closed further while its batch was folded; folding again");

@@ -310,7 +310,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         Map<String, Long> closed = writer.loadFencesAndClosedMarks(batch.rulesByPartition(), states);
         Map<Integer, Map<String, Map<String, Long>>> seen = writer.seen(batch.idLookups(states));
         phase = lap("lookup", phase);
-        List<PartitionFold> folds = batch.fold(states, now, rule -> closed.getOrDefault(rule.tenant() + ":" + rule.id(), Long.MIN_VALUE), seen);
+        List<PartitionFold> folds = batch.fold(states, now, rule -> closed.getOrDefault(rule.tenant() + ":" + rule.id(), Long.MIN_VALUE), seen,
+            config.maxScriptCells());
         phase = lap("fold", phase);
         // Late events go out before any fence moves: a replay of a batch applied already never publishes them again.
         List<Event> late = folds.stream().flatMap(f -> f.lateEvents().stream()).toList();

@@ -20,14 +20,15 @@ record ApplyScript(String[] keys, byte[][] args) {
 
 
     /**
-     * The keys and arguments of {@code apply-rule-delta.lua} for one rule's delta of one batch of one partition:
+     * The keys and arguments of {@code apply-rule-delta.lua} for one part of a rule's delta of one batch of one
+     * partition ({@link RuleDelta.Part}: the script moves the fence from {@code expectedFence} to {@code lastOffset}):
      * KEYS fence, meta, then the windows; ARGV partition, expected fence, the batch's last offset, late events,
      * meta lifetime, the finality mark folded with, the number of windows, the tenant's quota of groups per window
      * (0 for a rule without dimensions: it has one group), the overflow group, the distinct-key prefix, each
      * window's expiry, close time and start, then the operations (one {@code G} per group, its writes after it).
      */
-    static ApplyScript encode(int partition, RuleDelta delta, long expectedFence, long lastOffset, long closedUpTo, int groupsPerWindow) {
-        CompiledRule rule = delta.rule();
+    static ApplyScript encode(int partition, CompiledRule rule, RuleDelta.Part delta, long expectedFence, long lastOffset, long closedUpTo,
+                              int groupsPerWindow) {
         String tenant = rule.tenant();
         String id = rule.id();
         List<String> windowKeys = new ArrayList<>();

@@ -132,15 +132,27 @@ public class FencedRedisWriter {
      * Anything else (Redis away, a timeout, a failover in progress) throws {@link StateStoreException}.
      */
     public Map<Integer, Map<String, ApplyOutcome>> apply(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
-        Map<Integer, Map<String, CompletableFuture<List<Object>>>> pending = new LinkedHashMap<>();
+        record Part(long end, CompletableFuture<List<Object>> reply) {
+        }
+        Map<Integer, Map<String, List<Part>>> pending = new LinkedHashMap<>();
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
-            Map<String, CompletableFuture<List<Object>>> byRule = new LinkedHashMap<>();
+            Map<String, List<Part>> byRule = new LinkedHashMap<>();
             for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
                 RuleDelta delta = e.getValue();
-                ApplyScript script = ApplyScript.encode(fold.partition(), delta, state.fence(delta.rule()), fold.lastOffset(),
-                    fold.closedUpTo(delta.rule()), quotas.of(delta.rule().tenant()).groupsPerWindow());
-                byRule.put(e.getKey(), evalsha(script.keys(), script.args()));
+                CompiledRule rule = delta.rule();
+                int groupsPerWindow = quotas.of(rule.tenant()).groupsPerWindow();
+                // The parts of one rule go to one slot, so one connection: Redis runs them in order, each moving the fence
+                // to where the next one expects it. A refused part refuses every later one (the fence is not there).
+                List<Part> parts = new ArrayList<>(delta.parts().size());
+                long fence = state.fence(rule);
+                for (RuleDelta.Part part : delta.parts()) {
+                    long end = part.end() == RuleDelta.OPEN ? fold.lastOffset() : part.end();
+                    ApplyScript script = ApplyScript.encode(fold.partition(), rule, part, fence, end, fold.closedUpTo(rule), groupsPerWindow);
+                    parts.add(new Part(end, evalsha(script.keys(), script.args())));
+                    fence = end;
+                }
+                byRule.put(e.getKey(), parts);
             }
             pending.put(fold.partition(), byRule);
         }
@@ -149,10 +161,27 @@ public class FencedRedisWriter {
         for (var p : pending.entrySet()) {
             Map<String, ApplyOutcome> byRule = new HashMap<>();
             for (var r : p.getValue().entrySet()) {
-                try {
-                    byRule.put(r.getKey(), outcome(r.getValue()));
-                } catch (StateStoreException e) {
-                    failure = failure == null ? e : failure; // every reply is awaited before the flush fails
+                ApplyOutcome settled = null;
+                long appliedThrough = ApplyOutcome.NOTHING;
+                for (Part part : r.getValue()) {
+                    try {
+                        ApplyOutcome outcome = outcome(part.reply());
+                        if (settled == null) {
+                            if (outcome.applied() || outcome.result() == 0) {
+                                appliedThrough = part.end();
+                            } else {
+                                settled = outcome.after(appliedThrough);
+                            }
+                        }
+                        if (settled == null && part == r.getValue().getLast()) {
+                            settled = outcome;
+                        }
+                    } catch (StateStoreException e) {
+                        failure = failure == null ? e : failure; // every reply is awaited before the flush fails
+                    }
+                }
+                if (settled != null) {
+                    byRule.put(r.getKey(), settled);
                 }
             }
             outcomes.put(p.getKey(), byRule);

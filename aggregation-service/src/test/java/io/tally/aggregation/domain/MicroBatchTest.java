@@ -41,7 +41,7 @@ class MicroBatchTest {
         assertEquals(11, batch.unreadable().getFirst().offset());
         assertTrue(batch.unreadable().getFirst().reason().startsWith("the event could not be read"));
         Map<Integer, PartitionState> states = Map.of(2, new PartitionState());
-        List<PartitionFold> folds = batch.fold(states, T0 + 60_000, rule -> Long.MIN_VALUE, Map.of());
+        List<PartitionFold> folds = batch.fold(states, T0 + 60_000, rule -> Long.MIN_VALUE, Map.of(), PartitionFold.DEFAULT_SCRIPT_CELLS);
         assertEquals(2, folds.getFirst().deltas().get("acme:r").windows().get(T0).get("[]").count(0));
         assertEquals(12, folds.getFirst().lastOffset());
     }
@@ -61,7 +61,7 @@ class MicroBatchTest {
         current.set(0, rule("acme", "r", 2, null)); // a new version arrives mid-batch
         assertEquals(Map.of(1, first, 2, first), batch.rulesByPartition());
         Map<Integer, PartitionState> states = Map.of(1, new PartitionState(), 2, new PartitionState());
-        for (PartitionFold fold : batch.fold(states, T0 + 60_000, rule -> Long.MIN_VALUE, Map.of())) {
+        for (PartitionFold fold : batch.fold(states, T0 + 60_000, rule -> Long.MIN_VALUE, Map.of(), PartitionFold.DEFAULT_SCRIPT_CELLS)) {
             assertEquals(1, fold.deltas().get("acme:r").rule().version(), "both partitions folded with version 1");
         }
         assertEquals(Map.of("acme", 1), asked);
@@ -84,7 +84,8 @@ class MicroBatchTest {
     void aDuplicateFirstSeenInAnEarlierBatchIsDropped() {
         Map<Integer, List<MicroBatch.Source>> records = Map.of(4, List.of(source(20, "acme", "a", "sports"), source(21, "acme", "b", "sports")));
         MicroBatch batch = new MicroBatch(records, t -> List.of(rule("acme", "r", 1, null)));
-        var folds = batch.fold(Map.of(4, new PartitionState()), T0 + 60_000, rule -> Long.MIN_VALUE, Map.of(4, Map.of("acme", Map.of("a", 5L))));
+        var folds = batch.fold(Map.of(4, new PartitionState()), T0 + 60_000, rule -> Long.MIN_VALUE, Map.of(4, Map.of("acme", Map.of("a", 5L))),
+            PartitionFold.DEFAULT_SCRIPT_CELLS);
         assertEquals(1, folds.getFirst().deltas().get("acme:r").windows().values().stream()
             .mapToLong(groups -> groups.get("[]").count(0)).sum());
         assertEquals(1, folds.getFirst().duplicates());

@@ -144,7 +144,7 @@ class PartitionFoldTest {
         // The partition's own watermark keeps the 10:00 window open, but the rule was closed up to 10:01:05
         // (another partition went idle and moved the tenant on): the window was served final and stays so.
         CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
-        PartitionFold fold = new PartitionFold(3, state, NOW, rule -> T0 + 65_000);
+        PartitionFold fold = new PartitionFold(3, state, NOW, rule -> T0 + 65_000, PartitionFold.DEFAULT_SCRIPT_CELLS);
         fold.add(1, event("a", T0 + 10_000), DedupIndex.NONE, t -> List.of(r));
         fold.add(2, event("b", T0 + 61_000), DedupIndex.NONE, t -> List.of(r));
         assertEquals(1, fold.deltas().get("acme:r").lateEvents());
@@ -254,5 +254,25 @@ class PartitionFoldTest {
         assertEquals(3, d.count(5));
         assertEquals(Set.of("\"u1\"", "\"u2\""), d.distinctValues(6));
         assertEquals(Map.of("\"Lakers\"", 2L, "\"Bulls\"", 1L), d.topkCounts(7));
+    }
+
+    @Test
+    void aRulesDeltaIsCutIntoPartsByOffsetThatTogetherHoldTheBatch() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of("geo"), null, agg("n", "count", null, null)));
+        // A new group costs 3 writes (the group, its events, the count): parts of at most 6 hold two new groups.
+        PartitionFold fold = new PartitionFold(3, state, NOW, rule -> Long.MIN_VALUE, 6);
+        String[] geos = {"US", "US", "FR", "DE", "US", "IT"};
+        for (int i = 0; i < geos.length; i++) {
+            fold.add(100 + i, event("e" + i, T0 + 70_000 + i, "sports", geos[i], null, Map.of()), DedupIndex.NONE, t -> List.of(r));
+        }
+        fold.add(106, event("late", T0 - 120_000), DedupIndex.NONE, t -> List.of(r));
+        List<RuleDelta.Part> parts = fold.deltas().get("acme:r").parts();
+        assertEquals(List.of(102L, 104L, RuleDelta.OPEN), parts.stream().map(RuleDelta.Part::end).toList(), "US+FR, DE+US, IT+late");
+        assertEquals(Set.of("[\"US\"]", "[\"FR\"]"), parts.get(0).windows().get(T0 + 60_000).keySet());
+        assertEquals(2, parts.get(0).windows().get(T0 + 60_000).get("[\"US\"]").count(0));
+        assertEquals(Set.of("[\"DE\"]", "[\"US\"]"), parts.get(1).windows().get(T0 + 60_000).keySet());
+        assertEquals(1, parts.get(2).lateEvents(), "a late event is counted in the part of its offset");
+        assertEquals(1, fold.deltas().get("acme:r").lateEvents());
+        assertEquals(Set.of(T0 + 60_000), fold.deltas().get("acme:r").touched());
     }
 }

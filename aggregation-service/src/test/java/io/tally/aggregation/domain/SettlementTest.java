@@ -68,4 +68,17 @@ class SettlementTest {
         assertEquals("key k holds a value of another type", second.quarantines().getFirst().reason());
         assertEquals(-1, state.fence(bad), "the fence moves only once the dead letters are out");
     }
+
+    @Test
+    void theFenceMovesPastThePartsAppliedBeforeARefusedOne() {
+        ApplyOutcome poisonedAfterAPart = new ApplyOutcome(ApplyOutcome.POISON, 0, "key k holds a value of another type").after(38);
+        assertThrows(Settlement.ReadAgain.class, () -> Settlement.of(List.of(fold()), outcomes(new ApplyOutcome(1, 1), poisonedAfterAPart), states, poison));
+        assertEquals(38, state.fence(bad), "retried (or quarantined) from where the applied parts end");
+        assertThrows(Settlement.ReadAgain.class,
+            () -> Settlement.of(List.of(fold()), outcomes(new ApplyOutcome(1, 1), new ApplyOutcome(-1, 0).after(39)), states, poison));
+        assertEquals(39, state.fence(bad));
+        assertThrows(Settlement.ReadAgain.class,
+            () -> Settlement.of(List.of(fold()), outcomes(new ApplyOutcome(1, 1), new ApplyOutcome(-1, 0).after(20)), states, poison));
+        assertEquals(39, state.fence(bad), "a fence never moves back");
+    }
 }

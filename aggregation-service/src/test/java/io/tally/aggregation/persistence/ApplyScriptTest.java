@@ -9,6 +9,7 @@ import io.tally.aggregation.domain.IdLookup;
 import io.tally.aggregation.domain.DedupIndex;
 import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
+import io.tally.aggregation.domain.RuleDelta;
 import io.tally.model.Event;
 import io.tally.model.RuleRecord;
 import io.tally.model.StateKeys;
@@ -160,7 +161,7 @@ class ApplyScriptTest {
         CompiledRule rule = rule("closed");
         PartitionState state = new PartitionState();
         state.setFence(tenant, rule.id(), -1);
-        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> T0);
+        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> T0, PartitionFold.DEFAULT_SCRIPT_CELLS);
         fold.add(10, event("a", 1, "u1", "x"), DedupIndex.NONE, t -> List.of(rule));
         writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 65_000, T0 + 65_000)));
         ApplyOutcome outcome = writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":closed");
@@ -174,7 +175,7 @@ class ApplyScriptTest {
         CompiledRule rule = rule("open");
         PartitionState state = new PartitionState();
         state.setFence(tenant, rule.id(), -1);
-        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> T0);
+        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> T0, PartitionFold.DEFAULT_SCRIPT_CELLS);
         fold.add(10, event("a", 1, "u1", "x"), DedupIndex.NONE, t -> List.of(rule));
         // Closed up to the window before: the batch's window [T0, T0 + 1 min) is still open.
         writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 5_000, T0 + 5_000)));
@@ -233,6 +234,41 @@ class ApplyScriptTest {
         redis.del(windowKey);
         redis.set(windowKey, "oops");
         assertTrue(apply(rule, state, 11, event("b", 1, "u2", "y")).poisoned());
+    }
+
+    @Test
+    void aDeltaCutIntoPartsAppliesAsItsEventsWouldAndAPartRefusedStopsTheFenceWhereTheAppliedPartsEnd() {
+        CompiledRule rule = rule("parts");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        // One write per script at most: each event is a part of its own (an event is never split).
+        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> Long.MIN_VALUE, 1);
+        Event[] events = {event("a", 1, "u1", "x"), event("b", 2, "u2", "x"), event("c", 3, "u1", "y")};
+        for (int i = 0; i < events.length; i++) {
+            fold.add(20 + 2 * i, events[i], DedupIndex.NONE, t -> List.of(rule));
+        }
+        assertEquals(List.of(21L, 23L, RuleDelta.OPEN), fold.deltas().get(tenant + ":parts").parts().stream().map(RuleDelta.Part::end).toList());
+        ApplyOutcome outcome = writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":parts");
+        assertEquals(new ApplyOutcome(1, 3), outcome, "three scripts, one update each");
+        Map<String, String> w = window(rule);
+        assertEquals("3", w.get(GROUP + SEP + "n"));
+        assertEquals(6.0, Double.parseDouble(w.get(GROUP + SEP + "s")));
+        assertEquals("24", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
+        state.setFence(tenant, rule.id(), 24);
+
+        // The second part writes a window whose key holds another type: the first part applies, the rest is refused.
+        long next = T0 + 60_000;
+        redis.set(StateKeys.window(tenant, rule.id(), 1, next), "oops");
+        PartitionFold second = new PartitionFold(3, state, T0 + 60_000, r -> Long.MIN_VALUE, 1);
+        second.add(30, event("d", 1, "u3", "x"), DedupIndex.NONE, t -> List.of(rule));
+        second.add(31, new Event(tenant, "e", "c", next + 1_000, null, "US", 1.0, Map.of("user", "u4", "team", "x"), null),
+            DedupIndex.NONE, t -> List.of(rule));
+        second.add(32, event("f", 1, "u5", "x"), DedupIndex.NONE, t -> List.of(rule));
+        ApplyOutcome refused = writer.apply(List.of(second), Map.of(3, state)).get(3).get(tenant + ":parts");
+        assertTrue(refused.poisoned(), refused.toString());
+        assertEquals(30, refused.appliedThrough(), "the first part moved the fence");
+        assertEquals("30", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
+        assertEquals("4", window(rule).get(GROUP + SEP + "n"), "the first part's event is counted, the third part's is not");
     }
 
     @Test
