@@ -46,6 +46,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class HostileTenantIT {
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();
+    /** State cells per second one tenant's events may update, in this fleet. */
+    private static final long FOLD_RATE = 200_000;
     private Fleet fleet;
     private final String hostile = "hostile-" + UUID.randomUUID().toString().substring(0, 6);
     private final String calm = "calm-" + UUID.randomUUID().toString().substring(0, 6);
@@ -53,7 +55,9 @@ class HostileTenantIT {
 
     @BeforeAll
     void startFleet() throws Exception {
-        fleet = new Fleet(Map.of("TALLY_SOCKETS_PER_TENANT", "5")).start("rules", "ingestion", "aggregation", "query", "subscription", "gateway");
+        // A fold budget sized for this 2-core machine (an operator sizes it so the tenants' budgets fit the engine).
+        fleet = new Fleet(Map.of("TALLY_SOCKETS_PER_TENANT", "5", "TALLY_FOLD_RATE", Long.toString(FOLD_RATE),
+            "TALLY_FOLD_BURST", Long.toString(2 * FOLD_RATE))).start("rules", "ingestion", "aggregation", "query", "subscription", "gateway");
         calmRule = fleet.activeRule(token(calm, "admin"), "{\"name\":\"calm\",\"window\":{\"size\":\"PT1H\"},\"allowedLateness\":\"PT1H\","
             + "\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"}]}");
     }
@@ -194,6 +198,7 @@ class HostileTenantIT {
                 record(statuses, serverErrors, "GET top", raw("GET", fleet.gateway("/api/v1/rules/" + hostileRule + "/top" + query
                     + "&metric=n&k=99999999999&window=%2B999999999-12-31T23:59:59Z"), all, null), query);
             }
+            record(statuses, serverErrors, "GET usage", raw("GET", fleet.gateway("/api/v1/usage?x=%00"), all, null), "usage");
             for (String path : List.of("/api/v1/rules/%00", "/api/v1/rules/" + "x".repeat(5000), "/api/v1/rules/../../etc/passwd",
                 "/api/v1/dashboards/%ff", "/api/v1/rules/" + hostileRule + "/results/extra")) {
                 record(statuses, serverErrors, "GET path", raw("GET", fleet.gateway(path), all, null), path);
@@ -287,6 +292,50 @@ class HostileTenantIT {
         } finally {
             held.forEach(Socket::close);
         }
+    }
+
+    @Test
+    @Order(4)
+    void whatATenantsRulesMakeEachEventCostIsChargedToItsFoldBudget() throws Exception {
+        String heavy = "heavy-" + UUID.randomUUID().toString().substring(0, 6);
+        fleet.activeRule(token(heavy, "admin"), "{\"name\":\"sliding\",\"window\":{\"size\":\"PT1H\",\"slide\":\"PT1M\"},"
+            + "\"aggregations\":[{\"name\":\"n\",\"op\":\"count\"},{\"name\":\"s\",\"op\":\"sum\",\"field\":\"value\"}]}");
+        HttpResponse<String> usage = send("GET", fleet.gateway("/api/v1/usage"), token(heavy, "viewer"), null);
+        assertEquals(200, usage.statusCode(), usage.body());
+        Map<?, ?> cost = io.micronaut.serde.ObjectMapper.getDefault().readValue(usage.body(), Map.class);
+        assertEquals(1, ((Number) cost.get("rules")).intValue(), usage.body());
+        assertEquals(60, ((Number) cost.get("windowsPerEvent")).intValue(), usage.body());
+        assertEquals(180, ((Number) cost.get("cellsPerEvent")).intValue(), "60 windows x (1 + 2 aggregations): " + usage.body());
+        assertEquals(1440, ((Number) ((Map<?, ?>) cost.get("quotas")).get("windowsPerEvent")).intValue(), usage.body());
+
+        // 1,000 events cost 180,000 cells: the budget (a burst of 400,000, 200,000 a second) takes two such requests in a
+        // row once the gateway knows the cost (it asks in the background on the first), not twenty. The events bucket
+        // (40,000) alone would take them all.
+        String producer = token(heavy, "producer");
+        HttpResponse<String> refused = null;
+        int accepted = 0;
+        for (int batch = 0; batch < 20 && refused == null; batch++) {
+            StringBuilder body = new StringBuilder("{\"events\":[");
+            for (int i = 0; i < 1000; i++) {
+                body.append(i > 0 ? "," : "").append("{\"id\":\"h").append(batch).append('-').append(i)
+                    .append("\",\"category\":\"c\",\"time\":\"").append(Instant.now()).append("\",\"value\":1}");
+            }
+            HttpResponse<String> r = send("POST", fleet.gateway("/api/v1/events"), producer, body.append("]}").toString());
+            if (r.statusCode() == 202) {
+                accepted++;
+            } else {
+                refused = r;
+            }
+        }
+        assertTrue(refused != null, "twenty requests of 1,000 events at 180 cells each passed a budget of 400,000 cells");
+        assertEquals(429, refused.statusCode(), refused.body());
+        assertTrue(refused.body().contains("fold limit") && refused.body().contains("180 state cells"), refused.body());
+        assertTrue(refused.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json"), refused.headers().toString());
+        assertTrue(Long.parseLong(refused.headers().firstValue("Retry-After").orElse("0")) >= 1, refused.headers().toString());
+        System.out.printf("FOLD budget: %d requests of 1,000 events passed before the first refusal%n", accepted);
+        // A cheap tenant is not charged by the heavy one's budget.
+        assertEquals(202, send("POST", fleet.gateway("/api/v1/events"), token(calm, "producer"),
+            "{\"events\":[{\"id\":\"after-heavy\",\"category\":\"c\",\"time\":\"" + Instant.now() + "\"}]}").statusCode());
     }
 
     @Test

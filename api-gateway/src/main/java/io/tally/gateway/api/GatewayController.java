@@ -28,6 +28,7 @@ import io.tally.gateway.routing.Downstreams;
 import io.tally.gateway.routing.EventCounter;
 import io.tally.gateway.routing.Forwarded;
 import io.tally.gateway.routing.Route;
+import io.tally.gateway.routing.TenantCosts;
 import io.tally.model.TallyHeaders;
 import io.tally.problem.FieldError;
 import io.tally.problem.Problem;
@@ -62,10 +63,12 @@ public class GatewayController {
     private final Timer limiting;
     private final Timer forwarding;
     private final InternalKey internalKey;
+    private final TenantCosts costs;
 
     public GatewayController(BearerAuthenticator authenticator, TenantRateLimiter limiter, Downstreams downstreams, MeterRegistry meters,
-                             InternalKey internalKey) {
+                             InternalKey internalKey, TenantCosts costs) {
         this.internalKey = internalKey;
+        this.costs = costs;
         this.authenticator = authenticator;
         this.limiter = limiter;
         this.downstreams = downstreams;
@@ -135,9 +138,14 @@ public class GatewayController {
         } else {
             long cost = route.bucket() == Limits.Kind.INGEST ? EventCounter.count(body, isNdjson(request)) : 1;
             long limitStart = System.nanoTime();
-            decision = limiter.take(caller.tenant(), route.bucket(), cost);
+            // Ingest also pays for what its events make the engine do: the state cells they update over the tenant's rules.
+            long cellsPerEvent = route.bucket() == Limits.Kind.INGEST ? costs.cellsPerEvent(caller.tenant()) : 0;
+            Decision fold = cellsPerEvent > 0 && cost > 0 ? limiter.take(caller.tenant(), Limits.Kind.FOLD, cost * cellsPerEvent) : null;
+            decision = fold != null && !fold.allowed() ? fold : limiter.take(caller.tenant(), route.bucket(), cost);
             limiting.record(System.nanoTime() - limitStart, java.util.concurrent.TimeUnit.NANOSECONDS);
-            if (!decision.allowed()) {
+            if (decision == fold) {
+                response = refusedFold(request, fold, cost, cellsPerEvent);
+            } else if (!decision.allowed()) {
                 response = refused(request, decision, route, cost);
             } else if (route.service() == Route.Service.SUBSCRIPTION) {
                 response = problem(request, HttpStatus.UPGRADE_REQUIRED, "Upgrade required",
@@ -164,6 +172,22 @@ public class GatewayController {
         return problem(request, HttpStatus.TOO_MANY_REQUESTS, "Too many requests",
             "The tenant's " + route.bucket().name().toLowerCase(Locale.ROOT) + " limit has no room for " + what + " (" + decision.remaining()
                 + " tokens left of " + decision.limit() + "); nothing was forwarded. Retry after Retry-After seconds.", null)
+            .header("Retry-After", Long.toString(decision.retryAfterSeconds()));
+    }
+
+    private MutableHttpResponse<?> refusedFold(HttpRequest<?> request, Decision decision, long events, long cellsPerEvent) {
+        if ("unavailable".equals(decision.source())) {
+            return refused(request, decision, null, events);
+        }
+        long cells = events * cellsPerEvent;
+        String advice = cells > decision.limit()
+            ? "Send at most " + Math.max(1, decision.limit() / cellsPerEvent) + " events per request"
+            : "Retry after Retry-After seconds, or send fewer events per second";
+        return problem(request, HttpStatus.TOO_MANY_REQUESTS, "Too many requests",
+            "The tenant's rules make each event update " + cellsPerEvent + " state cells, and its fold limit has no room for the "
+                + events + " events of this request (" + cells + " cells; " + decision.remaining() + " left of " + decision.limit()
+                + "); nothing was forwarded. " + advice + "; cheaper rules (a longer slide, fewer aggregations) cost less."
+                + " GET /api/v1/usage shows the cost.", null)
             .header("Retry-After", Long.toString(decision.retryAfterSeconds()));
     }
 

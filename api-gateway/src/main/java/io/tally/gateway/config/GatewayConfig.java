@@ -25,6 +25,10 @@ import java.time.Duration;
  * @param downstreamTimeout  longest wait for a downstream answer before 504-style failure (counted by the breaker)
  * @param maxConcurrent      bulkhead: concurrent calls per downstream; more wait for nothing and get 503
  * @param breakerOpenFor     how long an opened breaker refuses at once before letting trial calls through
+ * @param foldRate           fold tokens per second per tenant: state cells its events may update (events times the
+ *                           tenant's cells per event, from the rules service); bounds what one tenant's rules make the
+ *                           aggregation engine do, however few events they take
+ * @param foldBurst          fold bucket capacity
  */
 @ConfigurationProperties(GatewayConfig.PREFIX)
 public record GatewayConfig(
@@ -42,7 +46,9 @@ public record GatewayConfig(
     @Bindable(defaultValue = "true") boolean rateLimitFailOpen,
     @Bindable(defaultValue = "10s") Duration downstreamTimeout,
     @Bindable(defaultValue = "256") int maxConcurrent,
-    @Bindable(defaultValue = "5s") Duration breakerOpenFor) {
+    @Bindable(defaultValue = "5s") Duration breakerOpenFor,
+    @Bindable(defaultValue = "5000000") long foldRate,
+    @Bindable(defaultValue = "10000000") long foldBurst) {
 
     public static final String PREFIX = "tally.gateway";
 }

@@ -5,12 +5,15 @@ import java.util.Map;
 
 /**
  * Token bucket sizes per tenant: defaults plus overrides written as
- * {@code tenant=ingest:rate/burst,query:rate/burst;other-tenant=query:rate/burst}.
+ * {@code tenant=ingest:rate/burst,query:rate/burst,fold:rate/burst;other-tenant=query:rate/burst}.
  */
 public final class Limits {
 
-    /** Which bucket a request draws from. */
-    public enum Kind { INGEST, QUERY }
+    /**
+     * Which bucket a request draws from: events, requests, or (ingest too) the state cells its events update over
+     * the tenant's rules.
+     */
+    public enum Kind { INGEST, QUERY, FOLD }
 
     /** Tokens per second and bucket capacity. */
     public record Limit(long rate, long burst) {
@@ -23,18 +26,27 @@ public final class Limits {
 
     private final Limit ingest;
     private final Limit query;
+    private final Limit fold;
     private final Map<String, Map<Kind, Limit>> overrides;
 
-    public Limits(Limit ingest, Limit query, String overrides) {
+    public Limits(Limit ingest, Limit query, Limit fold, String overrides) {
         this.ingest = ingest;
         this.query = query;
+        this.fold = fold;
         this.overrides = parse(overrides);
     }
 
     public Limit of(String tenant, Kind kind) {
         Map<Kind, Limit> own = overrides.get(tenant);
         Limit limit = own == null ? null : own.get(kind);
-        return limit != null ? limit : kind == Kind.INGEST ? ingest : query;
+        if (limit != null) {
+            return limit;
+        }
+        return switch (kind) {
+            case INGEST -> ingest;
+            case QUERY -> query;
+            case FOLD -> fold;
+        };
     }
 
     static Map<String, Map<Kind, Limit>> parse(String spec) {
@@ -61,7 +73,8 @@ public final class Limits {
                 Kind kind = switch (kindAndValues[0].trim()) {
                     case "ingest" -> Kind.INGEST;
                     case "query" -> Kind.QUERY;
-                    default -> throw new IllegalArgumentException("unknown bucket '" + kindAndValues[0].trim() + "': use ingest or query");
+                    case "fold" -> Kind.FOLD;
+                    default -> throw new IllegalArgumentException("unknown bucket '" + kindAndValues[0].trim() + "': use ingest, query or fold");
                 };
                 limits.put(kind, new Limit(Long.parseLong(values[0].trim()), Long.parseLong(values[1].trim())));
             }

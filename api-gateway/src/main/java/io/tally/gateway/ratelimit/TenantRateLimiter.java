@@ -66,7 +66,7 @@ public class TenantRateLimiter implements AutoCloseable {
     public TenantRateLimiter(Provider<RedisClusterClient> client, GatewayConfig config, MeterRegistry meters) {
         this.client = client;
         this.limits = new Limits(new Limits.Limit(config.ingestRate(), config.ingestBurst()),
-            new Limits.Limit(config.queryRate(), config.queryBurst()), config.tenantLimits());
+            new Limits.Limit(config.queryRate(), config.queryBurst()), new Limits.Limit(config.foldRate(), config.foldBurst()), config.tenantLimits());
         this.failOpen = config.rateLimitFailOpen();
         this.meters = meters;
         this.allowedLocally = meters.counter("tally.gateway.ratelimit", "result", "allowed-local");

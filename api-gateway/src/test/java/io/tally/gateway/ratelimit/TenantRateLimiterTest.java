@@ -22,7 +22,7 @@ class TenantRateLimiterTest {
 
     private static GatewayConfig config(boolean failOpen) {
         return new GatewayConfig(null, null, "http://127.0.0.1:1", "http://127.0.0.1:1", "http://127.0.0.1:1", "http://127.0.0.1:1",
-            1, 10, 1, 5, null, failOpen, Duration.ofSeconds(1), 10, Duration.ofSeconds(1));
+            1, 10, 1, 5, null, failOpen, Duration.ofSeconds(1), 10, Duration.ofSeconds(1), 1000, 2000);
     }
 
     private static RedisClusterClient client(String uris) {
@@ -56,7 +56,7 @@ class TenantRateLimiterTest {
     void reservingTokensAheadNeverAdmitsMoreThanTheSharedLimit() {
         RedisClusterClient redis = client(TestStack.infrastructure().redisUris());
         GatewayConfig roomy = new GatewayConfig(null, null, "http://127.0.0.1:1", "http://127.0.0.1:1", "http://127.0.0.1:1",
-            "http://127.0.0.1:1", 1, 10, 100, 100, null, true, Duration.ofSeconds(1), 10, Duration.ofSeconds(1));
+            "http://127.0.0.1:1", 1, 10, 100, 100, null, true, Duration.ofSeconds(1), 10, Duration.ofSeconds(1), 1000, 2000);
         try (TenantRateLimiter one = new TenantRateLimiter(() -> redis, roomy, new SimpleMeterRegistry());
              TenantRateLimiter two = new TenantRateLimiter(() -> redis, roomy, new SimpleMeterRegistry())) {
             String tenant = "r" + UUID.randomUUID().toString().substring(0, 8);

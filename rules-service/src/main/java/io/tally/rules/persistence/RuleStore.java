@@ -73,6 +73,31 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
     }
 
     /**
+     * What a tenant's rules cost and may cost: its rules, the windows one event joins over them, and the state cells
+     * one event can update ({@link TenantUsage#cellsPerEvent}), with the tenant's quotas.
+     */
+    public TenantUsage usage(String tenant) {
+        return db.read(status -> {
+            int rules = 0;
+            long windows = 0;
+            long cells = 0;
+            try (PreparedStatement query = status.getConnection().prepareStatement("SELECT definition->'window'->>'size',"
+                + " definition->'window'->>'slide', jsonb_array_length(definition->'aggregations') FROM rules WHERE tenant = ?")) {
+                query.setString(1, tenant);
+                try (ResultSet rows = query.executeQuery()) {
+                    while (rows.next()) {
+                        int perEvent = RuleDefinition.windowsPerEvent(rows.getString(1), rows.getString(2));
+                        rules++;
+                        windows += perEvent;
+                        cells += (long) perEvent * (1 + rows.getInt(3));
+                    }
+                }
+            }
+            return new TenantUsage(rules, windows, cells, quotas.of(tenant));
+        });
+    }
+
+    /**
      * Refuses (400 naming the quota) a rule that would take the tenant past its rules or windows-per-event quota.
      * The tenant's rule changes are serialized by a transaction-scoped advisory lock, so two concurrent creates
      * cannot both slip under the quota.
