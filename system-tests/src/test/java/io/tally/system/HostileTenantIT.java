@@ -48,6 +48,8 @@ class HostileTenantIT {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     /** State cells per second one tenant's events may update, in this fleet. */
     private static final long FOLD_RATE = 200_000;
+    /** A tenant with a small query budget: 40 tokens, one more a second. */
+    private static final String DASHBOARD_TENANT = "dashboard-budget";
     private Fleet fleet;
     private final String hostile = "hostile-" + UUID.randomUUID().toString().substring(0, 6);
     private final String calm = "calm-" + UUID.randomUUID().toString().substring(0, 6);
@@ -57,7 +59,7 @@ class HostileTenantIT {
     void startFleet() throws Exception {
         // A fold budget sized for this 2-core machine (an operator sizes it so the tenants' budgets fit the engine).
         fleet = new Fleet(Map.of("TALLY_SOCKETS_PER_TENANT", "5", "TALLY_FOLD_RATE", Long.toString(FOLD_RATE),
-            "TALLY_FOLD_BURST", Long.toString(2 * FOLD_RATE))).start("rules", "ingestion", "aggregation", "query", "subscription", "gateway");
+            "TALLY_FOLD_BURST", Long.toString(2 * FOLD_RATE), "TALLY_TENANT_LIMITS", DASHBOARD_TENANT + "=query:1/40")).start("rules", "ingestion", "aggregation", "query", "subscription", "gateway");
         calmRule = fleet.activeRule(token(calm, "admin"), "{\"name\":\"calm\",\"window\":{\"size\":\"PT1H\"},\"allowedLateness\":\"PT1H\","
             + "\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"}]}");
     }
@@ -339,6 +341,37 @@ class HostileTenantIT {
     }
 
     @Test
+    @Order(5)
+    void aDashboardSubscriptionCostsOneQueryTokenPerQueryItReads() throws Exception {
+        String admin = token(DASHBOARD_TENANT, "admin", "viewer");
+        HttpResponse<String> rule = send("POST", fleet.gateway("/api/v1/rules"), admin,
+            "{\"name\":\"d\",\"window\":{\"size\":\"PT1M\"},\"aggregations\":[{\"name\":\"n\",\"op\":\"count\"}]}");
+        assertEquals(201, rule.statusCode(), rule.body());
+        String ruleId = (String) io.micronaut.serde.ObjectMapper.getDefault().readValue(rule.body(), Map.class).get("id");
+        String query = "{\"ruleId\":\"" + ruleId + "\"}";
+        HttpResponse<String> dashboard = send("POST", fleet.gateway("/api/v1/dashboards"), admin,
+            "{\"name\":\"twelve\",\"queries\":[" + String.join(",", java.util.Collections.nCopies(12, query)) + "]}");
+        assertEquals(201, dashboard.statusCode(), dashboard.body());
+        String dashboardId = (String) io.micronaut.serde.ObjectMapper.getDefault().readValue(dashboard.body(), Map.class).get("id");
+        // About 37 tokens left: three subscriptions of twelve queries fit, the fourth or fifth does not (one rule's would).
+        try (Socket socket = Socket.open(Socket.ws(fleet.gateway("/api/v1/subscriptions")), admin, 0)) {
+            for (int i = 0; i < 5; i++) {
+                socket.send("{\"op\":\"subscribe\",\"id\":\"d" + i + "\",\"dashboardId\":\"" + dashboardId + "\"}");
+            }
+            Map<String, Object> refusal = null;
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (refusal == null && System.nanoTime() < deadline) {
+                Map<String, Object> message = socket.next(Duration.ofSeconds(30));
+                if ("error".equals(message.get("type")) && Integer.valueOf(429).equals(((Number) message.get("status")).intValue())) {
+                    refusal = message;
+                }
+            }
+            assertTrue(refusal != null, "five subscriptions of a twelve-query dashboard passed a budget of 40 query tokens");
+            assertTrue(String.valueOf(refusal.get("detail")).contains("12 tokens: one per query it reads"), refusal.toString());
+        }
+    }
+
+    @Test
     @Order(2)
     void aNoisyNeighbourAtItsLimitsLeavesTheOtherTenantCountingExactly() throws Exception {
         // A benchmark more than a check (minutes of draining on 2 cores): run with TALLY_NOISY_BENCH=true.
@@ -349,6 +382,9 @@ class HostileTenantIT {
         String rule = fleet.activeRule(token(noisy, "admin"), "{\"name\":\"n\",\"groupBy\":[\"attributes.user\"],"
             + "\"window\":{\"size\":\"PT1H\",\"slide\":\"PT1M\"},\"allowedLateness\":\"PT1H\",\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"},"
             + "{\"name\":\"users\",\"op\":\"distinct\",\"field\":\"attributes.user\"},{\"name\":\"top\",\"op\":\"topk\",\"field\":\"attributes.user\",\"k\":5}]}");
+        // Its events are counted by a cheap rule too: the noisy rule's own windows hold too many groups to read whole.
+        String total = fleet.activeRule(token(noisy, "admin"), "{\"name\":\"total\",\"window\":{\"size\":\"PT1H\"},\"allowedLateness\":\"PT1H\","
+            + "\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"}]}");
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicLong accepted = new AtomicLong();
         AtomicLong refused = new AtomicLong();
@@ -385,33 +421,41 @@ class HostileTenantIT {
             flood.join();
         }
         assertTrue(fleet.running.get("aggregation").process().isAlive(), "the aggregation service exited under the noisy tenant");
-        // The noisy tenant's own counts are exact too: the hour window starting at the flood's first minute holds every
-        // event of the flood (most users in __other__).
-        String window = Instant.ofEpochMilli(Math.floorDiv(floodStart, 60_000L) * 60_000L).toString();
+        // A read of the noisy rule's windows (60 windows of thousands of groups each) is refused as too large, quickly,
+        // instead of holding a Redis master for seconds.
+        String minute = Instant.ofEpochMilli(Math.floorDiv(floodStart, 60_000L) * 60_000L).toString();
+        long readStart = System.nanoTime();
+        HttpResponse<String> whole = send("GET", fleet.gateway("/api/v1/rules/" + rule + "/results?from=" + minute + "&to="
+            + Instant.parse(minute).plusMillis(1)), token(noisy, "viewer"), null);
+        long readMillis = (System.nanoTime() - readStart) / 1_000_000;
+        assertTrue(whole.statusCode() == 200 || whole.statusCode() == 400, whole.statusCode() + " " + whole.body());
+        // The noisy tenant's own counts are exact too: the hour windows of the flood hold every event it had accepted.
+        String window = Instant.ofEpochMilli(Math.floorDiv(floodStart, 3_600_000L) * 3_600_000L).toString();
         long expected = accepted.get();
         AtomicLong counted = new AtomicLong();
         boolean exact = Deadline.in(Duration.ofSeconds(180)).await(() -> {
             try {
-                HttpResponse<String> r = send("GET", fleet.gateway("/api/v1/rules/" + rule + "/results?from=" + window + "&to="
-                    + Instant.parse(window).plusMillis(1)), token(noisy, "viewer"), null);
-                counted.set(r.statusCode() == 200 ? windowTotal(r.body(), window) : -1);
+                HttpResponse<String> r = send("GET", fleet.gateway("/api/v1/rules/" + total + "/results?from=" + window + "&to="
+                    + Instant.parse(window).plus(Duration.ofHours(2))), token(noisy, "viewer"), null);
+                counted.set(r.statusCode() == 200 ? windowTotal(r.body(), null) : -1);
                 return counted.get() == expected;
             } catch (Exception e) {
                 return false;
             }
         }, Duration.ofSeconds(1));
-        System.out.printf("NOISY neighbour: %s; %s; noisy tenant: %d events accepted (%d batches refused by its limit), %d counted%n",
-            quiet, noisyRun, expected, refused.get(), counted.get());
+        System.out.printf("NOISY neighbour: %s; %s; noisy tenant: %d events accepted (%d batches refused by its limits), %d counted;"
+            + " a read of the noisy rule's 60 windows answered %d in %d ms%n", quiet, noisyRun, expected, refused.get(), counted.get(),
+            whole.statusCode(), readMillis);
         assertTrue(exact, "the noisy tenant's events: " + expected + " accepted, " + counted.get() + " counted");
     }
 
-    /** The sum of "events" over the groups of the window starting at {@code start}. */
+    /** The sum of "events" over the groups of the window starting at {@code start} (null: of every window). */
     @SuppressWarnings("unchecked")
     private static long windowTotal(String results, String start) throws Exception {
         Map<String, Object> body = io.micronaut.serde.ObjectMapper.getDefault().readValue(results, Map.class);
         long total = 0;
         for (Map<String, Object> w : (List<Map<String, Object>>) body.get("windows")) {
-            if (start.equals(w.get("start"))) {
+            if (start == null || start.equals(w.get("start"))) {
                 for (Map<String, Object> g : (List<Map<String, Object>>) w.get("groups")) {
                     total += ((Number) ((Map<String, Object>) g.get("values")).get("events")).longValue();
                 }

@@ -141,12 +141,9 @@ record ApplyScript(String[] keys, byte[][] args) {
     private static final byte[] OP_GROUP = {'G'};
     private static final byte[] OP_TOPK = {'T'};
 
-    /**
-     * Counters a topk aggregation keeps per group and window: ten per reported value, at least 100, at most 1,000
-     * (Space-Saving: a count is at most events / capacity above the true one).
-     */
+    /** Counters a topk aggregation keeps per group and window ({@link StateKeys#topkCapacity}). */
     static int topkCapacity(int k) {
-        return Math.max(100, Math.min(1_000, 10 * k));
+        return StateKeys.topkCapacity(k);
     }
     private static final byte[] NONE = {};
     private static final byte[] AVG_SUM = utf8(StateKeys.SEP + "s");

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The writer's encoding of a folded batch against the Lua script that applies it, on the real Redis Cluster. */
@@ -381,5 +382,28 @@ class ApplyScriptTest {
         var window = read.windows().getFirst();
         assertEquals("1", window.fields().get(GROUP + SEP + "n"), "the other values still read");
         assertEquals(0L, window.distinct().get(GROUP + SEP + "d"));
+    }
+
+    @Test
+    void aReadTooLargeForOneScriptIsReadByOneScriptPerPartAndOneTooLargeForItsBudgetFails() {
+        CompiledRule rule = rule("split");
+        PartitionState state = new PartitionState();
+        state.setFence(tenant, rule.id(), -1);
+        PartitionFold fold = new PartitionFold(3, state, T0 + 200_000);
+        for (int w = 0; w < 3; w++) {
+            fold.add(10 + w, new Event(tenant, "e" + w, "c", T0 + 60_000L * w + 1_000, null, "US", 1.0 + w, Map.of("user", "u" + w, "team", "t"), null),
+                DedupIndex.NONE, t -> List.of(rule));
+        }
+        assertTrue(writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":split").applied());
+        var view = io.tally.results.RuleView.of(rule.record());
+        List<Long> starts = List.of(T0, T0 + 60_000, T0 + 120_000);
+        var whole = io.tally.results.RuleState.read(client.connect().async(), view, starts).join();
+        // A script stops after its first window: three scripts, the same answer.
+        var parts = io.tally.results.RuleState.read(client.connect().async(), view, starts, new io.tally.results.RuleState.Budget(1, 0)).join();
+        assertEquals(3, whole.windows().size());
+        assertEquals(whole, parts);
+        var tooLarge = assertThrows(java.util.concurrent.CompletionException.class,
+            () -> io.tally.results.RuleState.read(client.connect().async(), view, starts, new io.tally.results.RuleState.Budget(1, 5)).join());
+        assertTrue(tooLarge.getCause() instanceof io.tally.results.RuleState.ReadTooLarge, tooLarge.toString());
     }
 }

@@ -19,6 +19,7 @@ import io.tally.gateway.ratelimit.Limits;
 import io.tally.gateway.ratelimit.TenantRateLimiter;
 import io.tally.gateway.routing.Downstreams;
 import io.tally.gateway.routing.Route;
+import io.tally.gateway.routing.TenantCosts;
 import io.tally.model.TallyHeaders;
 import jakarta.annotation.PreDestroy;
 import org.slf4j.Logger;
@@ -63,10 +64,12 @@ public class SubscriptionProxy {
     private final ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("gateway-ws-pings").daemon().unstarted(r));
 
     private final io.tally.internal.InternalKey internalKey;
+    private final TenantCosts costs;
 
     public SubscriptionProxy(Downstreams downstreams, TenantRateLimiter limiter, ObjectMapper json, MeterRegistry meters,
-                             io.tally.internal.InternalKey internalKey) {
+                             io.tally.internal.InternalKey internalKey, TenantCosts costs) {
         this.internalKey = internalKey;
+        this.costs = costs;
         URI base = downstreams.base(Route.Service.SUBSCRIPTION);
         this.target = URI.create(base.toString().replaceFirst("^http", "ws") + "/api/v1/subscriptions");
         this.limiter = limiter;
@@ -124,16 +127,25 @@ public class SubscriptionProxy {
         if (upstream == null) {
             return;
         }
-        String subscribeId = subscribeId(text);
-        if (subscribeId != null) {
-            Decision decision = limiter.take(upstream.caller.tenant(), Limits.Kind.QUERY, 1);
+        Map<String, Object> subscribe = subscribe(text);
+        if (subscribe == null) {
+            upstream.forward(text);
+            return;
+        }
+        String subscribeId = subscribe.get("id") instanceof String id ? id : "";
+        String tenant = upstream.caller.tenant();
+        // A dashboard subscription reads each of its queries: it costs one query token per query. Frames keep their
+        // order: the ones after it wait until it is charged.
+        CompletableFuture<Long> cost = subscribe.get("dashboardId") instanceof String dashboard && subscribe.get("ruleId") == null
+            ? costs.dashboardQueries(tenant, dashboard) : CompletableFuture.completedFuture(1L);
+        upstream.forward(cost.thenApply(tokens -> {
+            Decision decision = limiter.take(tenant, Limits.Kind.QUERY, tokens);
             if (!decision.allowed()) {
                 meters.counter("tally.gateway.subscription.refused").increment();
-                session.sendAsync(refusal(subscribeId, decision), MediaType.TEXT_PLAIN_TYPE);
-                return;
+                session.sendAsync(refusal(subscribeId, decision, tokens), MediaType.TEXT_PLAIN_TYPE);
             }
-        }
-        upstream.forward(text);
+            return decision.allowed();
+        }), text);
     }
 
     @OnClose
@@ -153,14 +165,14 @@ public class SubscriptionProxy {
     }
 
     /**
-     * The id of a subscribe message ("" when it has none), or null for anything else. Every frame is parsed: a
-     * keyword written with JSON escapes ({@code "\u0073ubscribe"}) is the same keyword to the service.
+     * A subscribe message, or null for anything else. Every frame is parsed: a keyword written with JSON escapes
+     * ({@code "\u0073ubscribe"}) is the same keyword to the service.
      */
-    private String subscribeId(String text) {
+    private Map<String, Object> subscribe(String text) {
         try {
             Map<String, Object> message = json.readValue(text, Argument.mapOf(String.class, Object.class));
             if (message != null && "subscribe".equals(message.get("op"))) {
-                return message.get("id") instanceof String id ? id : "";
+                return message;
             }
         } catch (Exception e) {
             // not JSON: the subscription service answers it
@@ -168,10 +180,11 @@ public class SubscriptionProxy {
         return null;
     }
 
-    private String refusal(String id, Decision decision) {
+    private String refusal(String id, Decision decision, long tokens) {
         String detail = (decision.source().equals("unavailable")
             ? "Rate limits cannot be checked right now"
-            : "The tenant's query limit has no room for this subscription (" + decision.remaining() + " tokens left of " + decision.limit() + ")")
+            : "The tenant's query limit has no room for this subscription (" + tokens + (tokens == 1 ? " token" : " tokens: one per query it reads")
+                + "; " + decision.remaining() + " left of " + decision.limit() + ")")
             + "; it was not forwarded. Subscribe again after " + decision.retryAfterSeconds() + " s.";
         int status = decision.source().equals("unavailable") ? 503 : 429;
         String title = status == 429 ? "Too Many Requests" : "Service Unavailable";
@@ -203,7 +216,13 @@ public class SubscriptionProxy {
 
         /** Client → service, one frame at a time (the JDK socket takes one send at once). */
         synchronized void forward(String text) {
-            sends = sends.thenCompose(v -> connected.join().sendText(text, true));
+            forward(CompletableFuture.completedFuture(true), text);
+        }
+
+        /** As above, once {@code allowed} says the frame may go (false: it is dropped, the client was answered). */
+        synchronized void forward(CompletionStage<Boolean> allowed, String text) {
+            sends = sends.thenCompose(v -> allowed)
+                .thenCompose(ok -> ok ? connected.join().sendText(text, true) : CompletableFuture.completedFuture(null));
             sends.exceptionally(e -> {
                 client.close(new CloseReason(1011, "the subscription service connection failed; reconnect and resume"));
                 return null;

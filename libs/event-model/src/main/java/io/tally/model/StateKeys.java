@@ -91,4 +91,12 @@ public final class StateKeys {
     public static String dedup(int partition, String tenant, long widthMillis, long generation) {
         return "{p:" + partition + "}:ids:" + tenant + ":" + widthMillis + ":" + generation;
     }
+
+    /**
+     * Counters a topk aggregation keeps per group and window (a Space-Saving sketch in one sorted set): ten per
+     * reported value, at least 100, at most 1,000 (a count is then at most events / capacity above the true one).
+     */
+    public static int topkCapacity(int k) {
+        return Math.max(100, Math.min(1_000, 10 * k));
+    }
 }

@@ -22,14 +22,79 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
 
     private static final LuaScript READ = LuaScript.load(RuleState.class, "/lua/read-rule.lua");
 
-    /** Reads the windows starting at {@code starts} (those without data are left out). */
+    /** Reads the windows starting at {@code starts} (those without data are left out) in one script, unbounded (tests). */
     public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleView rule,
                                                     List<Long> starts) {
+        return read(redis, rule, starts, Budget.NONE);
+    }
+
+    /**
+     * How much one read may take: a script stops after the window at which it has read {@code perScript} values (the
+     * rest is read by further scripts, so no script holds a Redis master for long), and a read that has read more than
+     * {@code perRead} values fails with {@link ReadTooLarge} (what one answer may hold in memory). 0: no bound.
+     */
+    public record Budget(long perScript, long perRead) {
+        public static final Budget NONE = new Budget(0, 0);
+    }
+
+    /** A read that would hold more values than its {@link Budget} allows. */
+    public static final class ReadTooLarge extends RuntimeException {
+        private final long values;
+        private final int windowsRead;
+        private final int windows;
+
+        ReadTooLarge(long values, int windowsRead, int windows, long limit) {
+            super("the read holds more than " + limit + " values (" + values + " in its first " + windowsRead + " of " + windows + " windows)");
+            this.values = values;
+            this.windowsRead = windowsRead;
+            this.windows = windows;
+        }
+
+        public long values() {
+            return values;
+        }
+
+        public int windowsRead() {
+            return windowsRead;
+        }
+
+        public int windows() {
+            return windows;
+        }
+    }
+
+    /**
+     * Reads the windows starting at {@code starts} within {@code budget}. When one script cannot read them all, the
+     * parts are read by successive scripts, each atomic with the sequence it read at, and the state is the one of the
+     * lowest sequence: every value read is at least what that sequence holds and never more than a later read shows,
+     * so readers stay monotonic; the late count, finality mark and watermark are that part's.
+     */
+    public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleView rule,
+                                                    List<Long> starts, Budget budget) {
+        return readFrom(redis, rule, starts, 0, budget, new Parts(starts.size()));
+    }
+
+    /** What the scripts of one read returned so far. */
+    private static final class Parts {
+        final List<RawWindow> windows = new ArrayList<>();
+        final int total;
+        RuleState lowest;
+        long values;
+
+        Parts(int total) {
+            this.total = total;
+        }
+    }
+
+    private static CompletableFuture<RuleState> readFrom(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleView rule,
+                                                         List<Long> all, int from, Budget budget, Parts parts) {
+        List<Long> starts = all.subList(from, all.size());
         String[] keys = new String[starts.size() + 1];
         keys[0] = StateKeys.meta(rule.tenant(), rule.id());
         List<String> args = new ArrayList<>();
         args.add(StateKeys.distinctPrefix(rule.tenant(), rule.id(), rule.version()));
         args.add(Integer.toString(starts.size()));
+        args.add(Long.toString(budget.perScript()));
         for (int i = 0; i < starts.size(); i++) {
             keys[i + 1] = StateKeys.window(rule.tenant(), rule.id(), rule.version(), starts.get(i));
             args.add(Long.toString(starts.get(i)));
@@ -39,7 +104,34 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
         args.addAll(distinct);
         rule.ops().stream().filter(o -> o.kind().equals("topk")).forEach(o -> args.add(o.name()));
         CompletableFuture<List<Object>> reply = READ.run(redis, ScriptOutputType.MULTI, keys, args.toArray(String[]::new));
-        return reply.thenApply(r -> parse(r, starts));
+        return reply.thenCompose(r -> {
+            int read = ((Number) r.get(4)).intValue();
+            RuleState part = parse(r, starts.subList(0, read));
+            parts.windows.addAll(part.windows());
+            parts.values += values(r, read);
+            if (parts.lowest == null || part.seq() < parts.lowest.seq()) {
+                parts.lowest = part;
+            }
+            int next = from + read;
+            if (budget.perRead() > 0 && parts.values > budget.perRead() && next < all.size()) {
+                return CompletableFuture.failedFuture(new ReadTooLarge(parts.values, next, all.size(), budget.perRead()));
+            }
+            if (next < all.size() && read > 0) {
+                return readFrom(redis, rule, all, next, budget, parts);
+            }
+            RuleState lowest = parts.lowest;
+            return CompletableFuture.completedFuture(new RuleState(lowest.seq(), lowest.lateEvents(), lowest.closedUpTo(), lowest.watermark(),
+                List.copyOf(parts.windows)));
+        });
+    }
+
+    @SuppressWarnings("unchecked")
+    private static long values(List<Object> reply, int windows) {
+        long values = 0;
+        for (int w = 0; w < windows; w++) {
+            values += ((List<Object>) reply.get(5 + 2 * w)).size() + ((List<Object>) reply.get(6 + 2 * w)).size();
+        }
+        return values / 2;
     }
 
     @SuppressWarnings("unchecked")
@@ -50,11 +142,11 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
         String watermark = (String) reply.get(3);
         List<RawWindow> windows = new ArrayList<>();
         for (int w = 0; w < starts.size(); w++) {
-            List<Object> fields = (List<Object>) reply.get(4 + 2 * w);
+            List<Object> fields = (List<Object>) reply.get(5 + 2 * w);
             if (fields.isEmpty()) {
                 continue;
             }
-            List<Object> counts = (List<Object>) reply.get(5 + 2 * w);
+            List<Object> counts = (List<Object>) reply.get(6 + 2 * w);
             Map<String, String> hash = new HashMap<>(fields.size());
             for (int i = 0; i + 1 < fields.size(); i += 2) {
                 hash.put((String) fields.get(i), (String) fields.get(i + 1));

@@ -42,15 +42,33 @@ public class StateReader {
     }
 
     private final Supplier<StatefulRedisClusterConnection<String, String>> connection;
+    private final RuleState.Budget budget;
+    // A read too large for its budget is the reader's problem, not Redis's: it never counts against the breaker.
     private final CircuitBreaker breaker = CircuitBreaker.of("redis-reads", CircuitBreakerConfig.custom()
         .slidingWindowSize(20).minimumNumberOfCalls(5).failureRateThreshold(50)
         .waitDurationInOpenState(Duration.ofSeconds(2)).permittedNumberOfCallsInHalfOpenState(2)
         .automaticTransitionFromOpenToHalfOpenEnabled(true)
+        .ignoreExceptions(RuleState.ReadTooLarge.class)
         .build());
 
-    /** @param connection connects on first use (and again after a failure to connect) */
+    /** A reader with the default budget ({@link #DEFAULT_BUDGET}). */
     public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection) {
+        this(connection, DEFAULT_BUDGET);
+    }
+
+    /**
+     * Values one read script takes at most before the rest is read by the next (20,000: ~10-30 ms of a Redis master),
+     * and values one read may hold (200,000: one window of a rule at the default groups quota with its aggregations).
+     */
+    public static final RuleState.Budget DEFAULT_BUDGET = new RuleState.Budget(20_000, 200_000);
+
+    /**
+     * @param connection connects on first use (and again after a failure to connect)
+     * @param budget     what one read may take ({@link RuleState.Budget})
+     */
+    public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection, RuleState.Budget budget) {
         this.connection = connection;
+        this.budget = budget;
         breaker.getEventPublisher().onStateTransition(e -> LOG.warn("Redis read circuit breaker {}", e.getStateTransition()));
     }
 
@@ -64,7 +82,10 @@ public class StateReader {
         return breaker.getState().name();
     }
 
-    /** Reads the given windows; throws {@link StateUnavailableException} when Redis cannot answer. */
+    /**
+     * Reads the given windows; throws {@link StateUnavailableException} when Redis cannot answer, {@link RuleState.ReadTooLarge}
+     * when they hold more than the reader's budget allows.
+     */
     public Snapshot read(RuleView rule, List<Long> starts) {
         try {
             return breaker.executeSupplier(() -> readNow(rule, starts));
@@ -80,7 +101,7 @@ public class StateReader {
         } catch (RuntimeException e) {
             throw new StateUnavailableException("Redis Cluster is unreachable", e);
         }
-        RuleState read = await(RuleState.read(redis, rule, starts));
+        RuleState read = await(RuleState.read(redis, rule, starts, budget));
         // The finality watermark, read with the mark that decides 'final', so the two always agree; only before the
         // aggregation first closed the rule are the partitions asked (the lowest of those that have seen the tenant).
         Long watermark = read.watermark() != null ? read.watermark() : lowestPartitionWatermark(redis, rule.tenant());
@@ -109,6 +130,11 @@ public class StateReader {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StateUnavailableException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuleState.ReadTooLarge tooLarge) {
+                throw tooLarge;
+            }
+            throw new StateUnavailableException("Redis did not answer: " + e.getMessage(), e);
         } catch (Exception e) {
             throw new StateUnavailableException("Redis did not answer: " + e.getMessage(), e);
         }

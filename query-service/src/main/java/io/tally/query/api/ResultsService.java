@@ -165,6 +165,11 @@ public class ResultsService {
         try {
             return cache.get(key, (k, executor) -> CompletableFuture.supplyAsync(() -> reader.read(rule, starts), executor)).join();
         } catch (CompletionException e) {
+            if (e.getCause() instanceof io.tally.results.RuleState.ReadTooLarge tooLarge) {
+                throw ProblemException.invalid("The range holds more values than one answer may (" + tooLarge.getMessage() + "). Ask for a shorter"
+                    + " range (from/to), or for some groups only (group.<dimension>=…).",
+                    List.of(new FieldError("/from", "the range from..to holds too many groups and values for one answer")));
+            }
             if (e.getCause() instanceof StateUnavailableException unavailable) {
                 throw ProblemException.unavailable(unavailable.getCause() instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException
                     ? "Reads are paused after repeated failures of the result store; retry after Retry-After seconds."

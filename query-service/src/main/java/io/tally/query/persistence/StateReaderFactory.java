@@ -11,7 +11,9 @@ import jakarta.inject.Singleton;
 public class StateReaderFactory {
 
     @Singleton
-    StateReader stateReader(Provider<StatefulRedisClusterConnection<String, String>> connection) {
-        return new StateReader(connection::get);
+    StateReader stateReader(Provider<StatefulRedisClusterConnection<String, String>> connection,
+                            @io.micronaut.context.annotation.Value("${tally.read.script-values:20000}") long scriptValues,
+                            @io.micronaut.context.annotation.Value("${tally.read.max-values:200000}") long maxValues) {
+        return new StateReader(connection::get, new io.tally.results.RuleState.Budget(scriptValues, maxValues));
     }
 }

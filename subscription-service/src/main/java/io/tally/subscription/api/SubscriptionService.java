@@ -410,6 +410,10 @@ public class SubscriptionService implements AutoCloseable {
                     firstSnapshot = snapshot;
                 }
             }
+        } catch (io.tally.results.RuleState.ReadTooLarge e) {
+            failAndRemove(s, 400, "Bad Request", "The rule's recent windows hold more values than one snapshot may (" + e.getMessage()
+                + "); subscribe to some groups only (\"groups\": {\"<dimension>\": \"…\"}).");
+            return;
         } catch (StateUnavailableException e) {
             LOG.warn("Snapshot of subscription {} (tenant {}) failed: {}", s.id(), s.tenant(), e.getMessage());
             failAndRemove(s, 503, "Service Unavailable", "Results cannot be read right now; subscribe again in a few seconds.");
