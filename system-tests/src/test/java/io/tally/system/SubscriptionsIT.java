@@ -8,6 +8,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.net.URI;
+import java.nio.file.Path;
+import java.nio.file.Files;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocketHandshakeException;
 import java.time.Duration;
@@ -42,7 +44,9 @@ class SubscriptionsIT {
     @BeforeAll
     void startFleet() throws Exception {
         // Pings every second: a socket whose pongs were not noticed would be closed within 3 s.
-        fleet = new Fleet(Map.of("TALLY_TENANT_LIMITS", TIGHT + "=ingest:1000/1000,query:1/3")).withSubscriptionEnv(Map.of("TALLY_SUBSCRIPTION_PING_INTERVAL", "1s")).start("rules", "ingestion", "aggregation", "query", "subscription", "subscription-2", "gateway", "gateway-2");
+        fleet = new Fleet(Map.of("TALLY_TENANT_LIMITS", TIGHT + "=ingest:1000/1000,query:1/3")).withSubscriptionEnv(Map.of("TALLY_SUBSCRIPTION_PING_INTERVAL", "1s",
+            // A small send buffer: a client that does not read is closed once 8 x 64 KiB wait for it.
+            "TALLY_SUBSCRIPTION_SEND_BUFFER", "65536")).start("rules", "ingestion", "aggregation", "query", "subscription", "subscription-2", "gateway", "gateway-2");
     }
 
     @AfterAll
@@ -277,6 +281,51 @@ class SubscriptionsIT {
             Map<String, Object> first = socket.next(Duration.ofSeconds(10));
             assertEquals("snapshot", first.get("type"));
             assertTrue(((Number) first.get("version")).longValue() > 41);
+        }
+    }
+
+    @Test
+    void aClientThatDoesNotReadIsClosedWhateverItSends() throws Exception {
+        String tenant = "deaf-" + UUID.randomUUID().toString().substring(0, 6);
+        String viewer = token(tenant, "viewer");
+        String ruleId = rule(token(tenant, "admin"));
+        String producer = token(tenant, "producer");
+        for (int b = 0; b < 3; b++) {
+            // 1,000 new categories each: 3,000 groups, ~200 KB a snapshot.
+            StringBuilder body = new StringBuilder("{\"events\":[");
+            for (int i = 0; i < 1000; i++) {
+                body.append(i > 0 ? "," : "").append("{\"id\":\"w").append(b).append('-').append(i).append("\",\"category\":\"w")
+                    .append(b).append('-').append(i).append("\",\"time\":\"").append(Instant.now()).append("\"}");
+            }
+            HttpResponse<String> r = send("POST", fleet.gateway("/api/v1/events"), producer, body.append("]}").toString());
+            assertEquals(202, r.statusCode(), r.body());
+        }
+        assertTrue(Deadline.in(Duration.ofSeconds(30)).await(() -> {
+            try {
+                return results(viewer, ruleId).values().stream().mapToLong(g -> g.size()).sum() >= 3000;
+            } catch (Exception e) {
+                return false;
+            }
+        }, Duration.ofMillis(200)), "the 3,000 groups were not counted");
+        URI ws = Socket.ws(fleet.gateway("/api/v1/subscriptions"));
+        // It reads one message, then nothing for an hour, while it keeps asking for snapshots (and pings would not help).
+        try (Socket deaf = Socket.open(ws, viewer, 3_600_000)) {
+            for (int i = 0; i < 100 && !deaf.closed.isDone(); i++) {
+                deaf.send(subscribe("s" + i, ruleId));
+            }
+            assertTrue(Deadline.in(Duration.ofSeconds(60)).await(() -> {
+                for (String service : List.of("subscription.log", "subscription-2.log")) {
+                    Path log = Fleet.LOGS.resolve(service);
+                    try {
+                        if (Files.exists(log) && Files.readString(log).contains("of tenant " + tenant + ": 1008")) {
+                            return true;
+                        }
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
+                }
+                return false;
+            }, Duration.ofMillis(500)), "a client that read nothing of ~20 MB of snapshots was never closed");
         }
     }
 

@@ -175,6 +175,26 @@ public class GatewayController {
             .header("Retry-After", Long.toString(decision.retryAfterSeconds()));
     }
 
+    /**
+     * A read pays for what it read: one query token covers {@value #VALUES_PER_QUERY_TOKEN} stored values, and each
+     * further thousand costs one more, charged after the answer (so the tenant's next reads wait), not up front.
+     */
+    private void chargeValuesRead(String tenant, Forwarded answer) {
+        List<String> read = answer.valuesRead();
+        if (read == null || read.isEmpty()) {
+            return;
+        }
+        try {
+            long extra = Long.parseLong(read.getFirst()) / VALUES_PER_QUERY_TOKEN;
+            limiter.charge(tenant, Limits.Kind.QUERY, extra);
+        } catch (NumberFormatException e) {
+            // not from our query service: nothing to charge
+        }
+    }
+
+    /** Stored values one query token pays for. */
+    static final long VALUES_PER_QUERY_TOKEN = 1000;
+
     private MutableHttpResponse<?> refusedFold(HttpRequest<?> request, Decision decision, long events, long cellsPerEvent) {
         if ("unavailable".equals(decision.source())) {
             return refused(request, decision, null, events);
@@ -212,6 +232,7 @@ public class GatewayController {
             long forwardStart = System.nanoTime();
             Forwarded answer = downstreams.call(route.service(), request.getMethodName(), target, headers, body, coalesce);
             forwarding.record(System.nanoTime() - forwardStart, java.util.concurrent.TimeUnit.NANOSECONDS);
+            chargeValuesRead(caller.tenant(), answer);
             MutableHttpResponse<byte[]> response = HttpResponse.status(HttpStatus.valueOf(answer.status()));
             answer.headers().forEach((name, values) -> values.forEach(v -> response.getHeaders().add(name, v)));
             if (answer.body() != null && answer.body().length > 0) {

@@ -128,6 +128,33 @@ public class TenantRateLimiter implements AutoCloseable {
         }
     }
 
+    /**
+     * Charges {@code tokens} after the fact, whether the bucket holds them or not: what a request turned out to cost
+     * beyond what it was admitted for (a read of many values). A bucket charged below empty is in debt, and the
+     * tenant's next requests wait until it refilled. Never refuses and never throws.
+     */
+    public void charge(String tenant, Limits.Kind kind, long tokens) {
+        if (tokens <= 0) {
+            return;
+        }
+        Limits.Limit limit = limits.of(tenant, kind);
+        String key = "{rl:" + tenant + "}:" + kind.name().toLowerCase(java.util.Locale.ROOT);
+        meters.counter("tally.gateway.ratelimit.charged", "bucket", kind.name().toLowerCase(java.util.Locale.ROOT)).increment(tokens);
+        try {
+            io.github.bucket4j.distributed.BucketProxy bucket = redisBreaker.executeCallable(() -> sharedBucket(key, limit));
+            long penalty = redisBreaker.executeCallable(() -> bucket.consumeIgnoringRateLimits(tokens));
+            if (penalty > 0) {
+                emptyUntil.put(key, System.nanoTime() + penalty);
+            }
+        } catch (Exception e) {
+            if (failOpen) {
+                local.computeIfAbsent(key, k -> Bucket.builder()
+                    .addLimit(l -> l.capacity(limit.burst()).refillGreedy(limit.rate(), Duration.ofSeconds(1))).build())
+                    .consumeIgnoringRateLimits(tokens);
+            }
+        }
+    }
+
     private Decision fallback(String key, Limits.Limit limit, long tokens, Exception e) {
         meters.counter("tally.gateway.ratelimit.redis.failures", "policy", failOpen ? "fail-open" : "fail-closed").increment();
         long now = System.currentTimeMillis();

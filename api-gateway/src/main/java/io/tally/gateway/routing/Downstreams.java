@@ -170,7 +170,7 @@ public class Downstreams {
                 relayed.put(name, values);
             }
         });
-        return new Forwarded(response.statusCode(), relayed, response.body());
+        return new Forwarded(response.statusCode(), relayed, response.body(), response.headers().allValues(Forwarded.VALUES_READ));
     }
 
     /** The breaker of one downstream (state shown in tests and metrics). */

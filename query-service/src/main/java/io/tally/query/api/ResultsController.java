@@ -2,6 +2,7 @@ package io.tally.query.api;
 
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
@@ -29,7 +30,7 @@ public class ResultsController {
     }
 
     @Get(uri = "/results", produces = MediaType.APPLICATION_JSON)
-    public Responses.Results results(HttpRequest<?> request, @Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id,
+    public HttpResponse<Responses.Results> results(HttpRequest<?> request, @Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id,
                                      @QueryValue @Nullable String from, @QueryValue @Nullable String to) {
         Map<String, String> groups = new LinkedHashMap<>();
         request.getParameters().forEach((name, values) -> {
@@ -37,13 +38,17 @@ public class ResultsController {
                 groups.put(name.substring("group.".length()), values.getFirst());
             }
         });
-        return results.results(tenant(tenant), id, from, to, groups);
+        return answer(results.results(tenant(tenant), id, from, to, groups));
     }
 
     @Get(uri = "/top", produces = MediaType.APPLICATION_JSON)
-    public Responses.Top top(@Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id,
+    public HttpResponse<Responses.Top> top(@Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id,
                              @QueryValue @Nullable String metric, @QueryValue @Nullable Integer k, @QueryValue @Nullable String window) {
-        return results.top(tenant(tenant), id, metric, k, window);
+        return answer(results.top(tenant(tenant), id, metric, k, window));
+    }
+
+    private static <T> HttpResponse<T> answer(ResultsService.Answer<T> answer) {
+        return HttpResponse.ok(answer.body()).header(ResultsService.VALUES_READ, Long.toString(answer.valuesRead()));
     }
 
     private static String tenant(String tenant) {

@@ -61,7 +61,18 @@ public class ResultsService {
         }
     }
 
-    public Responses.Results results(String tenant, String ruleId, String from, String to, Map<String, String> groupFilter) {
+    /** An answer and how many stored values were read for it (what the gateway charges heavy reads by). */
+    public record Answer<T>(T body, long valuesRead) {
+    }
+
+    /** Header of the values a read took, for the gateway (not relayed to clients). */
+    public static final String VALUES_READ = "X-Tally-Values-Read";
+
+    private static long values(StateReader.Snapshot snapshot) {
+        return snapshot.windows().stream().mapToLong(w -> w.fields().size() + w.distinct().size()).sum();
+    }
+
+    public Answer<Responses.Results> results(String tenant, String ruleId, String from, String to, Map<String, String> groupFilter) {
         RuleView rule = rule(tenant, ruleId);
         List<FieldError> errors = new ArrayList<>();
         long now = clock.millis();
@@ -93,11 +104,11 @@ public class ResultsService {
                 windows.add(shown);
             }
         }
-        return new Responses.Results(rule.id(), rule.version(), snapshot.watermark() == null ? null : iso(snapshot.watermark()),
-            snapshot.lateEvents(), windows);
+        return new Answer<>(new Responses.Results(rule.id(), rule.version(), snapshot.watermark() == null ? null : iso(snapshot.watermark()),
+            snapshot.lateEvents(), windows), values(snapshot));
     }
 
-    public Responses.Top top(String tenant, String ruleId, String metric, Integer k, String window) {
+    public Answer<Responses.Top> top(String tenant, String ruleId, String metric, Integer k, String window) {
         RuleView rule = rule(tenant, ruleId);
         List<FieldError> errors = new ArrayList<>();
         RuleView.Op op = metric == null ? null : rule.ops().stream().filter(o -> o.name().equals(metric)).findFirst().orElse(null);
@@ -126,7 +137,7 @@ public class ResultsService {
             : rule.windowsOverlapping(clock.millis() - 10 * rule.sizeMillis(), clock.millis() + 1);
         StateReader.Snapshot snapshot = snapshot(rule, starts);
         if (snapshot.windows().isEmpty()) {
-            return new Responses.Top(null, List.of());
+            return new Answer<>(new Responses.Top(null, List.of()), 0);
         }
         RawWindow newest = snapshot.windows().getLast();
         List<ResultAssembler.Group> groups = new ArrayList<>(assembler.groups(rule, newest, Map.of()));
@@ -134,7 +145,8 @@ public class ResultsService {
             .thenComparing(ResultAssembler.Group::key));
         List<Responses.TopEntry> entries = groups.subList(0, Math.min(limit, groups.size())).stream()
             .map(g -> new Responses.TopEntry(g.group(), g.values().get(metric))).toList();
-        return new Responses.Top(new Responses.WindowRef(iso(newest.start()), iso(newest.start() + rule.sizeMillis())), entries);
+        return new Answer<>(new Responses.Top(new Responses.WindowRef(iso(newest.start()), iso(newest.start() + rule.sizeMillis())), entries),
+            values(snapshot));
     }
 
     private static double number(Object value) {
