@@ -289,7 +289,8 @@ class RulesApiTest implements TallyInfrastructure {
         String limited = "q" + tenant;
         Map<String, Object> properties = new java.util.HashMap<>(getProperties());
         properties.put("micronaut.server.port", -1);
-        properties.put("tally.quotas.tenants", limited + "=rules:2,windows:10");
+        String small = "s" + tenant;
+        properties.put("tally.quotas.tenants", limited + "=rules:2,windows:10;" + small + "=state:1");
         try (ApplicationContext context = ApplicationContext.run(properties)) {
             EmbeddedServer quoted = context.getBean(EmbeddedServer.class).start();
             java.util.function.BiFunction<String, String, HttpResponse<String>> post = (path, body) -> {
@@ -315,6 +316,25 @@ class RulesApiTest implements TallyInfrastructure {
             assertTrue(tooManyRules.body().contains("quota of 2 rules"), tooManyRules.body());
             assertEquals(2, ((List<?>) body(call("GET", "/api/v1/rules", limited, null)).get("rules")).size(), "nothing was written");
             assertEquals(201, call("POST", "/api/v1/rules", tenant, tumbling).statusCode(), "other tenants keep the defaults");
+
+            // 1 MiB of state, worst case: one ungrouped PT1M count kept a day fits (1,441 windows of one group), the same
+            // grouped by category (up to 10,001 groups each) does not.
+            java.util.function.BiFunction<String, String, HttpResponse<String>> postSmall = (path, body) -> {
+                try {
+                    return HTTP.send(HttpRequest.newBuilder(quoted.getURI().resolve(path)).header(TallyHeaders.TENANT, small)
+                        .header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(small, List.of(), "POST", path))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+            assertEquals(201, postSmall.apply("/api/v1/rules", tumbling).statusCode());
+            HttpResponse<String> tooMuchState = postSmall.apply("/api/v1/rules",
+                "{\"groupBy\":[\"category\"],\"aggregations\":[{\"name\":\"n\",\"op\":\"count\"}],\"window\":{\"size\":\"PT1M\"}}");
+            assertEquals(400, tooMuchState.statusCode(), tooMuchState.body());
+            assertTrue(tooMuchState.body().contains("\"pointer\":\"/retention\"") && tooMuchState.body().contains("quota state: 1 MiB"),
+                tooMuchState.body());
         }
     }
 

@@ -5,9 +5,9 @@ import java.util.Map;
 
 /**
  * What one tenant may cost the fleet, with defaults and per-tenant overrides written as
- * {@code tenant=rules:500,groups:50000,windows:2880;other=rules:5} ({@code TALLY_TENANT_QUOTAS}). The rules
- * service refuses a rule that would pass {@code rules} or {@code windows}; the aggregation counts the groups of a
- * window beyond {@code groups} in the {@code __other__} group.
+ * {@code tenant=rules:500,groups:50000,windows:2880,state:65536;other=rules:5} ({@code TALLY_TENANT_QUOTAS}). The
+ * rules service refuses a rule that would pass {@code rules}, {@code windows} or {@code state}; the aggregation counts
+ * the groups of a window beyond {@code groups} in the {@code __other__} group.
  *
  * @param defaults  what a tenant without an override gets
  * @param overrides per tenant, the quotas it sets (unset ones keep the default)
@@ -21,7 +21,12 @@ public record TenantQuotas(Quota defaults, Map<String, Map<Kind, Integer>> overr
         /** Distinct groups a window of one rule keeps; more are counted in the {@code __other__} group. */
         GROUPS("groups"),
         /** Windows one event joins, summed over the tenant's rules (size / slide of each): what an event costs. */
-        WINDOWS("windows");
+        WINDOWS("windows"),
+        /**
+         * MiB of state the tenant's rules may hold at most, worst case: the windows each keeps at once times the groups
+         * quota times what a group stores (counters, dense HyperLogLogs, full topk sketches).
+         */
+        STATE("state");
 
         private final String key;
 
@@ -35,12 +40,24 @@ public record TenantQuotas(Quota defaults, Map<String, Map<Kind, Integer>> overr
     }
 
     /** A tenant's quotas. */
-    public record Quota(int rules, int groupsPerWindow, int windowsPerEvent) {
+    public record Quota(int rules, int groupsPerWindow, int windowsPerEvent, int stateMib) {
 
         public Quota {
-            if (rules < 1 || groupsPerWindow < 1 || windowsPerEvent < 1) {
+            if (rules < 1 || groupsPerWindow < 1 || windowsPerEvent < 1 || stateMib < 1) {
                 throw new IllegalArgumentException("every quota must be at least 1");
             }
+        }
+
+        /**
+         * The default state quota: none (2 PiB). A worst case is orders of magnitude above what rules usually hold (a
+         * sliding PT1M/PT10S rule with a distinct count kept a day may hold 1 TiB at the default groups quota), so the
+         * operator sets a budget that matches the fleet's sizing, per tenant or for all.
+         */
+        public static final int DEFAULT_STATE_MIB = Integer.MAX_VALUE;
+
+        /** Quotas with the default state quota. */
+        public Quota(int rules, int groupsPerWindow, int windowsPerEvent) {
+            this(rules, groupsPerWindow, windowsPerEvent, DEFAULT_STATE_MIB);
         }
     }
 
@@ -55,7 +72,7 @@ public record TenantQuotas(Quota defaults, Map<String, Map<Kind, Integer>> overr
             return defaults;
         }
         return new Quota(own.getOrDefault(Kind.RULES, defaults.rules()), own.getOrDefault(Kind.GROUPS, defaults.groupsPerWindow()),
-            own.getOrDefault(Kind.WINDOWS, defaults.windowsPerEvent()));
+            own.getOrDefault(Kind.WINDOWS, defaults.windowsPerEvent()), own.getOrDefault(Kind.STATE, defaults.stateMib()));
     }
 
     /** Parses the overrides; {@link IllegalArgumentException} saying what is wrong and how it should look. */
@@ -82,7 +99,7 @@ public record TenantQuotas(Quota defaults, Map<String, Map<Kind, Integer>> overr
                     }
                     if (kind == null) {
                         throw new IllegalArgumentException("tenant quota '" + part.trim() + "' for " + tenant
-                            + " should be rules:<n>, groups:<n> or windows:<n>");
+                            + " should be rules:<n>, groups:<n>, windows:<n> or state:<MiB>");
                     }
                     int value;
                     try {

@@ -12,9 +12,11 @@ class TenantQuotasTest {
 
     @Test
     void overridesReplaceOnlyTheQuotasTheyName() {
-        TenantQuotas quotas = TenantQuotas.parse(DEFAULTS, "acme=rules:500,groups:50000; tiny = windows:10 ;");
+        TenantQuotas quotas = TenantQuotas.parse(DEFAULTS, "acme=rules:500,groups:50000; tiny = windows:10 ;small=state:64");
         assertEquals(new TenantQuotas.Quota(500, 50_000, 1440), quotas.of("acme"));
         assertEquals(new TenantQuotas.Quota(100, 10_000, 10), quotas.of("tiny"));
+        assertEquals(new TenantQuotas.Quota(100, 10_000, 1440, 64), quotas.of("small"));
+        assertEquals(TenantQuotas.Quota.DEFAULT_STATE_MIB, quotas.of("acme").stateMib());
         assertEquals(DEFAULTS, quotas.of("anyone"));
         assertEquals(DEFAULTS, TenantQuotas.parse(DEFAULTS, "").of("acme"));
     }

@@ -18,11 +18,11 @@ public class UsageController {
 
     /** The answer: the tenant's rules, windows and state cells one event costs, and the tenant's quotas. */
     @io.micronaut.serde.annotation.Serdeable
-    public record Usage(int rules, long windowsPerEvent, long cellsPerEvent, Quotas quotas) {
+    public record Usage(int rules, long windowsPerEvent, long cellsPerEvent, long worstCaseStateMiB, Quotas quotas) {
     }
 
     @io.micronaut.serde.annotation.Serdeable
-    public record Quotas(int rules, int groupsPerWindow, int windowsPerEvent) {
+    public record Quotas(int rules, int groupsPerWindow, int windowsPerEvent, int stateMiB) {
     }
 
     private final RuleStore store;
@@ -34,7 +34,7 @@ public class UsageController {
     @Get(produces = MediaType.APPLICATION_JSON)
     public Usage usage(@Header(TallyHeaders.TENANT) @Nullable String tenant) {
         TenantUsage usage = store.usage(Requests.tenant(tenant));
-        return new Usage(usage.rules(), usage.windowsPerEvent(), usage.cellsPerEvent(),
-            new Quotas(usage.quotas().rules(), usage.quotas().groupsPerWindow(), usage.quotas().windowsPerEvent()));
+        return new Usage(usage.rules(), usage.windowsPerEvent(), usage.cellsPerEvent(), usage.worstCaseStateMib(),
+            new Quotas(usage.quotas().rules(), usage.quotas().groupsPerWindow(), usage.quotas().windowsPerEvent(), usage.quotas().stateMib()));
     }
 }

@@ -31,6 +31,37 @@ public record RuleDefinition(String name, RuleRecord.Filter filter, List<String>
         return (int) Math.max(1, java.time.Duration.parse(size).toMillis() / java.time.Duration.parse(slide).toMillis());
     }
 
+    /** Bytes one hash field takes in Redis, about (field, value and the entry's overhead). */
+    static final long FIELD_BYTES = 64;
+    /** A dense HyperLogLog. */
+    static final long HLL_BYTES = 12_304;
+
+    /**
+     * The most state this rule can hold at once, worst case: the windows it keeps at once ((size + retention) / slide)
+     * times the groups a window may keep (the tenant's quota, plus {@code __other__}) times what one group stores —
+     * a hash field per counter, a dense HyperLogLog per {@code distinct}, a full sketch per {@code topk} — plus each
+     * window's HyperLogLog of overflowed groups. Far above what most rules ever hold; it bounds what one can.
+     */
+    public long worstCaseStateBytes(int groupsPerWindow) {
+        long size = java.time.Duration.parse(window.size()).toMillis();
+        long slide = window.slide() == null ? size : java.time.Duration.parse(window.slide()).toMillis();
+        long kept = retention == null ? 0 : java.time.Duration.parse(retention).toMillis();
+        double windows = Math.ceil((double) (size + kept) / Math.max(1, slide));
+        double perGroup = FIELD_BYTES; // the group's event count
+        for (RuleRecord.Aggregation a : aggregations) {
+            switch (a.op().toLowerCase(java.util.Locale.ROOT)) {
+                case "distinct" -> perGroup += HLL_BYTES;
+                case "topk" -> perGroup += FIELD_BYTES * io.tally.model.StateKeys.topkCapacity(a.k() == null ? 10 : a.k());
+                case "avg" -> perGroup += 2 * FIELD_BYTES;
+                default -> perGroup += FIELD_BYTES;
+            }
+        }
+        boolean grouped = groupBy != null && !groupBy.isEmpty();
+        double perWindow = (grouped ? groupsPerWindow + 1.0 : 1.0) * perGroup + (grouped ? HLL_BYTES : 0) + FIELD_BYTES;
+        double bytes = windows * perWindow;
+        return bytes >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) bytes;
+    }
+
     public static RuleDefinition of(RuleRecord r) {
         return new RuleDefinition(r.name(), r.filter(), r.groupBy(), r.aggregations(), r.window(), r.allowedLateness(), r.retention());
     }

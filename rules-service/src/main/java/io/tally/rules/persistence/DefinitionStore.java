@@ -50,8 +50,13 @@ abstract class DefinitionStore<D> {
     }
 
     public D definition(Stored stored) {
+        return parse(stored.definitionJson());
+    }
+
+    /** A stored definition's JSON, read back. */
+    protected D parse(String definitionJson) {
         try {
-            return json.readValue(stored.definitionJson(), type);
+            return json.readValue(definitionJson, type);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -77,23 +77,25 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
      * one event can update ({@link TenantUsage#cellsPerEvent}), with the tenant's quotas.
      */
     public TenantUsage usage(String tenant) {
+        TenantQuotas.Quota quota = quotas.of(tenant);
         return db.read(status -> {
             int rules = 0;
             long windows = 0;
             long cells = 0;
-            try (PreparedStatement query = status.getConnection().prepareStatement("SELECT definition->'window'->>'size',"
-                + " definition->'window'->>'slide', jsonb_array_length(definition->'aggregations') FROM rules WHERE tenant = ?")) {
+            long state = 0;
+            try (PreparedStatement query = status.getConnection().prepareStatement("SELECT definition::text FROM rules WHERE tenant = ?")) {
                 query.setString(1, tenant);
                 try (ResultSet rows = query.executeQuery()) {
                     while (rows.next()) {
-                        int perEvent = RuleDefinition.windowsPerEvent(rows.getString(1), rows.getString(2));
+                        RuleDefinition rule = parse(rows.getString(1));
                         rules++;
-                        windows += perEvent;
-                        cells += (long) perEvent * (1 + rows.getInt(3));
+                        windows += rule.windowsPerEvent();
+                        cells += (long) rule.windowsPerEvent() * (1 + rule.aggregations().size());
+                        state = saturatingAdd(state, rule.worstCaseStateBytes(quota.groupsPerWindow()));
                     }
                 }
             }
-            return new TenantUsage(rules, windows, cells, quotas.of(tenant));
+            return new TenantUsage(rules, windows, cells, mib(state), quota);
         });
     }
 
@@ -110,8 +112,8 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
         }
         int rules = 0;
         long windows = definition.windowsPerEvent();
-        try (PreparedStatement query = c.prepareStatement(
-            "SELECT id::text, definition->'window'->>'size', definition->'window'->>'slide' FROM rules WHERE tenant = ?")) {
+        long stateBytes = definition.worstCaseStateBytes(quota.groupsPerWindow());
+        try (PreparedStatement query = c.prepareStatement("SELECT id::text, definition::text FROM rules WHERE tenant = ?")) {
             query.setString(1, tenant);
             try (ResultSet rows = query.executeQuery()) {
                 while (rows.next()) {
@@ -119,7 +121,9 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
                         continue;
                     }
                     rules++;
-                    windows += RuleDefinition.windowsPerEvent(rows.getString(2), rows.getString(3));
+                    RuleDefinition other = parse(rows.getString(2));
+                    windows += other.windowsPerEvent();
+                    stateBytes = saturatingAdd(stateBytes, other.worstCaseStateBytes(quota.groupsPerWindow()));
                 }
             }
         }
@@ -136,6 +140,24 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
                     "quota windows: " + quota.windowsPerEvent() + " windows per event across the tenant's rules; this rule alone takes "
                         + definition.windowsPerEvent())));
         }
+        long stateQuota = (long) quota.stateMib() << 20;
+        if (stateBytes > stateQuota) {
+            throw ProblemException.invalid("With this rule the tenant's rules could hold up to " + mib(stateBytes) + " MiB of state (the windows"
+                + " each keeps at once × " + quota.groupsPerWindow() + " groups per window × what a group stores), over the tenant's quota of "
+                + quota.stateMib() + " MiB; nothing was changed. Keep windows for less time (retention), use longer windows or slides, fewer"
+                + " distinct or topk aggregations, or ask the operator for a higher quota (TALLY_TENANT_QUOTAS state:<MiB>).",
+                List.of(new FieldError("/retention", "quota state: " + quota.stateMib() + " MiB of state across the tenant's rules, worst case;"
+                    + " this rule alone may hold " + mib(definition.worstCaseStateBytes(quota.groupsPerWindow())) + " MiB")));
+        }
+    }
+
+    private static long mib(long bytes) {
+        return (bytes + (1 << 20) - 1) >> 20;
+    }
+
+    private static long saturatingAdd(long a, long b) {
+        long sum = a + b;
+        return sum < 0 ? Long.MAX_VALUE : sum;
     }
 
     private void outboxAppended() {
