@@ -36,7 +36,13 @@ final class Fleet implements AutoCloseable {
         this.gatewayEnv = gatewayEnv;
         for (String service : List.of("ingestion", "rules", "aggregation", "aggregation-2", "aggregation-3", "query", "subscription",
             "subscription-2", "gateway", "gateway-2")) {
-            ports.put(service, Ports.findFreeRange(1, false));
+            // Free now, and distinct: two services given one port would leave one of them unstarted while the other
+            // answers its readiness checks.
+            int port;
+            do {
+                port = Ports.findFreeRange(1, false);
+            } while (ports.containsValue(port));
+            ports.put(service, port);
         }
     }
 

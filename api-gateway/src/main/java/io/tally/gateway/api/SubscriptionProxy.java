@@ -141,7 +141,7 @@ public class SubscriptionProxy {
         upstream.forward(cost.thenApply(tokens -> {
             Decision decision = limiter.take(tenant, Limits.Kind.QUERY, tokens);
             if (!decision.allowed()) {
-                meters.counter("tally.gateway.subscription.refused").increment();
+                meters.counter("tally.gateway.subscription.refused", "reason", "subscribe").increment();
                 session.sendAsync(refusal(subscribeId, decision, tokens), MediaType.TEXT_PLAIN_TYPE);
             }
             return decision.allowed();

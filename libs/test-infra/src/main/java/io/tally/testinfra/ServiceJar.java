@@ -45,9 +45,13 @@ public final class ServiceJar implements AutoCloseable {
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         builder.environment().putAll(env);
         ServiceJar service = new ServiceJar(builder.start(), port, log);
-        if (awaitReady && !Deadline.in(Duration.ofSeconds(90)).await(service::isReady, Duration.ofMillis(200))) {
+        if (awaitReady && !Deadline.in(Duration.ofSeconds(90)).await(() -> service.isReady() || !service.process.isAlive(), Duration.ofMillis(200))) {
             service.close();
             throw new IllegalStateException(jar + " did not become ready; see " + log);
+        }
+        if (awaitReady && !service.process.isAlive()) {
+            // Something else answered on its port (or it exited right after): it is not this service that is ready.
+            throw new IllegalStateException(jar + " exited with " + service.process.exitValue() + " while starting; see " + log);
         }
         return service;
     }
