@@ -168,6 +168,58 @@ class ChartTest {
     }
 
     @Test
+    void selectorsPortsAndTargetsPointAtWhatExists() {
+        List<HasMetadata> resources = render(t -> t.set("ingress.enabled", true));
+        Map<String, PodTemplateSpec> pods = new TreeMap<>();
+        Map<String, Map<String, String>> selectors = new TreeMap<>();
+        for (Deployment d : of(resources, Deployment.class)) {
+            pods.put(d.getKind() + "/" + d.getMetadata().getName(), d.getSpec().getTemplate());
+            selectors.put(d.getKind() + "/" + d.getMetadata().getName(), d.getSpec().getSelector().getMatchLabels());
+        }
+        for (StatefulSet s : of(resources, StatefulSet.class)) {
+            pods.put(s.getKind() + "/" + s.getMetadata().getName(), s.getSpec().getTemplate());
+            selectors.put(s.getKind() + "/" + s.getMetadata().getName(), s.getSpec().getSelector().getMatchLabels());
+            assertTrue(of(resources, Service.class).stream().anyMatch(svc -> svc.getMetadata().getName().equals(s.getSpec().getServiceName())),
+                "the StatefulSet's governing Service exists");
+        }
+        selectors.forEach((workload, selector) -> assertTrue(pods.get(workload).getMetadata().getLabels().entrySet().containsAll(selector.entrySet()),
+            workload + ": its selector matches its pods"));
+        for (Service service : of(resources, Service.class)) {
+            List<PodTemplateSpec> selected = pods.values().stream()
+                .filter(p -> p.getMetadata().getLabels().entrySet().containsAll(service.getSpec().getSelector().entrySet())).toList();
+            assertEquals(1, selected.size(), service.getMetadata().getName() + " selects the pods of one workload");
+            for (var port : service.getSpec().getPorts()) {
+                String target = port.getTargetPort().getStrVal();
+                assertTrue(selected.getFirst().getSpec().getContainers().getFirst().getPorts().stream().anyMatch(p -> p.getName().equals(target)),
+                    service.getMetadata().getName() + ": target port " + target + " is a container port");
+            }
+        }
+        for (HorizontalPodAutoscaler hpa : of(resources, HorizontalPodAutoscaler.class)) {
+            String target = hpa.getSpec().getScaleTargetRef().getKind() + "/" + hpa.getSpec().getScaleTargetRef().getName();
+            assertTrue(pods.containsKey(target), hpa.getMetadata().getName() + " scales " + target + ", which exists");
+        }
+        for (PodDisruptionBudget pdb : of(resources, PodDisruptionBudget.class)) {
+            assertEquals(1, pods.values().stream().filter(p -> p.getMetadata().getLabels().entrySet()
+                .containsAll(pdb.getSpec().getSelector().getMatchLabels().entrySet())).count(), pdb.getMetadata().getName());
+        }
+        for (NetworkPolicy policy : of(resources, NetworkPolicy.class)) {
+            assertEquals(1, pods.values().stream().filter(p -> p.getMetadata().getLabels().entrySet()
+                .containsAll(policy.getSpec().getPodSelector().getMatchLabels().entrySet())).count(), policy.getMetadata().getName());
+        }
+        String backend = of(resources, Ingress.class).getFirst().getSpec().getRules().getFirst().getHttp().getPaths().getFirst().getBackend().getService().getName();
+        assertTrue(of(resources, Service.class).stream().anyMatch(svc -> svc.getMetadata().getName().equals(backend)), "the Ingress backend exists");
+    }
+
+    @Test
+    void theSchemaRefusesAWrongTypeAndAnUnknownTopLevelKey() {
+        for (UnaryOperator<TemplateCommand> bad : List.<UnaryOperator<TemplateCommand>>of(
+            t -> t.set("services.gateway.port", "http"), t -> t.set("replicaCount", 3), t -> t.set("ingress.enabled", "yes"))) {
+            IllegalStateException refused = assertThrows(IllegalStateException.class, () -> template(bad).call());
+            assertTrue(refused.getMessage().contains("values don't meet the specifications of the schema"), refused.getMessage());
+        }
+    }
+
+    @Test
     void onlyTheGatewayTakesTrafficFromOutsideAndOnlyTheServicesReachTheDependencies() {
         List<NetworkPolicy> policies = of(render(t -> t), NetworkPolicy.class);
         assertEquals(Set.copyOf(SERVICES), policies.stream().map(ChartTest::component).collect(Collectors.toSet()));
