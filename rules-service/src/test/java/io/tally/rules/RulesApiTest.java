@@ -284,6 +284,20 @@ class RulesApiTest implements TallyInfrastructure {
         assertEquals(200, roundTrip.statusCode(), "GET → PUT works with the read-only field: " + roundTrip.body());
     }
 
+    /** POSTs to that server as the tenant, signed as the gateway would. */
+    private static java.util.function.BiFunction<String, String, HttpResponse<String>> poster(EmbeddedServer server, String tenant) {
+        return (path, body) -> {
+            try {
+                return HTTP.send(HttpRequest.newBuilder(server.getURI().resolve(path)).header(TallyHeaders.TENANT, tenant)
+                    .header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(tenant, List.of(), "POST", path))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+    }
+
     @Test
     void refusesARuleThatWouldPassTheTenantsQuotasNamingTheQuota() throws Exception {
         String limited = "q" + tenant;
@@ -293,16 +307,7 @@ class RulesApiTest implements TallyInfrastructure {
         properties.put("tally.quotas.tenants", limited + "=rules:2,windows:10;" + small + "=state:1");
         try (ApplicationContext context = ApplicationContext.run(properties)) {
             EmbeddedServer quoted = context.getBean(EmbeddedServer.class).start();
-            java.util.function.BiFunction<String, String, HttpResponse<String>> post = (path, body) -> {
-                try {
-                    return HTTP.send(HttpRequest.newBuilder(quoted.getURI().resolve(path)).header(TallyHeaders.TENANT, limited)
-                        .header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(limited, List.of(), "POST", path))
-                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            };
+            java.util.function.BiFunction<String, String, HttpResponse<String>> post = poster(quoted, limited);
             String hopping = "{\"aggregations\":[{\"name\":\"n\",\"op\":\"count\"}],\"window\":{\"size\":\"PT1M\",\"slide\":\"PT10S\"}}";
             String tumbling = "{\"aggregations\":[{\"name\":\"n\",\"op\":\"count\"}],\"window\":{\"size\":\"PT1M\"}}";
             assertEquals(201, post.apply("/api/v1/rules", hopping).statusCode(), "6 windows per event of 10");
@@ -319,16 +324,7 @@ class RulesApiTest implements TallyInfrastructure {
 
             // 1 MiB of state, worst case: one ungrouped PT1M count kept a day fits (1,441 windows of one group), the same
             // grouped by category (up to 10,001 groups each) does not.
-            java.util.function.BiFunction<String, String, HttpResponse<String>> postSmall = (path, body) -> {
-                try {
-                    return HTTP.send(HttpRequest.newBuilder(quoted.getURI().resolve(path)).header(TallyHeaders.TENANT, small)
-                        .header(io.tally.internal.InternalToken.HEADER, io.tally.internal.InternalKey.developmentSignature(small, List.of(), "POST", path))
-                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            };
+            java.util.function.BiFunction<String, String, HttpResponse<String>> postSmall = poster(quoted, small);
             assertEquals(201, postSmall.apply("/api/v1/rules", tumbling).statusCode());
             HttpResponse<String> tooMuchState = postSmall.apply("/api/v1/rules",
                 "{\"groupBy\":[\"category\"],\"aggregations\":[{\"name\":\"n\",\"op\":\"count\"}],\"window\":{\"size\":\"PT1M\"}}");
