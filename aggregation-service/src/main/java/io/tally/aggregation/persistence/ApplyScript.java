@@ -86,7 +86,7 @@ record ApplyScript(String[] keys, byte[][] args) {
                             }
                         }
                         case TOPK -> {
-                            byte[] capacity = number(topkCapacity(agg.k()));
+                            byte[] capacity = number(StateKeys.topkCapacity(agg.k()));
                             for (Map.Entry<String, Long> v : d.topkCounts(i).entrySet()) {
                                 ops.add(OP_TOPK);
                                 ops.add(names[i]);
@@ -141,10 +141,6 @@ record ApplyScript(String[] keys, byte[][] args) {
     private static final byte[] OP_GROUP = {'G'};
     private static final byte[] OP_TOPK = {'T'};
 
-    /** Counters a topk aggregation keeps per group and window ({@link StateKeys#topkCapacity}). */
-    static int topkCapacity(int k) {
-        return StateKeys.topkCapacity(k);
-    }
     private static final byte[] NONE = {};
     private static final byte[] AVG_SUM = utf8(StateKeys.SEP + "s");
     private static final byte[] AVG_COUNT = utf8(StateKeys.SEP + "n");

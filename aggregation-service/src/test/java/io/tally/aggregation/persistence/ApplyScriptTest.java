@@ -355,10 +355,10 @@ class ApplyScriptTest {
         }
         assertTrue(writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":sketch").applied());
         String top = StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t");
-        assertEquals(ApplyScript.topkCapacity(3), redis.zcard(top), "at most the capacity of counters");
+        assertEquals(StateKeys.topkCapacity(3), redis.zcard(top), "at most the capacity of counters");
         double hot = redis.zscore(top, "\"hot\"");
         // Space-Saving: at least the true count, at most events / capacity above it.
-        assertTrue(hot >= 80 && hot <= 80 + 380.0 / ApplyScript.topkCapacity(3), "hot counted " + hot);
+        assertTrue(hot >= 80 && hot <= 80 + 380.0 / StateKeys.topkCapacity(3), "hot counted " + hot);
         var read = io.tally.results.RuleState.read(client.connect().async(), io.tally.results.RuleView.of(rule.record()), List.of(T0)).join();
         var groups = new io.tally.results.ResultAssembler(json -> List.of((Object) json), json -> json)
             .groups(io.tally.results.RuleView.of(rule.record()), read.windows().getFirst(), Map.of());
