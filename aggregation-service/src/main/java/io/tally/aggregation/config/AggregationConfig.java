@@ -44,7 +44,9 @@ public record AggregationConfig(
     @Bindable(defaultValue = "1s") Duration finalityInterval,
     @Bindable(defaultValue = "3") int poisonAttempts,
     @Bindable(defaultValue = "500000") long maxBatchCells,
-    @Bindable(defaultValue = "20000") long maxScriptCells) {
+    @Bindable(defaultValue = "20000") long maxScriptCells,
+    @Bindable(defaultValue = "50") int metricsMaxTenants,
+    @Bindable(defaultValue = "200") int metricsMaxRules) {
 
     public static final String PREFIX = "tally.aggregation";
 }

@@ -136,7 +136,9 @@ public final class PartitionFold {
                     joined = true;
                 }
             }
-            if (!joined && !replayed) {
+            if (joined) {
+                delta.count();
+            } else if (!replayed) {
                 delta.late();
                 late = true;
             }

@@ -60,6 +60,7 @@ public final class RuleDelta {
     private final List<Part> parts = new ArrayList<>(1);
     private final Set<Long> replayed = new HashSet<>();
     private Part current = new Part();
+    private long counted;
 
     /** A delta whose parts hold at most about {@code maxCells} writes each (an event is never split). */
     RuleDelta(CompiledRule rule, long maxCells) {
@@ -96,6 +97,16 @@ public final class RuleDelta {
 
     void late() {
         current.late++;
+    }
+
+    /** One event joined at least one window of the rule. */
+    void count() {
+        counted++;
+    }
+
+    /** Events of this batch the rule counted (joined one of its windows), replays not included. */
+    public long counted() {
+        return counted;
     }
 
     /** A window an event already applied before a failure touched: announced again, nothing written. */

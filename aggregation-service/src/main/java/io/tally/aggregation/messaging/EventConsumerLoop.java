@@ -20,6 +20,8 @@ import io.tally.model.DeadLetter;
 import io.tally.model.Event;
 import io.tally.model.EventCodec;
 import io.tally.model.Topics;
+import io.tally.telemetry.Observed;
+import io.opentelemetry.api.OpenTelemetry;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -83,6 +85,11 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final PoisonBatches poison;
     private final Timer flushTimer;
     private final MeterRegistry meters;
+    private final EngineMetrics engine;
+    private final BatchTraces traces;
+    /** Per tenant, when its oldest buffered event was appended to the log (the record's timestamp). */
+    private final Map<String, Long> oldestAppended = new HashMap<>();
+    private final List<AutoCloseable> clientMetrics = new ArrayList<>();
     private volatile boolean running = true;
     /** A flush failed where the loop could not rewind at once (inside a rebalance callback). */
     private boolean rewindPending;
@@ -97,7 +104,10 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private long oldestBufferedNanos;
 
     public EventConsumerLoop(@Value("${kafka.bootstrap.servers}") String bootstrap, AggregationConfig config,
-                             RuleFeed feed, FencedRedisWriter writer, UpdatePublisher updates, MeterRegistry meters) {
+                             RuleFeed feed, FencedRedisWriter writer, UpdatePublisher updates, MeterRegistry meters,
+                             OpenTelemetry telemetry) {
+        this.traces = new BatchTraces(telemetry);
+        this.engine = new EngineMetrics(meters, config.metricsMaxTenants(), config.metricsMaxRules(), System::currentTimeMillis);
         this.updates = updates;
         this.bootstrap = bootstrap;
         this.config = config;
@@ -132,6 +142,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ProducerConfig.CLIENT_ID_CONFIG, "aggregation-side-outputs", ProducerConfig.LINGER_MS_CONFIG, 5,
             ProducerConfig.ACKS_CONFIG, "all")), new StringSerializer(), new ByteArraySerializer());
+        clientMetrics.add(Observed.kafka(meters, consumer));
+        clientMetrics.add(Observed.kafka(meters, producer));
         thread = Thread.ofPlatform().name("event-consumer").unstarted(this::run);
         thread.start();
     }
@@ -193,9 +205,12 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     }
                     buffer.computeIfAbsent(record.partition(), p -> new ArrayList<>()).add(new MicroBatch.Source(record.offset(), record.value()));
                     buffered++;
+                    String tenant = tenantOf(record.key());
+                    oldestAppended.merge(tenant, record.timestamp(), Math::min);
+                    traces.read(record.headers(), record.partition(), record.offset(), tenant);
                     // A batch is bounded by what folding it costs (the deltas its events make), not only by events: one
                     // tenant's rule with 1,440 windows per event must not turn one poll into millions of deltas.
-                    bufferedCells += costs.computeIfAbsent(tenantOf(record.key()), this::foldingCost);
+                    bufferedCells += costs.computeIfAbsent(tenant, this::foldingCost);
                     if (bufferedCells >= config.maxBatchCells()) {
                         flush();
                     }
@@ -295,6 +310,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         }
         long start = System.nanoTime();
         long now = System.currentTimeMillis();
+        Instant started = Instant.ofEpochMilli(now);
         MicroBatch batch = new MicroBatch(buffer, rules::of);
         for (int partition : batch.partitions()) {
             states.computeIfAbsent(partition, p -> {
@@ -330,7 +346,9 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         // Nothing is announced, kept or committed before a replica holds it: a failover could still take it back.
         writer.completeFlush(folds, config.minReplicas(), config.replicaTimeout());
         phase = lap("replicate", phase);
-        updates.publish(settlement.announcements().stream().map(a -> new UpdatePublisher.Change(a.rule(), a.windows(), a.seq())).toList());
+        long events = folds.stream().mapToLong(PartitionFold::events).sum();
+        updates.publish(settlement.announcements().stream().map(a -> new UpdatePublisher.Change(a.rule(), a.windows(), a.seq())).toList(),
+            traces.applied(started, events));
         phase = lap("publish", phase);
         // Asynchronous: the fences make exactness independent of commits, which only shorten a replay.
         Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
@@ -346,11 +364,14 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         for (PartitionFold fold : folds) {
             eventsCounter.increment(fold.events());
             duplicatesCounter.increment(fold.duplicates());
+            for (var delta : fold.deltas().values()) {
+                engine.counted(delta.rule(), delta.counted(), delta.lateEvents());
+            }
+            states.get(fold.partition()).watermarks().forEach(engine::watermark);
         }
+        oldestAppended.forEach(engine::applied);
         lateCounter.increment(late.size());
-        buffer.clear();
-        buffered = 0;
-        bufferedCells = 0;
+        dropBuffer();
         flushTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
 
@@ -376,6 +397,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     r.bytes()));
             }
             deadLettersCounter.increment(held.size());
+            engine.deadLettered(q.rule(), held.size());
             LOG.error("quarantined {} event(s) of partition {} offsets {}..{} for rule {} of tenant {} to {} after {} failed tries: {}",
                 held.size(), partition, fence + 1, q.fold().lastOffset(), q.rule().id(), q.rule().tenant(), Topics.DEAD_LETTERS,
                 poison.failures(partition, q.rule().tenant() + ":" + q.rule().id()), q.reason());
@@ -408,6 +430,15 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 throw new IllegalStateException(what + " could not be published: " + e.getMessage(), e);
             }
         }
+    }
+
+    /** Forgets what was read and not yet applied (applied now, or to be read again). */
+    private void dropBuffer() {
+        buffer.clear();
+        buffered = 0;
+        bufferedCells = 0;
+        oldestAppended.clear();
+        traces.clear();
     }
 
     /** Records the time of one flush phase (tally_aggregation_flush_phase_seconds{phase=...}). */
@@ -447,9 +478,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     /** Drops the buffer and partition state and seeks every assigned partition back to where Redis holds it. */
     private void rewind() {
         rewinds.increment();
-        buffer.clear();
-        buffered = 0;
-        bufferedCells = 0;
+        dropBuffer();
         Set<TopicPartition> assigned = consumer.assignment();
         states.clear();
         if (assigned.isEmpty()) {
@@ -493,9 +522,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             return true;
         } catch (RuntimeException e) {
             LOG.warn("flush before losing partitions failed; what it held is read again: {}", e.toString());
-            buffer.clear();
-            buffered = 0;
-            bufferedCells = 0;
+            dropBuffer();
             return false;
         }
     }
@@ -520,6 +547,13 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 thread.join(15_000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+        }
+        for (AutoCloseable metrics : clientMetrics) {
+            try {
+                metrics.close();
+            } catch (Exception e) {
+                LOG.debug("unbinding Kafka client metrics: {}", e.toString());
             }
         }
         if (producer != null) {

@@ -17,6 +17,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.context.Context;
+import io.tally.telemetry.KafkaTraces;
+import io.tally.telemetry.Observed;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,15 +44,17 @@ public class UpdatePublisher implements AutoCloseable {
 
     private final KafkaProducer<String, byte[]> producer;
     private final ObjectMapper json;
+    private final AutoCloseable metrics;
     /** The highest sequence announced per rule ({@code tenant:ruleId}): announcements of a rule never go back. */
     private final Map<String, Long> announced = new java.util.HashMap<>();
 
-    public UpdatePublisher(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json) {
+    public UpdatePublisher(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json, MeterRegistry meters) {
         this.json = json;
         this.producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ProducerConfig.CLIENT_ID_CONFIG, "aggregation-updates", ProducerConfig.LINGER_MS_CONFIG, 2,
             ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all")),
             new StringSerializer(), new ByteArraySerializer());
+        this.metrics = Observed.kafka(meters, producer);
     }
 
     /**
@@ -56,6 +62,14 @@ public class UpdatePublisher implements AutoCloseable {
      * one already announced for the rule goes out with that higher sequence (a read at it holds the change too).
      */
     public synchronized void publish(List<Change> changes) {
+        publish(changes, Map.of());
+    }
+
+    /**
+     * As {@link #publish(List)}; the announcements of a tenant in {@code traces} carry that trace context
+     * ({@code traceparent}), so the subscribers' push joins the trace of an event it delivers.
+     */
+    public synchronized void publish(List<Change> changes, Map<String, Context> traces) {
         // One flush's changes of a rule from several partitions become one record.
         Map<CompiledRule, TreeSet<Long>> windows = new IdentityHashMap<>();
         Map<CompiledRule, Long> seqs = new IdentityHashMap<>();
@@ -68,7 +82,13 @@ public class UpdatePublisher implements AutoCloseable {
             long seq = announced.merge(rule.tenant() + ":" + rule.id(), seqs.get(rule), Math::max);
             RuleChange record = new RuleChange(rule.tenant(), rule.id(), rule.version(), seq, List.copyOf(starts));
             try {
-                sends.add(producer.send(new ProducerRecord<>(Topics.UPDATES, rule.tenant() + ":" + rule.id(), json.writeValueAsBytes(record))));
+                ProducerRecord<String, byte[]> announcement = new ProducerRecord<>(Topics.UPDATES, rule.tenant() + ":" + rule.id(),
+                    json.writeValueAsBytes(record));
+                Context trace = traces.get(rule.tenant());
+                if (trace != null) {
+                    KafkaTraces.inject(trace, announcement.headers());
+                }
+                sends.add(producer.send(announcement));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -85,6 +105,11 @@ public class UpdatePublisher implements AutoCloseable {
     @PreDestroy
     @Override
     public void close() {
+        try {
+            metrics.close();
+        } catch (Exception e) {
+            // unbinding meters cannot fail in a way that matters at shutdown
+        }
         producer.close(Duration.ofSeconds(2));
     }
 }

@@ -1,5 +1,8 @@
 package io.tally.aggregation.persistence;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.api.async.RedisAsyncCommands;
@@ -61,6 +64,7 @@ public class FencedRedisWriter {
      */
     private static final RedisCodec<String, byte[]> BYTES = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
+    private final Timer applyScript;
     private final jakarta.inject.Provider<RedisClusterClient> client;
     private final TenantQuotas quotas;
     /** The applied marks this instance last read or wrote, per marks key and partition ({@link #completeFlush}). */
@@ -72,9 +76,16 @@ public class FencedRedisWriter {
      * connection for everything, so commands on one key (an id set and its expiry) keep their order.
      */
     @jakarta.inject.Inject
-    public FencedRedisWriter(jakarta.inject.Provider<RedisClusterClient> client, TenantQuotas quotas) {
+    public FencedRedisWriter(jakarta.inject.Provider<RedisClusterClient> client, TenantQuotas quotas, MeterRegistry meters) {
         this.client = client;
         this.quotas = quotas;
+        this.applyScript = Timer.builder("tally.redis.script").description("From sending a rule's apply script to its reply")
+            .tag("script", "apply").publishPercentileHistogram().register(meters);
+    }
+
+    /** A writer whose timings go nowhere (tests). */
+    public FencedRedisWriter(jakarta.inject.Provider<RedisClusterClient> client, TenantQuotas quotas) {
+        this(client, quotas, new SimpleMeterRegistry());
     }
 
     /** A writer with the default quotas (tests). */
@@ -244,7 +255,10 @@ public class FencedRedisWriter {
 
     private CompletableFuture<List<Object>> evalsha(String[] keys, byte[][] args) {
         // EVALSHA saves sending the script each time; a node that has not seen it yet gets EVAL once.
-        return APPLY.run(bytes(), ScriptOutputType.MULTI, keys, args);
+        long sent = System.nanoTime();
+        CompletableFuture<List<Object>> reply = APPLY.run(bytes(), ScriptOutputType.MULTI, keys, args);
+        reply.whenComplete((r, e) -> applyScript.record(System.nanoTime() - sent, TimeUnit.NANOSECONDS));
+        return reply;
     }
 
 

@@ -53,7 +53,8 @@ public class GatewayController {
 
     private static final String NDJSON = "application/x-ndjson";
     /** Request headers passed downstream; everything else (Authorization, tenant headers, hop-by-hop) stays here. */
-    private static final List<String> PASSED = List.of("Content-Type", "Accept", "If-Match", "If-None-Match", "traceparent", "tracestate");
+    /** A caller's traceparent is not passed on as is: the gateway's own span continues its trace (Downstreams). */
+    private static final List<String> PASSED = List.of("Content-Type", "Accept", "If-Match", "If-None-Match");
 
     private final BearerAuthenticator authenticator;
     private final TenantRateLimiter limiter;

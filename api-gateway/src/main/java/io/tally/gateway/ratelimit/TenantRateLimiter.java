@@ -1,5 +1,6 @@
 package io.tally.gateway.ratelimit;
 
+import io.tally.telemetry.Observed;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.ConsumptionProbe;
@@ -72,7 +73,7 @@ public class TenantRateLimiter implements AutoCloseable {
         this.allowedLocally = meters.counter("tally.gateway.ratelimit", "result", "allowed-local");
         this.refusedLocally = meters.counter("tally.gateway.ratelimit", "result", "refused-local");
         this.refusedByRedis = meters.counter("tally.gateway.ratelimit", "result", "refused");
-        this.redisBreaker = CircuitBreaker.of("rate-limit-redis", CircuitBreakerConfig.custom()
+        this.redisBreaker = Observed.breaker(meters, "rate-limit-redis", CircuitBreakerConfig.custom()
             .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
             .slidingWindowSize(10)
             .minimumNumberOfCalls(3)

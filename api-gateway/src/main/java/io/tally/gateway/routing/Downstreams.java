@@ -7,6 +7,15 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tally.gateway.config.GatewayConfig;
+import io.tally.telemetry.Observed;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
+import io.opentelemetry.context.propagation.TextMapPropagator;
 import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,17 +52,21 @@ public class Downstreams {
     private static final Set<String> RELAYED = Set.of("content-type", "location", "etag", "retry-after", "cache-control", "allow",
         "www-authenticate");
 
-    private record Target(URI base, CircuitBreaker breaker, Bulkhead bulkhead) {
+    private record Target(String name, URI base, CircuitBreaker breaker, Bulkhead bulkhead) {
     }
 
     private final Map<Route.Service, Target> targets = new EnumMap<>(Route.Service.class);
     private final Map<String, CompletableFuture<Forwarded>> inflight = new ConcurrentHashMap<>();
     private final HttpClient http;
+    private final Tracer tracer;
+    private final TextMapPropagator propagator;
     private final Duration timeout;
     private final Duration openFor;
     private final MeterRegistry meters;
 
-    public Downstreams(GatewayConfig config, MeterRegistry meters) {
+    public Downstreams(GatewayConfig config, MeterRegistry meters, OpenTelemetry telemetry) {
+        this.tracer = telemetry.getTracer("io.tally.gateway");
+        this.propagator = telemetry.getPropagators().getTextMapPropagator();
         this.timeout = config.downstreamTimeout();
         this.openFor = config.breakerOpenFor();
         this.meters = meters;
@@ -67,7 +80,7 @@ public class Downstreams {
 
     private void add(Route.Service service, String url, GatewayConfig config) {
         String name = service.name().toLowerCase(Locale.ROOT);
-        CircuitBreaker breaker = CircuitBreaker.of(name, CircuitBreakerConfig.custom()
+        CircuitBreaker breaker = Observed.breaker(meters, "downstream-" + name, CircuitBreakerConfig.custom()
             .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
             .slidingWindowSize(20)
             .minimumNumberOfCalls(5)
@@ -84,7 +97,7 @@ public class Downstreams {
             .build());
         breaker.getEventPublisher().onStateTransition(e -> LOG.warn("downstream {} ({}): breaker {}", name, url, e.getStateTransition()));
         Bulkhead bulkhead = Bulkhead.of(name, BulkheadConfig.custom().maxConcurrentCalls(config.maxConcurrent()).maxWaitDuration(Duration.ZERO).build());
-        targets.put(service, new Target(URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url), breaker, bulkhead));
+        targets.put(service, new Target(name + "-service", URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url), breaker, bulkhead));
     }
 
     /** Where a service answers (for the WebSocket proxy and diagnostics). */
@@ -163,7 +176,21 @@ public class Downstreams {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(target.base() + pathAndQuery)).timeout(timeout)
             .method(method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         headers.forEach(request::header);
-        HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        // The hop is a client span of the request's trace; the service continues it from traceparent.
+        Span span = tracer.spanBuilder(method + " " + target.name()).setSpanKind(SpanKind.CLIENT)
+            .setAttribute("http.request.method", method).setAttribute("url.full", target.base() + pathAndQuery)
+            .setAttribute("peer.service", target.name()).startSpan();
+        HttpResponse<byte[]> response;
+        try (Scope scope = span.makeCurrent()) {
+            propagator.inject(Context.current(), request, HttpRequest.Builder::setHeader);
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            span.setAttribute("http.response.status_code", (long) response.statusCode());
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            span.setStatus(StatusCode.ERROR, e.toString());
+            throw e;
+        } finally {
+            span.end();
+        }
         Map<String, List<String>> relayed = new LinkedHashMap<>();
         response.headers().map().forEach((name, values) -> {
             if (RELAYED.contains(name.toLowerCase(Locale.ROOT))) {

@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
@@ -16,19 +17,43 @@ public final class LocalStack {
     private final StackConfig config;
     private final Infrastructure infrastructure;
     private final List<ServiceProcess> services;
+    private final ZipkinServer zipkin;
+    private final boolean tracing;
 
     public LocalStack(StackConfig config) {
+        this(config, false);
+    }
+
+    /**
+     * With {@code tracing}, {@link #up} also starts a Zipkin server and the services it starts send it their spans
+     * (every trace a caller samples, and {@code TALLY_TRACING_SAMPLE_RATIO} of the rest, 1 % by default).
+     */
+    public LocalStack(StackConfig config, boolean tracing) {
         this.config = config;
+        this.tracing = tracing;
         this.infrastructure = new Infrastructure(config);
-        this.services = ServiceSpec.ALL.stream().map(s -> new ServiceProcess(config, s)).toList();
+        this.zipkin = new ZipkinServer(config);
+        Map<String, String> traced = tracing
+            ? Map.of("TALLY_TRACING_EXPORTER", "zipkin", "TALLY_TRACING_ENDPOINT", zipkin.spansEndpoint())
+            : Map.of();
+        this.services = ServiceSpec.ALL.stream().map(s -> new ServiceProcess(config, s, traced)).toList();
+    }
+
+    /** The trace UI (started by {@code up} with tracing). */
+    public ZipkinServer zipkin() {
+        return zipkin;
     }
 
     public List<ServiceProcess> services() {
         return services;
     }
 
+    /** What {@code up} starts: the trace UI only with tracing; {@code down} and {@code status} also see it while it runs. */
     private List<Component> all() {
         List<Component> all = new ArrayList<>(infrastructure.components());
+        if (tracing || zipkin.anyRunning()) {
+            all.add(zipkin);
+        }
         all.addAll(services);
         return all;
     }
@@ -80,7 +105,7 @@ public final class LocalStack {
 
     private void startAll(Duration timeout, Progress progress, java.util.concurrent.ExecutorService executor) {
         Deadline deadline = Deadline.in(timeout);
-        List<Component> infraStartedHere = infrastructure.start(timeout, progress, executor);
+        List<Component> infraStartedHere = new ArrayList<>(infrastructure.start(timeout, progress, executor));
 
         List<ServiceProcess> startedHere = services.stream().filter(s -> !s.allRunning()).toList();
         java.util.Set<String> ready = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -90,6 +115,15 @@ public final class LocalStack {
             return t;
         });
         try {
+            if (tracing && !zipkin.allRunning()) {
+                progress.starting(zipkin.name());
+                infraStartedHere.add(zipkin);
+                zipkin.start();
+            }
+            if (tracing) {
+                zipkin.awaitReady(deadline);
+                progress.ready(zipkin.name(), zipkin.address(), infraStartedHere.contains(zipkin));
+            }
             for (ServiceProcess s : startedHere) {
                 progress.starting(s.name());
                 s.start();
@@ -140,6 +174,10 @@ public final class LocalStack {
             if (c.anyRunning()) {
                 progress.say("stopping " + c.name());
             }
+        }
+        if (zipkin.anyRunning()) {
+            progress.say("stopping " + zipkin.name());
+            Infrastructure.quietStop(zipkin);
         }
         infrastructure.stop();
         return running;

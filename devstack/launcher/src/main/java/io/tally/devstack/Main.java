@@ -16,6 +16,7 @@ public final class Main {
     private static final String USAGE = """
         usage: ./tally <command>
           up [--tracing]                 build what is missing, start the stack, wait until it is ready
+                                         (--tracing: also a Zipkin trace UI; the services send it their spans)
           down [--purge]                 stop every process of the stack (--purge also deletes its data)
           demo [--for PT2M]              up, then demo rules, a live producer and a live view (Ctrl-C stops it)
           status                         each process, its pid, state and address
@@ -72,11 +73,10 @@ public final class Main {
                 return 2;
             }
         }
-        if (options.contains("--tracing")) {
-            err.println("tally up: --tracing is not available yet; starting without the trace UI");
-        }
+        boolean tracing = options.contains("--tracing");
         Progress progress = new Progress(out);
-        LocalStack stack = new LocalStack(config);
+        LocalStack stack = new LocalStack(config, tracing);
+        boolean servicesRan = stack.services().stream().anyMatch(ServiceProcess::anyRunning);
         stack.up(Duration.ofSeconds(180), progress);
         String token = DevTokens.mint(DevTokens.secret(config.env()), "developer", "demo",
             List.of("producer", "admin", "viewer"), Duration.ofHours(12));
@@ -88,6 +88,13 @@ public final class Main {
         out.println("  redis:    " + config.redisUris());
         out.println("  postgres: " + config.jdbcUrl() + " (user " + StackConfig.DB_USER + ")");
         out.println("  logs:     " + config.logDir());
+        if (tracing) {
+            out.println("  traces:   " + stack.zipkin().address() + "/zipkin/   (Zipkin; send a sampled traceparent header to trace a request, or set"
+                + " TALLY_TRACING_SAMPLE_RATIO, 0.01 by default)");
+            if (servicesRan) {
+                out.println("            services that were already running keep their settings: ./tally down, then ./tally up --tracing, to trace them");
+            }
+        }
         out.println();
         out.println("Development token (tenant 'demo', roles producer, admin, viewer; valid 12 h):");
         out.println(token);

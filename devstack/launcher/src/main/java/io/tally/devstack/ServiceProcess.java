@@ -20,7 +20,15 @@ public final class ServiceProcess implements Component {
     private final ServiceSpec spec;
     private final TrackedProcess process;
 
+    private final Map<String, String> extraEnvironment;
+
     public ServiceProcess(StackConfig config, ServiceSpec spec) {
+        this(config, spec, Map.of());
+    }
+
+    /** A service told {@code extraEnvironment} on top of the stack's addresses (tracing settings, say). */
+    public ServiceProcess(StackConfig config, ServiceSpec spec, Map<String, String> extraEnvironment) {
+        this.extraEnvironment = extraEnvironment;
         this.config = config;
         this.spec = spec;
         this.process = new TrackedProcess(config, spec.name());
@@ -89,6 +97,7 @@ public final class ServiceProcess implements Component {
             env.put(other.portVariable(), Integer.toString(other.port(config)));
             env.put(other.urlVariable(), other.url(config));
         }
+        env.putAll(extraEnvironment);
         return env;
     }
 

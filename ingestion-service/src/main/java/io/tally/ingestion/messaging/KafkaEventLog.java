@@ -9,6 +9,15 @@ import io.tally.ingestion.config.IngestionConfig;
 import io.tally.model.Event;
 import io.tally.model.EventCodec;
 import io.tally.model.Topics;
+import io.tally.telemetry.KafkaTraces;
+import io.tally.telemetry.Observed;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -41,8 +50,12 @@ public class KafkaEventLog implements AutoCloseable {
     private final CircuitBreaker breaker;
     private final Duration ackTimeout;
     private final int retryAfterSeconds;
+    private final Tracer tracer;
+    private final AutoCloseable metrics;
 
-    public KafkaEventLog(@Value("${kafka.bootstrap.servers}") String bootstrap, IngestionConfig config, MeterRegistry meters) {
+    public KafkaEventLog(@Value("${kafka.bootstrap.servers}") String bootstrap, IngestionConfig config, MeterRegistry meters,
+                         OpenTelemetry telemetry) {
+        this.tracer = telemetry.getTracer("io.tally.ingestion");
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "ingestion-service");
@@ -60,7 +73,8 @@ public class KafkaEventLog implements AutoCloseable {
         this.producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(props), new StringSerializer(), new ByteArraySerializer());
         this.ackTimeout = config.ackTimeout();
         this.retryAfterSeconds = (int) Math.max(1, config.breakerOpenFor().toSeconds());
-        this.breaker = CircuitBreaker.of("kafka-events", CircuitBreakerConfig.custom()
+        this.metrics = Observed.kafka(meters, producer);
+        this.breaker = Observed.breaker(meters, "kafka-events", CircuitBreakerConfig.custom()
             .slidingWindowSize(20)
             .minimumNumberOfCalls(4)
             .failureRateThreshold(50)
@@ -88,13 +102,30 @@ public class KafkaEventLog implements AutoCloseable {
     }
 
     private void sendAll(List<Event> events) {
+        // One span for the request's append (not one per event); its context rides in each record's headers when sampled.
+        Span span = tracer.spanBuilder(Topics.EVENTS + " publish").setSpanKind(SpanKind.PRODUCER)
+            .setAttribute("messaging.system", "kafka").setAttribute("messaging.destination.name", Topics.EVENTS)
+            .setAttribute("messaging.batch.message_count", (long) events.size()).startSpan();
+        try (Scope scope = span.makeCurrent()) {
+            send(events, Context.current());
+        } catch (RuntimeException e) {
+            span.setStatus(StatusCode.ERROR, e.getMessage());
+            throw e;
+        } finally {
+            span.end();
+        }
+    }
+
+    private void send(List<Event> events, Context trace) {
         long deadline = System.nanoTime() + ackTimeout.toNanos();
         CompletableFuture<?>[] acks = new CompletableFuture<?>[events.size()];
         try {
             for (int i = 0; i < events.size(); i++) {
                 Event event = events.get(i);
                 CompletableFuture<Void> ack = new CompletableFuture<>();
-                producer.send(new ProducerRecord<>(Topics.EVENTS, event.partitionKey(), EventCodec.encode(event)), (metadata, error) -> {
+                ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.EVENTS, event.partitionKey(), EventCodec.encode(event));
+                KafkaTraces.inject(trace, record.headers());
+                producer.send(record, (metadata, error) -> {
                     if (error == null) {
                         ack.complete(null);
                     } else {
@@ -120,6 +151,11 @@ public class KafkaEventLog implements AutoCloseable {
     @PreDestroy
     @Override
     public void close() {
+        try {
+            metrics.close();
+        } catch (Exception e) {
+            LOG.debug("unbinding Kafka client metrics: {}", e.toString());
+        }
         producer.close(Duration.ofSeconds(5));
     }
 }

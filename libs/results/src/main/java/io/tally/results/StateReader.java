@@ -44,12 +44,13 @@ public class StateReader {
     private final Supplier<StatefulRedisClusterConnection<String, String>> connection;
     private final RuleState.Budget budget;
     // A read too large for its budget is the reader's problem, not Redis's: it never counts against the breaker.
-    private final CircuitBreaker breaker = CircuitBreaker.of("redis-reads", CircuitBreakerConfig.custom()
+    private static final CircuitBreakerConfig BREAKER = CircuitBreakerConfig.custom()
         .slidingWindowSize(20).minimumNumberOfCalls(5).failureRateThreshold(50)
         .waitDurationInOpenState(Duration.ofSeconds(2)).permittedNumberOfCallsInHalfOpenState(2)
         .automaticTransitionFromOpenToHalfOpenEnabled(true)
         .ignoreExceptions(RuleState.ReadTooLarge.class)
-        .build());
+        .build();
+    private final CircuitBreaker breaker;
 
     /** A reader with the default budget ({@link #DEFAULT_BUDGET}). */
     public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection) {
@@ -67,8 +68,15 @@ public class StateReader {
      * @param budget     what one read may take ({@link RuleState.Budget})
      */
     public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection, RuleState.Budget budget) {
+        this(connection, budget, CircuitBreaker::of);
+    }
+
+    /** As above, its breaker ("redis-reads") made by {@code breakers} (one that also reports it as metrics). */
+    public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection, RuleState.Budget budget,
+                       java.util.function.BiFunction<String, CircuitBreakerConfig, CircuitBreaker> breakers) {
         this.connection = connection;
         this.budget = budget;
+        this.breaker = breakers.apply("redis-reads", BREAKER);
         breaker.getEventPublisher().onStateTransition(e -> LOG.warn("Redis read circuit breaker {}", e.getStateTransition()));
     }
 

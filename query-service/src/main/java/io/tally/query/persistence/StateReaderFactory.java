@@ -1,5 +1,7 @@
 package io.tally.query.persistence;
 
+import io.tally.telemetry.Observed;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Factory;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.tally.results.StateReader;
@@ -13,7 +15,9 @@ public class StateReaderFactory {
     @Singleton
     StateReader stateReader(Provider<StatefulRedisClusterConnection<String, String>> connection,
                             @io.micronaut.context.annotation.Value("${tally.read.script-values:20000}") long scriptValues,
-                            @io.micronaut.context.annotation.Value("${tally.read.max-values:200000}") long maxValues) {
-        return new StateReader(connection::get, new io.tally.results.RuleState.Budget(scriptValues, maxValues));
+                            @io.micronaut.context.annotation.Value("${tally.read.max-values:200000}") long maxValues,
+                            MeterRegistry meters) {
+        return new StateReader(connection::get, new io.tally.results.RuleState.Budget(scriptValues, maxValues),
+            (name, config) -> Observed.breaker(meters, name, config));
     }
 }

@@ -1,5 +1,6 @@
 package io.tally.rules.messaging;
 
+import io.tally.telemetry.Observed;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Value;
@@ -82,6 +83,7 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
             ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
             ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10000)), new StringSerializer(), new StringSerializer());
         meters.gauge("tally.outbox.pending", pending);
+        Observed.kafka(meters, producer);
         this.thread = Thread.ofPlatform().name("outbox-relay").daemon().start(this::run);
     }
 

@@ -1,6 +1,7 @@
 package io.tally.subscription.api;
 
 import io.micronaut.http.MediaType;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.websocket.CloseReason;
 import io.micronaut.websocket.WebSocketSession;
 import io.tally.subscription.domain.Subscription;
@@ -32,6 +33,7 @@ final class Connection implements Subscription.Sink {
     private CompletableFuture<Void> lane = CompletableFuture.completedFuture(null);
     private final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
     private final long maxUnsentBytes;
+    private final MeterRegistry meters;
     private volatile boolean closing;
     volatile long lastPong = System.currentTimeMillis();
 
@@ -39,7 +41,8 @@ final class Connection implements Subscription.Sink {
      * @param maxUnsentBytes what the client may leave unread, snapshots and errors included; past it the socket is
      *                       closed (1008) instead of buffering more: a client that does not read costs no more memory
      */
-    Connection(WebSocketSession session, String tenant, Executor executor, long maxUnsentBytes) {
+    Connection(WebSocketSession session, String tenant, Executor executor, long maxUnsentBytes, MeterRegistry meters) {
+        this.meters = meters;
         this.session = session;
         this.tenant = tenant;
         this.executor = executor;
@@ -74,6 +77,7 @@ final class Connection implements Subscription.Sink {
     synchronized void submit(Runnable task) {
         if (pending.incrementAndGet() > MAX_PENDING_MESSAGES) {
             pending.decrementAndGet();
+            meters.counter("tally.subscriptions.closed", "reason", "flooding").increment();
             close(1008, "more than " + MAX_PENDING_MESSAGES + " messages waiting to be handled; send fewer at once");
             return;
         }
@@ -101,6 +105,7 @@ final class Connection implements Subscription.Sink {
         }
         long size = text.length();
         if (unsent.get() + size > maxUnsentBytes) {
+            meters.counter("tally.subscriptions.closed", "reason", "slow-reader").increment();
             close(1008, "the client leaves " + unsent.get() + " bytes unread; read the socket (or subscribe to less)");
             return;
         }

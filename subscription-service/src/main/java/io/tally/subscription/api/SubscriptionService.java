@@ -64,6 +64,7 @@ public class SubscriptionService implements AutoCloseable {
     private final Map<String, Connection> connections = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> perTenant = new ConcurrentHashMap<>();
     private final AtomicInteger total = new AtomicInteger();
+    private final MeterRegistry meters;
 
     public SubscriptionService(RuleCatalog catalog, StateReader reader, Fanout fanout, Flusher flusher, DashboardClient dashboards,
                                SubscriptionConfig config, ObjectMapper json, WindowRenderer renderer, MeterRegistry meters) {
@@ -75,6 +76,7 @@ public class SubscriptionService implements AutoCloseable {
         this.config = config;
         this.json = json;
         this.renderer = renderer;
+        this.meters = meters;
         this.pacing = new Subscription.Pacing(config.coalesce().toMillis(), config.sendBuffer(), config.stallTimeout().toMillis());
         this.retained = new ResumeRegistry(config.history().toMillis(), 100_000);
         catalog.addListener(this::ruleChanged);
@@ -87,7 +89,7 @@ public class SubscriptionService implements AutoCloseable {
 
     void opened(WebSocketSession session, String tenant) {
         // Snapshots and errors may pass the pacing buffer a little; eight buffers unread and the socket is closed.
-        connections.put(session.getId(), new Connection(session, tenant, lanes, 8 * config.sendBuffer()));
+        connections.put(session.getId(), new Connection(session, tenant, lanes, 8 * config.sendBuffer(), meters));
     }
 
     void pong(WebSocketSession session) {

@@ -1,5 +1,6 @@
 package io.tally.subscription.domain;
 
+import io.opentelemetry.context.Context;
 import io.tally.model.RuleChange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +47,18 @@ public final class Fanout {
         Read read(String tenant, String ruleId, List<Long> starts);
     }
 
+    /** Told of each delivery, for metrics and traces. */
+    public interface Pushes {
+        /**
+         * Subscriptions of a rule were offered what changed: the oldest announcement they cover was made at
+         * {@code announcedAt}, the read began at {@code readAt} (both wall-clock milliseconds), and one of the
+         * announcements carried {@code trace} (a sampled trace context, or null).
+         */
+        void pushed(String tenant, String ruleId, long announcedAt, long readAt, Context trace, int subscriptions);
+
+        Pushes NONE = (tenant, ruleId, announcedAt, readAt, trace, subscriptions) -> { };
+    }
+
     /** One read of a rule's windows. */
     public interface Read {
         /** The rule's update sequence the values were read at: reads with a higher one are newer. */
@@ -75,6 +88,8 @@ public final class Fanout {
         boolean remembering;
         boolean reading;
         boolean failing; // the last read failed: said once in the log, not once a second
+        long pendingSince = Long.MAX_VALUE;   // when the oldest announcement not yet read was made
+        Context trace;                        // a sampled trace one of those announcements carried
 
         Channel(Key key) {
             this.key = key;
@@ -89,6 +104,7 @@ public final class Fanout {
     private final long historyMillis;
     private final int historySize;
     private final long retryMillis;
+    private Pushes pushes = Pushes.NONE;
 
     /**
      * @param readers runs each rule's reader (it blocks on the store)
@@ -108,12 +124,23 @@ public final class Fanout {
         this.clock = clock;
     }
 
+    /** Who is told of each delivery (nobody by default). */
+    public Fanout observedBy(Pushes pushes) {
+        this.pushes = pushes;
+        return this;
+    }
+
     private Channel channel(String tenant, String ruleId) {
         return channels.computeIfAbsent(new Key(tenant, ruleId), Channel::new);
     }
 
-    /** One announcement from {@code tally.updates}. */
+    /** One announcement from {@code tally.updates}, made now, not traced. */
     public void offer(RuleChange change) {
+        offer(change, clock.getAsLong(), null);
+    }
+
+    /** One announcement from {@code tally.updates}, made at {@code announcedAt}, carrying {@code trace} (or null). */
+    public void offer(RuleChange change, long announcedAt, Context trace) {
         Channel channel = channel(change.tenant(), change.ruleId());
         long now = clock.getAsLong();
         synchronized (channel) {
@@ -128,6 +155,10 @@ public final class Fanout {
             }
             if (!channel.parts.isEmpty()) {
                 channel.dirty.addAll(change.windows());
+                channel.pendingSince = Math.min(channel.pendingSince, announcedAt);
+                if (channel.trace == null) {
+                    channel.trace = trace;
+                }
                 schedule(channel);
             }
         }
@@ -163,6 +194,8 @@ public final class Fanout {
             TreeSet<Long> shared;
             Map<Subscription.Part, Set<Long>> extras;
             long mark;
+            long since;
+            Context trace;
             synchronized (channel) {
                 if (channel.parts.isEmpty() || (channel.dirty.isEmpty() && channel.extras.isEmpty())) {
                     channel.dirty.clear();
@@ -175,7 +208,12 @@ public final class Fanout {
                 channel.dirty.clear();
                 channel.extras.clear();
                 mark = channel.arrivals;
+                since = channel.pendingSince;
+                trace = channel.trace;
+                channel.pendingSince = Long.MAX_VALUE;
+                channel.trace = null;
             }
+            long readAt = clock.getAsLong();
             TreeSet<Long> all = new TreeSet<>(shared);
             extras.values().forEach(all::addAll);
             Read read;
@@ -188,6 +226,8 @@ public final class Fanout {
                     channel.failing = true;
                 }
                 synchronized (channel) {
+                    channel.pendingSince = Math.min(channel.pendingSince, since);
+                    channel.trace = channel.trace == null ? trace : channel.trace;
                     channel.dirty.addAll(shared);
                     extras.forEach((part, windows) -> channel.extras.computeIfAbsent(part, p -> new TreeSet<>()).addAll(windows));
                 }
@@ -204,12 +244,17 @@ public final class Fanout {
                 channel.failing = false;
             }
             if (read != null) {
-                deliver(channel, read, shared, extras, mark);
+                int offered = deliver(channel, read, shared, extras, mark);
+                if (offered > 0) {
+                    pushes.pushed(channel.key.tenant(), channel.key.ruleId(), since == Long.MAX_VALUE ? readAt : since, readAt, trace, offered);
+                }
             }
         }
     }
 
-    private void deliver(Channel channel, Read read, Set<Long> shared, Map<Subscription.Part, Set<Long>> extras, long mark) {
+    /** Offers the read to the rule's subscriptions; returns how many took something. */
+    private int deliver(Channel channel, Read read, Set<Long> shared, Map<Subscription.Part, Set<Long>> extras, long mark) {
+        int offered = 0;
         synchronized (channel) {
             Map<Map<String, String>, List<Subscription.Rendered>> byFilter = new HashMap<>();
             for (Subscription.Part part : channel.parts) {
@@ -226,9 +271,11 @@ public final class Fanout {
                 }
                 if (part.offer(read.seq(), mark, read.ruleVersion(), windows)) {
                     dirty.accept(part.subscription());
+                    offered++;
                 }
             }
         }
+        return offered;
     }
 
     /** How many announcements of the rule arrived so far: a read starting now covers all of them. */

@@ -1,5 +1,8 @@
 package io.tally.subscription.messaging;
 
+import io.opentelemetry.api.OpenTelemetry;
+import io.tally.telemetry.Observed;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
@@ -45,13 +48,16 @@ public class Beans {
     @Singleton
     StateReader stateReader(Provider<StatefulRedisClusterConnection<String, String>> connection,
                             @io.micronaut.context.annotation.Value("${tally.read.script-values:20000}") long scriptValues,
-                            @io.micronaut.context.annotation.Value("${tally.read.max-values:200000}") long maxValues) {
-        return new StateReader(connection::get, new io.tally.results.RuleState.Budget(scriptValues, maxValues));
+                            @io.micronaut.context.annotation.Value("${tally.read.max-values:200000}") long maxValues,
+                            MeterRegistry meters) {
+        return new StateReader(connection::get, new io.tally.results.RuleState.Budget(scriptValues, maxValues),
+            (name, config) -> Observed.breaker(meters, name, config));
     }
 
     @Singleton
     @Bean(preDestroy = "close")
-    Fanout fanout(SubscriptionConfig config, Flusher flusher, RuleCatalog catalog, StateReader reader, WindowRenderer renderer) {
+    Fanout fanout(SubscriptionConfig config, Flusher flusher, RuleCatalog catalog, StateReader reader, WindowRenderer renderer,
+                  MeterRegistry meters, OpenTelemetry telemetry) {
         Fanout.Source source = (tenant, ruleId, starts) -> {
             Optional<RuleRecord> record = catalog.get(tenant, ruleId);
             if (record.isEmpty()) {
@@ -62,7 +68,8 @@ public class Beans {
         };
         // Each watched rule's reader runs on a virtual thread of its own while it has changes to read.
         var readers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rule-reader-", 0).factory());
-        return new Fanout(source, readers, config.history().toMillis(), config.historySize(), 1000, flusher::markDirty, System::currentTimeMillis);
+        return new Fanout(source, readers, config.history().toMillis(), config.historySize(), 1000, flusher::markDirty, System::currentTimeMillis)
+            .observedBy(new PushTelemetry(meters, telemetry));
     }
 
     /** Windows read from the state store for the fan-out. */

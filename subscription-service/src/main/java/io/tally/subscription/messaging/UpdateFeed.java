@@ -4,6 +4,11 @@ import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.model.Topics;
+import io.tally.telemetry.KafkaTraces;
+import io.tally.telemetry.Observed;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
 import io.tally.model.RuleChange;
 import io.tally.subscription.config.SubscriptionConfig;
 import io.tally.subscription.domain.Fanout;
@@ -41,10 +46,12 @@ public class UpdateFeed implements AutoCloseable {
     private final ObjectMapper json;
     private final long historyMillis;
     private final Thread thread;
+    private final AutoCloseable metrics;
     private volatile boolean running = true;
     private volatile boolean assigned;
 
-    public UpdateFeed(@Value("${kafka.bootstrap.servers}") String bootstrap, Fanout fanout, ObjectMapper json, SubscriptionConfig config) {
+    public UpdateFeed(@Value("${kafka.bootstrap.servers}") String bootstrap, Fanout fanout, ObjectMapper json, SubscriptionConfig config,
+                      MeterRegistry meters) {
         this.fanout = fanout;
         this.json = json;
         this.historyMillis = config.history().toMillis();
@@ -56,6 +63,7 @@ public class UpdateFeed implements AutoCloseable {
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
         props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
         this.consumer = new KafkaConsumer<>(io.tally.model.KafkaClients.with(props), new StringDeserializer(), new ByteArrayDeserializer());
+        this.metrics = Observed.kafka(meters, consumer);
         this.thread = Thread.ofPlatform().name("update-feed").daemon().start(this::run);
     }
 
@@ -79,7 +87,9 @@ public class UpdateFeed implements AutoCloseable {
                         LOG.warn("Skipping an unreadable record at {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), e.getMessage());
                         continue;
                     }
-                    fanout.offer(change);
+                    // The announcement continues the trace of an event it covers, when that one was sampled.
+                    SpanContext trace = KafkaTraces.sampledParent(record.headers());
+                    fanout.offer(change, record.timestamp(), trace == null ? null : io.opentelemetry.context.Context.root().with(Span.wrap(trace)));
                 }
             } catch (WakeupException e) {
                 // closing
@@ -133,6 +143,11 @@ public class UpdateFeed implements AutoCloseable {
             thread.join(5000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        try {
+            metrics.close();
+        } catch (Exception e) {
+            LOG.debug("unbinding Kafka client metrics: {}", e.toString());
         }
         consumer.close(Duration.ofSeconds(2));
     }

@@ -1,0 +1,109 @@
+package io.tally.devstack;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Zipkin server (its UI and its span collector, spans kept in memory) for {@code ./tally up --tracing}: the jar comes
+ * from Maven Central with the build (devstack/launcher/target/zipkin-server.jar), on {@code TALLY_ZIPKIN_PORT} (9411).
+ */
+public final class ZipkinServer implements Component {
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    public static final int DEFAULT_PORT = 9411;
+
+    private final StackConfig config;
+    private final TrackedProcess process;
+    private final int port;
+
+    public ZipkinServer(StackConfig config) {
+        this.config = config;
+        this.process = new TrackedProcess(config, "zipkin");
+        this.port = StackConfig.intEnv(config.env(), "TALLY_ZIPKIN_PORT", DEFAULT_PORT);
+    }
+
+    /** Where the services send spans (Zipkin's v2 JSON API). */
+    public String spansEndpoint() {
+        return address() + "/api/v2/spans";
+    }
+
+    public Path jar() {
+        return config.home().resolve("devstack").resolve("launcher").resolve("target").resolve("zipkin-server.jar");
+    }
+
+    @Override
+    public String name() {
+        return "zipkin";
+    }
+
+    @Override
+    public List<TrackedProcess> processes() {
+        return List.of(process);
+    }
+
+    @Override
+    public void checkPorts() {
+        if (!process.isAlive()) {
+            Ports.requireFree("zipkin", "TALLY_ZIPKIN_PORT", port);
+        }
+    }
+
+    @Override
+    public void start() {
+        if (process.isAlive()) {
+            return;
+        }
+        if (!Files.isRegularFile(jar())) {
+            throw new StackException(jar() + " is missing: build it with ./mvnw -DskipTests package (./tally up does this for you)");
+        }
+        checkPorts();
+        process.start(List.of(Jvm.javaExecutable(), "-Xms32m", "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-jar", jar().toString()),
+            Map.of("QUERY_PORT", Integer.toString(port), "STORAGE_TYPE", "mem", "MEM_MAX_SPANS", "200000",
+                "ARMERIA_PORTS_0_IP", "127.0.0.1", "ARMERIA_PORTS_0_PORT", Integer.toString(port)),
+            config.home());
+    }
+
+    @Override
+    public boolean isReady() {
+        if (!process.isAlive()) {
+            return false;
+        }
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(address() + "/health")).timeout(Duration.ofSeconds(2)).GET().build();
+            return HTTP.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void awaitReady(Deadline deadline) {
+        boolean ready = deadline.await(() -> {
+            if (!process.isAlive()) {
+                throw new StackException("zipkin exited during start-up; the end of " + process.logFile() + ":\n" + process.logTail(25));
+            }
+            return isReady();
+        }, Duration.ofMillis(250));
+        if (!ready) {
+            throw new StackException("zipkin did not become ready in time; see " + process.logFile());
+        }
+    }
+
+    @Override
+    public String address() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    @Override
+    public void stop() {
+        process.stop("TERM", Duration.ofSeconds(10));
+    }
+}
