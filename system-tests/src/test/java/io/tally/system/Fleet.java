@@ -46,6 +46,14 @@ final class Fleet implements AutoCloseable {
         }
     }
 
+    private Map<String, String> commonEnv = Map.of();
+
+    /** Settings every service of this fleet gets (a service's own settings win). */
+    Fleet withEnv(Map<String, String> env) {
+        this.commonEnv = env;
+        return this;
+    }
+
     Fleet withSubscriptionEnv(Map<String, String> env) {
         this.subscriptionEnv = env;
         return this;
@@ -101,6 +109,7 @@ final class Fleet implements AutoCloseable {
             "TALLY_QUERY_URL", "http://127.0.0.1:" + ports.get("query"),
             // Each gateway has its own subscription service, so two instances serve their own sockets.
             "TALLY_SUBSCRIPTION_URL", "http://127.0.0.1:" + ports.get(service.equals("gateway-2") ? "subscription-2" : "subscription")));
+        env.putAll(commonEnv);
         if (module.equals("aggregation-service")) {
             // One consumer group per test JVM; every instance its own static member.
             env.put("TALLY_AGGREGATION_GROUP_ID", "system-" + ProcessHandle.current().pid());

@@ -1,6 +1,7 @@
 package io.tally.aggregation.messaging;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micronaut.context.annotation.Value;
@@ -54,6 +55,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The aggregation engine's single consumer thread: poll {@code tally.events}, fold micro-batches per
@@ -90,6 +92,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     /** Per tenant, when its oldest buffered event was appended to the log (the record's timestamp). */
     private final Map<String, Long> oldestAppended = new HashMap<>();
     private final List<AutoCloseable> clientMetrics = new ArrayList<>();
+    private final Map<Integer, AtomicLong> lags = new ConcurrentHashMap<>();
     private volatile boolean running = true;
     /** A flush failed where the loop could not rewind at once (inside a rebalance callback). */
     private boolean rewindPending;
@@ -169,6 +172,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 partitions.forEach(p -> {
                     states.remove(p.partition());
                     poison.forget(p.partition());
+                    lagGauge(p.partition()).set(-1);
                 });
             }
 
@@ -266,6 +270,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         List<Integer> caughtUp = new ArrayList<>();
         for (TopicPartition p : consumer.assignment()) {
             var lag = consumer.currentLag(p);
+            lagGauge(p.partition()).set(lag.isPresent() ? lag.getAsLong() : -1);
             if (lag.isPresent() && lag.getAsLong() == 0 && !buffer.containsKey(p.partition())) {
                 caughtUp.add(p.partition());
             }
@@ -273,6 +278,19 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         if (!caughtUp.isEmpty()) {
             writer.markCaughtUp(caughtUp, now);
         }
+    }
+
+    /**
+     * tally_aggregation_consumer_lag{partition}: records of the partition not yet read, as of the last check (twice a
+     * second); -1 while unknown, and -1 again once the partition is assigned elsewhere.
+     */
+    private AtomicLong lagGauge(int partition) {
+        return lags.computeIfAbsent(partition, p -> {
+            AtomicLong lag = new AtomicLong(-1);
+            Gauge.builder("tally.aggregation.consumer.lag", lag, AtomicLong::get).description("Records of the partition not yet read")
+                .tag("partition", Integer.toString(p)).register(meters);
+            return lag;
+        });
     }
 
     /** The tenant of an event record: its key is {@code tenant:id} (tenants never contain ':'). */
