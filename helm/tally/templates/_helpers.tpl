@@ -79,3 +79,10 @@ TALLY_{{ .service | upper }}_PORT
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The port spans are sent to: the tracing endpoint's, or its scheme's. */}}
+{{- define "tally.tracingPort" -}}
+{{- $url := urlParse .Values.tracing.endpoint -}}
+{{- $hostPort := splitList ":" $url.host -}}
+{{- if gt (len $hostPort) 1 }}{{ last $hostPort }}{{ else if eq $url.scheme "https" }}443{{ else }}80{{ end -}}
+{{- end }}

@@ -3,6 +3,7 @@ package io.tally.helm;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -275,6 +276,56 @@ class ChartTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void alertsAndTheDashboardShipWithTheChartWhenAsked() throws IOException {
+        List<HasMetadata> resources = render(t -> t.set("prometheusRule.enabled", true).set("grafanaDashboard.enabled", true)
+            .set("tracing.exporter", "otlp").set("tracing.endpoint", "http://otel-collector.observability:4318"));
+        GenericKubernetesResource rule = of(resources, GenericKubernetesResource.class).stream()
+            .filter(r -> r.getKind().equals("PrometheusRule")).findFirst().orElseThrow();
+        List<Map<String, Object>> groups = (List<Map<String, Object>>) ((Map<String, Object>) rule.getAdditionalProperties().get("spec")).get("groups");
+        Map<String, Map<String, Object>> alerts = new java.util.TreeMap<>();
+        groups.forEach(g -> ((List<Map<String, Object>>) g.get("rules")).forEach(r -> alerts.put((String) r.get("alert"), r)));
+        assertEquals(Set.of("TallyConsumerLagGrowing", "TallyFreshnessP99High", "TallyCircuitBreakerOpen", "TallyDeadLetters",
+            "TallyReadinessFlapping"), alerts.keySet());
+        alerts.forEach((name, alert) -> {
+            String expr = (String) alert.get("expr");
+            assertTrue(expr.contains("namespace=\"analytics\""), name + " is scoped to the release's namespace: " + expr);
+            assertTrue(Set.of("warning", "critical").contains(((Map<String, Object>) alert.get("labels")).get("severity")), name);
+            Map<String, Object> annotations = (Map<String, Object>) alert.get("annotations");
+            assertTrue(annotations.containsKey("summary") && annotations.containsKey("description"), name);
+            assertTrue(!expr.contains("{{") && ((String) annotations.get("description")).contains("{{"),
+                name + ": the chart rendered its own values and left Prometheus its templates");
+        });
+        assertTrue(((String) alerts.get("TallyFreshnessP99High").get("expr")).contains("> 0.2"), "the 200 ms target");
+
+        ConfigMap dashboard = of(resources, ConfigMap.class).stream().filter(c -> c.getMetadata().getName().equals("tally-dashboard"))
+            .findFirst().orElseThrow();
+        assertEquals("1", dashboard.getMetadata().getLabels().get("grafana_dashboard"), "the Grafana sidecar's label");
+        Map<String, Object> json = new ObjectMapper().readValue(dashboard.getData().get("tally.json"), Map.class);
+        List<Map<String, Object>> panels = (List<Map<String, Object>>) json.get("panels");
+        assertTrue(panels.size() >= 15, "panels: " + panels.size());
+        for (Map<String, Object> panel : panels) {
+            List<Map<String, Object>> targets = (List<Map<String, Object>>) panel.get("targets");
+            assertTrue(!targets.isEmpty() && targets.stream().allMatch(t -> ((String) t.get("expr")).contains("namespace=\"$namespace\"")),
+                panel.get("title") + " reads the chosen namespace");
+        }
+
+        ConfigMap config = of(resources, ConfigMap.class).stream().filter(c -> c.getMetadata().getName().equals("tally-config"))
+            .findFirst().orElseThrow();
+        assertEquals("otlp", config.getData().get("TALLY_TRACING_EXPORTER"));
+        assertEquals("http://otel-collector.observability:4318", config.getData().get("TALLY_TRACING_ENDPOINT"));
+        assertEquals("json", config.getData().get("TALLY_LOG_FORMAT"));
+        assertTrue(of(resources, NetworkPolicy.class).stream().allMatch(p -> p.getSpec().getEgress().stream()
+                .anyMatch(e -> e.getPorts() != null && e.getPorts().stream().anyMatch(port -> Integer.valueOf(4318).equals(port.getPort().getIntVal())))),
+            "every service may send spans to the collector");
+
+        ConfigMap off = of(render(t -> t), ConfigMap.class).stream().filter(c -> c.getMetadata().getName().equals("tally-config")).findFirst().orElseThrow();
+        assertEquals("none", off.getData().get("TALLY_TRACING_EXPORTER"), "tracing is off by default");
+        IllegalStateException nowhere = assertThrows(IllegalStateException.class, () -> template(t -> t.set("tracing.exporter", "zipkin")).call());
+        assertTrue(nowhere.getMessage().contains("tracing.endpoint is required"), nowhere.getMessage());
+    }
+
+    @Test
     void refusesValuesThatCannotWorkSayingWhich() {
         Map<String, UnaryOperator<TemplateCommand>> bad = Map.of(
             "services.gateway.replicas", t -> t.set("services.gateway.replicas", 0),
@@ -283,7 +334,10 @@ class ChartTest {
             "jwtSecret", t -> t.set("auth.jwtSecret", "short"),
             "jwksUrl", t -> t.set("auth.jwksUrl", "http://idp.example.com/jwks"),
             "pullPolicy", t -> t.set("image.pullPolicy", "Sometimes"),
-            "runAsNonRoot", t -> t.set("podSecurityContext.runAsNonRoot", false));
+            "runAsNonRoot", t -> t.set("podSecurityContext.runAsNonRoot", false),
+            "exporter", t -> t.set("tracing.exporter", "jaeger"),
+            "sampleRatio", t -> t.set("tracing.sampleRatio", 2),
+            "format", t -> t.set("logging.format", "xml"));
         bad.forEach((what, values) -> {
             IllegalStateException refused = assertThrows(IllegalStateException.class, () -> template(values).call(), what);
             assertTrue(refused.getMessage().contains("values don't meet the specifications of the schema"), what + ": " + refused.getMessage());

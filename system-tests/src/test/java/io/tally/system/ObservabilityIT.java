@@ -171,6 +171,21 @@ class ObservabilityIT {
         assertTrue(matches(scrape("rules"), "kafka_producer_record_send_total\\{"));
 
         String subscription = scrape("subscription");
+        assertTrue(value(subscription, "tally_subscriptions_closed_total{reason=\"slow-reader\"}") >= 0, "slow clients closed, from 0");
+
+        // Every metric the chart's dashboard and alerts read is one the fleet exports.
+        String all = String.join("\n", aggregation, gateway, ingestion, subscription, scrape("query"), scrape("rules"));
+        Set<String> used = new java.util.TreeSet<>();
+        for (String file : List.of("helm/tally/files/grafana-dashboard.json", "helm/tally/templates/prometheusrule.yaml")) {
+            Matcher name = Pattern.compile("\\b((?:tally|resilience4j|kafka|http_server)_[a-z0-9_]+)").matcher(java.nio.file.Files.readString(Fleet.ROOT.resolve(file)));
+            while (name.find()) {
+                used.add(name.group(1));
+            }
+        }
+        assertTrue(used.size() >= 15, "metrics used: " + used);
+        // A histogram's name (in a description) stands for its series.
+        List<String> missing = used.stream().filter(n -> !matches(all, Pattern.quote(n) + "(_count)?[{ ]")).toList();
+        assertTrue(missing.isEmpty(), "the dashboard or alerts read metrics nobody exports: " + missing);
         assertTrue(value(subscription, "tally_subscriptions_push_latency_seconds_count") >= 1, "a push was timed");
         assertTrue(value(subscription, "tally_subscriptions_sockets") >= 1, "the open socket is counted");
         assertTrue(matches(subscription, "kafka_consumer_fetch_manager_fetch_total\\{"), "Kafka client metrics");

@@ -83,6 +83,9 @@ public class SubscriptionService implements AutoCloseable {
         meters.gauge("tally.subscriptions.active", total);
         meters.gauge("tally.subscriptions.sockets", connections, Map::size);
         meters.gauge("tally.subscriptions.retained", retained, ResumeRegistry::size);
+        // Sockets closed for not reading (or flooding), counted by Connection: there from the start, at 0.
+        meters.counter("tally.subscriptions.closed", "reason", "slow-reader");
+        meters.counter("tally.subscriptions.closed", "reason", "flooding");
         long ping = config.pingInterval().toMillis();
         pinger.scheduleAtFixedRate(this::ping, ping, ping, TimeUnit.MILLISECONDS);
     }
