@@ -35,7 +35,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ApplyScriptTest {
 
-    private static final long T0 = Instant.parse("2026-12-03T10:00:00Z").toEpochMilli();
+    /**
+     * The start of the hour before this one: the scripts give keys absolute expiries (a window's end plus its
+     * retention), so a fixed date would have every key expire at once once it lies more than a day back.
+     */
+    private static final long T0 = (System.currentTimeMillis() / 3_600_000 - 1) * 3_600_000;
     private static final String SEP = String.valueOf(StateKeys.SEP);
     /** The group key of geo US as stored: the JSON array of the rule's dimension values. */
     private static final String GROUP = "[\"US\"]";
