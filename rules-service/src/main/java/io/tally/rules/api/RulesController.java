@@ -24,12 +24,18 @@ import io.tally.rules.persistence.Page;
 import io.tally.rules.persistence.RuleStore;
 import io.tally.rules.persistence.Stored;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.net.URI;
 
 /** Rules CRUD (API.md, "Rules"): tenant from the gateway's header, versions, ETag / If-Match, paging. */
 @Controller("/api/v1/rules")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class RulesController {
+
+    /** Rule changes are events of interest: one line each, with the request's id (and trace) in the logging context. */
+    private static final Logger LOG = LoggerFactory.getLogger(RulesController.class);
 
     private final RuleStore store;
     private final AggregationAcks acks;
@@ -46,6 +52,7 @@ public class RulesController {
         String t = Requests.tenant(tenant);
         RuleDefinition definition = validated(body);
         Stored stored = store.create(t, definition);
+        LOG.info("tenant {} created rule {} (version {})", t, stored.id(), stored.version());
         return HttpResponse.created(RuleResponse.of(stored, definition, status(stored), DeadLetterStore.Summary.NONE), URI.create("/api/v1/rules/" + stored.id()))
             .header("ETag", Requests.etag(stored.version()));
     }
@@ -74,6 +81,7 @@ public class RulesController {
         String t = Requests.tenant(tenant);
         RuleDefinition definition = Requests.replacement(() -> validated(body), () -> store.find(t, id).isPresent(), () -> notFound(id));
         Stored stored = store.replace(t, id, definition, Requests.ifMatch(ifMatch)).orElseThrow(() -> notFound(id));
+        LOG.info("tenant {} replaced rule {} (now version {})", t, id, stored.version());
         return HttpResponse.ok(RuleResponse.of(stored, definition, status(stored), deadLetters(stored))).header("ETag", Requests.etag(stored.version()));
     }
 
@@ -87,6 +95,7 @@ public class RulesController {
         if (!store.delete(Requests.tenant(tenant), id, Requests.ifMatch(ifMatch))) {
             throw notFound(id);
         }
+        LOG.info("tenant {} deleted rule {}", Requests.tenant(tenant), id);
         return HttpResponse.noContent();
     }
 
