@@ -167,15 +167,7 @@ public final class KafkaBroker implements Component {
 
     @Override
     public void awaitReady(Deadline deadline) {
-        boolean ready = deadline.await(() -> {
-            if (!process.isAlive()) {
-                throw new StackException("Kafka exited during start-up; the end of " + process.logFile() + ":\n" + process.logTail(20));
-            }
-            return isReady();
-        }, Duration.ofMillis(300));
-        if (!ready) {
-            throw new StackException("Kafka did not become ready in time; see " + process.logFile());
-        }
+        process.awaitReady("Kafka", deadline, this::isReady, Duration.ofMillis(300));
         createTopics();
     }
 

@@ -1,9 +1,5 @@
 package io.tally.devstack;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,8 +9,6 @@ import java.util.Map;
 
 /** A Tally service run from its shaded jar; ready when {@code /health/readiness} answers 200. */
 public final class ServiceProcess implements Component {
-
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
 
     private final StackConfig config;
     private final ServiceSpec spec;
@@ -103,29 +97,12 @@ public final class ServiceProcess implements Component {
 
     @Override
     public boolean isReady() {
-        if (!process.isAlive()) {
-            return false;
-        }
-        try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create(address() + "/health/readiness"))
-                .timeout(Duration.ofSeconds(2)).GET().build();
-            return HTTP.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-        } catch (Exception e) {
-            return false;
-        }
+        return process.isAlive() && TrackedProcess.answers200(address() + "/health/readiness");
     }
 
     @Override
     public void awaitReady(Deadline deadline) {
-        boolean ready = deadline.await(() -> {
-            if (!process.isAlive()) {
-                throw new StackException(spec.name() + " exited during start-up; the end of " + process.logFile() + ":\n" + process.logTail(25));
-            }
-            return isReady();
-        }, Duration.ofMillis(250));
-        if (!ready) {
-            throw new StackException(spec.name() + " did not become ready in time; see " + process.logFile());
-        }
+        process.awaitReady(spec.name(), deadline, this::isReady, Duration.ofMillis(250));
     }
 
     @Override

@@ -2,6 +2,10 @@ package io.tally.devstack;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,6 +13,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 /**
  * A process of the stack that outlives the command that started it, tracked by a pid file
@@ -167,4 +172,35 @@ public final class TrackedProcess {
             return "(cannot read " + logFile + ": " + e.getMessage() + ")";
         }
     }
+
+    /**
+     * Polls {@code ready} until it holds; fails at once, with the end of the log, when the process exits meanwhile, and
+     * with where to look when the deadline passes.
+     */
+    public void awaitReady(String what, Deadline deadline, BooleanSupplier ready, Duration interval) {
+        boolean answered = deadline.await(() -> {
+            if (!isAlive()) {
+                throw new StackException(what + " exited during start-up; the end of " + logFile() + ":\n" + logTail(25));
+            }
+            return ready.getAsBoolean();
+        }, interval);
+        if (!answered) {
+            throw new StackException(what + " did not become ready in time; see " + logFile());
+        }
+    }
+
+    /** Whether {@code url} answers 200 within two seconds. */
+    public static boolean answers200(String url) {
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).GET().build();
+            return PROBE.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static final HttpClient PROBE = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
 }

@@ -1,9 +1,5 @@
 package io.tally.devstack;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,7 +12,6 @@ import java.util.Map;
  */
 public final class ZipkinServer implements Component {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
     public static final int DEFAULT_PORT = 9411;
 
     private final StackConfig config;
@@ -73,28 +68,12 @@ public final class ZipkinServer implements Component {
 
     @Override
     public boolean isReady() {
-        if (!process.isAlive()) {
-            return false;
-        }
-        try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create(address() + "/health")).timeout(Duration.ofSeconds(2)).GET().build();
-            return HTTP.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-        } catch (Exception e) {
-            return false;
-        }
+        return process.isAlive() && TrackedProcess.answers200(address() + "/health");
     }
 
     @Override
     public void awaitReady(Deadline deadline) {
-        boolean ready = deadline.await(() -> {
-            if (!process.isAlive()) {
-                throw new StackException("zipkin exited during start-up; the end of " + process.logFile() + ":\n" + process.logTail(25));
-            }
-            return isReady();
-        }, Duration.ofMillis(250));
-        if (!ready) {
-            throw new StackException("zipkin did not become ready in time; see " + process.logFile());
-        }
+        process.awaitReady("zipkin", deadline, this::isReady, Duration.ofMillis(250));
     }
 
     @Override
