@@ -2,11 +2,12 @@ package io.tally.aggregation.persistence;
 
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import io.tally.aggregation.domain.ApplyOutcome;
 import io.tally.aggregation.domain.CompiledRule;
-import io.tally.aggregation.domain.IdLookup;
 import io.tally.aggregation.domain.DedupIndex;
+import io.tally.aggregation.domain.IdLookup;
 import io.tally.aggregation.domain.PartitionFold;
 import io.tally.aggregation.domain.PartitionState;
 import io.tally.aggregation.domain.RuleDelta;
@@ -15,6 +16,10 @@ import io.tally.model.RuleRecord;
 import io.tally.model.StateKeys;
 import io.tally.redis.ClusterFailoverOptions;
 import io.tally.redis.RedisClientSettings;
+import io.tally.results.RawWindow;
+import io.tally.results.ResultAssembler;
+import io.tally.results.RuleState;
+import io.tally.results.RuleView;
 import io.tally.testinfra.TestStack;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,6 +50,7 @@ class ApplyScriptTest {
 
     private RedisClusterClient client;
     private FencedRedisWriter writer;
+    private StatefulRedisClusterConnection<String, String> connection;
     private RedisAdvancedClusterCommands<String, String> redis;
     private final String tenant = "script-" + UUID.randomUUID().toString().substring(0, 8);
 
@@ -53,12 +59,14 @@ class ApplyScriptTest {
         client = RedisClusterClient.create(List.of(TestStack.infrastructure().redisUris().split(",")).stream().map(RedisURI::create).toList());
         client.setOptions(ClusterFailoverOptions.of(new RedisClientSettings(Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(5))));
         writer = new FencedRedisWriter(() -> client);
-        redis = client.connect().sync();
+        connection = client.connect();
+        redis = connection.sync();
     }
 
     @AfterAll
     void close() {
         writer.close();
+        connection.close();
         client.shutdown();
     }
 
@@ -321,15 +329,15 @@ class ApplyScriptTest {
             DedupIndex.NONE, t -> List.of(rule));
         assertTrue(limited.apply(List.of(second), Map.of(3, state)).get(3).get(tenant + ":quota").applied());
 
-        var read = io.tally.results.RuleState.read(client.connect().async(), io.tally.results.RuleView.of(rule.record()), List.of(T0)).join();
-        io.tally.results.RawWindow window = read.windows().getFirst();
-        var groups = new io.tally.results.ResultAssembler(json -> {
+        var read = RuleState.read(connection.async(), RuleView.of(rule.record()), List.of(T0)).join();
+        RawWindow window = read.windows().getFirst();
+        var groups = new ResultAssembler(json -> {
             try {
                 return io.micronaut.serde.ObjectMapper.getDefault().readValue(json, io.micronaut.core.type.Argument.listOf(Object.class));
             } catch (java.io.IOException e) {
                 throw new IllegalStateException(e);
             }
-        }, json -> json).groups(io.tally.results.RuleView.of(rule.record()), window, Map.of());
+        }, json -> json).groups(RuleView.of(rule.record()), window, Map.of());
         Map<Object, Object> events = new java.util.TreeMap<>();
         Map<Object, Object> users = new java.util.TreeMap<>();
         groups.forEach(g -> {
@@ -362,9 +370,9 @@ class ApplyScriptTest {
         double hot = redis.zscore(top, "\"hot\"");
         // Space-Saving: at least the true count, at most events / capacity above it.
         assertTrue(hot >= 80 && hot <= 80 + 380.0 / StateKeys.topkCapacity(3), "hot counted " + hot);
-        var read = io.tally.results.RuleState.read(client.connect().async(), io.tally.results.RuleView.of(rule.record()), List.of(T0)).join();
-        var groups = new io.tally.results.ResultAssembler(json -> List.of((Object) json), json -> json)
-            .groups(io.tally.results.RuleView.of(rule.record()), read.windows().getFirst(), Map.of());
+        var read = RuleState.read(connection.async(), RuleView.of(rule.record()), List.of(T0)).join();
+        var groups = new ResultAssembler(json -> List.of((Object) json), json -> json)
+            .groups(RuleView.of(rule.record()), read.windows().getFirst(), Map.of());
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> shown = (List<Map<String, Object>>) groups.getFirst().values().get("t");
         assertEquals("\"hot\"", shown.getFirst().get("value"), "the frequent value leads the topk: " + shown);
@@ -381,7 +389,7 @@ class ApplyScriptTest {
         redis.set(StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t"), "broken");
         redis.del(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d"));
         redis.set(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d"), "broken");
-        var read = io.tally.results.RuleState.read(client.connect().async(), io.tally.results.RuleView.of(rule.record()), List.of(T0)).join();
+        var read = RuleState.read(connection.async(), RuleView.of(rule.record()), List.of(T0)).join();
         var window = read.windows().getFirst();
         assertEquals("1", window.fields().get(GROUP + SEP + "n"), "the other values still read");
         assertEquals(0L, window.distinct().get(GROUP + SEP + "d"));
@@ -398,15 +406,15 @@ class ApplyScriptTest {
                 DedupIndex.NONE, t -> List.of(rule));
         }
         assertTrue(writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":split").applied());
-        var view = io.tally.results.RuleView.of(rule.record());
+        var view = RuleView.of(rule.record());
         List<Long> starts = List.of(T0, T0 + 60_000, T0 + 120_000);
-        var whole = io.tally.results.RuleState.read(client.connect().async(), view, starts).join();
+        var whole = RuleState.read(connection.async(), view, starts).join();
         // A script stops after its first window: three scripts, the same answer.
-        var parts = io.tally.results.RuleState.read(client.connect().async(), view, starts, new io.tally.results.RuleState.Budget(1, 0)).join();
+        var parts = RuleState.read(connection.async(), view, starts, new RuleState.Budget(1, 0)).join();
         assertEquals(3, whole.windows().size());
         assertEquals(whole, parts);
         var tooLarge = assertThrows(java.util.concurrent.CompletionException.class,
-            () -> io.tally.results.RuleState.read(client.connect().async(), view, starts, new io.tally.results.RuleState.Budget(1, 5)).join());
-        assertTrue(tooLarge.getCause() instanceof io.tally.results.RuleState.ReadTooLarge, tooLarge.toString());
+            () -> RuleState.read(connection.async(), view, starts, new RuleState.Budget(1, 5)).join());
+        assertTrue(tooLarge.getCause() instanceof RuleState.ReadTooLarge, tooLarge.toString());
     }
 }

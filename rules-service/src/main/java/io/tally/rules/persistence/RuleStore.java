@@ -79,24 +79,36 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
     public TenantUsage usage(String tenant) {
         TenantQuotas.Quota quota = quotas.of(tenant);
         return db.read(status -> {
-            int rules = 0;
-            long windows = 0;
-            long cells = 0;
-            long state = 0;
-            try (PreparedStatement query = status.getConnection().prepareStatement("SELECT definition::text FROM rules WHERE tenant = ?")) {
-                query.setString(1, tenant);
-                try (ResultSet rows = query.executeQuery()) {
-                    while (rows.next()) {
-                        RuleDefinition rule = parse(rows.getString(1));
-                        rules++;
-                        windows += rule.windowsPerEvent();
-                        cells += (long) rule.windowsPerEvent() * (1 + rule.aggregations().size());
-                        state = saturatingAdd(state, rule.worstCaseStateBytes(quota.groupsPerWindow()));
+            Footprint rules = footprint(status.getConnection(), tenant, null, quota.groupsPerWindow());
+            return new TenantUsage(rules.rules(), rules.windows(), rules.cells(), mib(rules.stateBytes()), quota);
+        });
+    }
+
+    /** What a tenant's stored rules (but {@code except}) add up to: rules, windows and cells per event, worst-case state. */
+    private record Footprint(int rules, long windows, long cells, long stateBytes) {
+    }
+
+    private Footprint footprint(Connection c, String tenant, String except, int groupsPerWindow) throws SQLException {
+        int rules = 0;
+        long windows = 0;
+        long cells = 0;
+        long state = 0;
+        try (PreparedStatement query = c.prepareStatement("SELECT id::text, definition::text FROM rules WHERE tenant = ?")) {
+            query.setString(1, tenant);
+            try (ResultSet rows = query.executeQuery()) {
+                while (rows.next()) {
+                    if (rows.getString(1).equals(except)) {
+                        continue;
                     }
+                    RuleDefinition rule = parse(rows.getString(2));
+                    rules++;
+                    windows += rule.windowsPerEvent();
+                    cells += (long) rule.windowsPerEvent() * (1 + rule.aggregations().size());
+                    state = saturatingAdd(state, rule.worstCaseStateBytes(groupsPerWindow));
                 }
             }
-            return new TenantUsage(rules, windows, cells, mib(state), quota);
-        });
+        }
+        return new Footprint(rules, windows, cells, state);
     }
 
     /**
@@ -110,23 +122,10 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
             lock.setString(1, "rules-of:" + tenant);
             lock.execute();
         }
-        int rules = 0;
-        long windows = definition.windowsPerEvent();
-        long stateBytes = definition.worstCaseStateBytes(quota.groupsPerWindow());
-        try (PreparedStatement query = c.prepareStatement("SELECT id::text, definition::text FROM rules WHERE tenant = ?")) {
-            query.setString(1, tenant);
-            try (ResultSet rows = query.executeQuery()) {
-                while (rows.next()) {
-                    if (rows.getString(1).equals(replacing)) {
-                        continue;
-                    }
-                    rules++;
-                    RuleDefinition other = parse(rows.getString(2));
-                    windows += other.windowsPerEvent();
-                    stateBytes = saturatingAdd(stateBytes, other.worstCaseStateBytes(quota.groupsPerWindow()));
-                }
-            }
-        }
+        Footprint others = footprint(c, tenant, replacing, quota.groupsPerWindow());
+        int rules = others.rules();
+        long windows = others.windows() + definition.windowsPerEvent();
+        long stateBytes = saturatingAdd(others.stateBytes(), definition.worstCaseStateBytes(quota.groupsPerWindow()));
         if (replacing == null && rules + 1 > quota.rules()) {
             throw ProblemException.invalid("The tenant's quota of " + quota.rules() + " rules is reached (it has " + rules
                 + "); nothing was changed. Delete a rule you no longer need, or ask the operator for a higher quota (TALLY_TENANT_QUOTAS rules:<n>).",
