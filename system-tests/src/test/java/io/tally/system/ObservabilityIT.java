@@ -167,14 +167,16 @@ class ObservabilityIT {
         assertTrue(value(ingestion, "tally_ingest_events_total") >= 21);
         assertTrue(matches(ingestion, "kafka_producer_request_latency_avg\\{"));
 
-        assertEquals(1.0, value(scrape("query"), "resilience4j_circuitbreaker_state{name=\"redis-reads\",state=\"closed\"}"));
+        String query = scrape("query");
+        assertEquals(1.0, value(query, "resilience4j_circuitbreaker_state{name=\"redis-reads\",state=\"closed\"}"));
+        assertTrue(value(query, "tally_redis_script_seconds_count{script=\"read\"}") >= 1, "the results read was timed");
         assertTrue(matches(scrape("rules"), "kafka_producer_record_send_total\\{"));
 
         String subscription = scrape("subscription");
         assertTrue(value(subscription, "tally_subscriptions_closed_total{reason=\"slow-reader\"}") >= 0, "slow clients closed, from 0");
 
         // Every metric the chart's dashboard and alerts read is one the fleet exports.
-        String all = String.join("\n", aggregation, gateway, ingestion, subscription, scrape("query"), scrape("rules"));
+        String all = String.join("\n", aggregation, gateway, ingestion, subscription, query, scrape("rules"));
         Set<String> used = new java.util.TreeSet<>();
         for (String file : List.of("helm/tally/files/grafana-dashboard.json", "helm/tally/templates/prometheusrule.yaml")) {
             Matcher name = Pattern.compile("\\b((?:tally|resilience4j|kafka|http_server)_[a-z0-9_]+)").matcher(java.nio.file.Files.readString(Fleet.ROOT.resolve(file)));

@@ -6,8 +6,11 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.tally.model.StateKeys;
 import io.tally.model.Topics;
+import io.tally.telemetry.Observed;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,6 +19,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -51,6 +56,7 @@ public class StateReader {
         .ignoreExceptions(RuleState.ReadTooLarge.class)
         .build();
     private final CircuitBreaker breaker;
+    private final LongConsumer scriptNanos;
 
     /** A reader with the default budget ({@link #DEFAULT_BUDGET}). */
     public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection) {
@@ -68,14 +74,26 @@ public class StateReader {
      * @param budget     what one read may take ({@link RuleState.Budget})
      */
     public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection, RuleState.Budget budget) {
-        this(connection, budget, CircuitBreaker::of);
+        this(connection, budget, CircuitBreaker::of, nanos -> { });
     }
 
-    /** As above, its breaker ("redis-reads") made by {@code breakers} (one that also reports it as metrics). */
-    public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection, RuleState.Budget budget,
-                       java.util.function.BiFunction<String, CircuitBreakerConfig, CircuitBreaker> breakers) {
+    /**
+     * A reader whose breaker ("redis-reads") and read scripts are metrics: {@code resilience4j_circuitbreaker_*} and
+     * {@code tally_redis_script_seconds{script="read"}} (from the first read script sent to the last reply of a read).
+     */
+    public static StateReader observed(Supplier<StatefulRedisClusterConnection<String, String>> connection, RuleState.Budget budget,
+                                       MeterRegistry meters) {
+        Timer scripts = Timer.builder("tally.redis.script").description("From sending a read's scripts to their last reply")
+            .tag("script", "read").publishPercentileHistogram().register(meters);
+        return new StateReader(connection, budget, (name, config) -> Observed.breaker(meters, name, config),
+            nanos -> scripts.record(nanos, TimeUnit.NANOSECONDS));
+    }
+
+    private StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection, RuleState.Budget budget,
+                        BiFunction<String, CircuitBreakerConfig, CircuitBreaker> breakers, LongConsumer scriptNanos) {
         this.connection = connection;
         this.budget = budget;
+        this.scriptNanos = scriptNanos;
         this.breaker = breakers.apply("redis-reads", BREAKER);
         breaker.getEventPublisher().onStateTransition(e -> LOG.warn("Redis read circuit breaker {}", e.getStateTransition()));
     }
@@ -109,7 +127,9 @@ public class StateReader {
         } catch (RuntimeException e) {
             throw new StateUnavailableException("Redis Cluster is unreachable", e);
         }
+        long sent = System.nanoTime();
         RuleState read = await(RuleState.read(redis, rule, starts, budget));
+        scriptNanos.accept(System.nanoTime() - sent);
         // The finality watermark, read with the mark that decides 'final', so the two always agree; only before the
         // aggregation first closed the rule are the partitions asked (the lowest of those that have seen the tenant).
         Long watermark = read.watermark() != null ? read.watermark() : lowestPartitionWatermark(redis, rule.tenant());

@@ -1,6 +1,5 @@
 package io.tally.query.persistence;
 
-import io.tally.telemetry.Observed;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Factory;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
@@ -17,7 +16,6 @@ public class StateReaderFactory {
                             @io.micronaut.context.annotation.Value("${tally.read.script-values:20000}") long scriptValues,
                             @io.micronaut.context.annotation.Value("${tally.read.max-values:200000}") long maxValues,
                             MeterRegistry meters) {
-        return new StateReader(connection::get, new io.tally.results.RuleState.Budget(scriptValues, maxValues),
-            (name, config) -> Observed.breaker(meters, name, config));
+        return StateReader.observed(connection::get, new io.tally.results.RuleState.Budget(scriptValues, maxValues), meters);
     }
 }

@@ -1,7 +1,6 @@
 package io.tally.subscription.messaging;
 
 import io.opentelemetry.api.OpenTelemetry;
-import io.tally.telemetry.Observed;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.micronaut.context.annotation.Bean;
@@ -50,8 +49,7 @@ public class Beans {
                             @io.micronaut.context.annotation.Value("${tally.read.script-values:20000}") long scriptValues,
                             @io.micronaut.context.annotation.Value("${tally.read.max-values:200000}") long maxValues,
                             MeterRegistry meters) {
-        return new StateReader(connection::get, new io.tally.results.RuleState.Budget(scriptValues, maxValues),
-            (name, config) -> Observed.breaker(meters, name, config));
+        return StateReader.observed(connection::get, new io.tally.results.RuleState.Budget(scriptValues, maxValues), meters);
     }
 
     @Singleton
