@@ -66,6 +66,7 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean kafkaDown;
     private int batchesSent;
+    private final AutoCloseable producerMetrics;
 
     public OutboxRelay(Database db, ObjectMapper json, RulesConfig config, MeterRegistry meters,
                        @Value("${kafka.bootstrap.servers}") String bootstrap) {
@@ -83,7 +84,7 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
             ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
             ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10000)), new StringSerializer(), new StringSerializer());
         meters.gauge("tally.outbox.pending", pending);
-        Observed.kafka(meters, producer);
+        this.producerMetrics = Observed.kafka(meters, producer);
         this.thread = Thread.ofPlatform().name("outbox-relay").daemon().start(this::run);
     }
 
@@ -243,6 +244,11 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
             thread.join(5000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        try {
+            producerMetrics.close();
+        } catch (Exception e) {
+            LOG.debug("unbinding the relay's Kafka client metrics: {}", e.toString());
         }
         producer.close(Duration.ofSeconds(2));
     }
