@@ -17,7 +17,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -37,9 +36,7 @@ public final class RuleCatalog implements AutoCloseable {
     public record Change(String tenant, String id, RuleRecord rule) {
     }
 
-    private final Map<String, RuleRecord> rules = new ConcurrentHashMap<>();
-    /** Deleted rules → their last version: stale re-sends must not bring a rule back. */
-    private final Map<String, Integer> deleted = new ConcurrentHashMap<>();
+    private final RuleVersions rules = new RuleVersions();
     private volatile Map<Integer, Long> positions = Map.of();
     private final List<Consumer<Change>> listeners = new CopyOnWriteArrayList<>();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
@@ -77,11 +74,11 @@ public final class RuleCatalog implements AutoCloseable {
     }
 
     public Optional<RuleRecord> get(String tenant, String id) {
-        return Optional.ofNullable(rules.get(RuleRecord.key(tenant, id)));
+        return Optional.ofNullable(rules.get(tenant, id));
     }
 
     public Collection<RuleRecord> all() {
-        return rules.values();
+        return rules.all();
     }
 
     /**
@@ -185,10 +182,7 @@ public final class RuleCatalog implements AutoCloseable {
         String tenant = key.substring(0, key.indexOf(':'));
         String id = key.substring(key.indexOf(':') + 1);
         if (record.value() == null) {
-            deleted.put(key, deletedVersion(record));
-            if (rules.remove(key) != null) {
-                notify(new Change(tenant, id, null));
-            }
+            notify(rules.delete(tenant, id, deletedVersion(record)));
             return;
         }
         RuleRecord rule;
@@ -198,16 +192,7 @@ public final class RuleCatalog implements AutoCloseable {
             LOG.warn("ignoring an unreadable rule record {} at offset {}: {}", key, record.offset(), e.getMessage());
             return;
         }
-        RuleRecord held = rules.get(key);
-        if (held != null && held.version() >= rule.version()) {
-            return;
-        }
-        Integer deletedAt = deleted.get(key);
-        if (deletedAt != null && rule.version() <= deletedAt) {
-            return; // a re-sent version from before the delete (the outbox relay may send a row twice)
-        }
-        rules.put(key, rule);
-        notify(new Change(tenant, id, rule));
+        notify(rules.put(tenant, id, rule));
     }
 
     /** The version a tombstone deleted (header {@link RuleRecord#DELETED_VERSION_HEADER}); unknown = every version. */
@@ -224,6 +209,9 @@ public final class RuleCatalog implements AutoCloseable {
     }
 
     private void notify(Change change) {
+        if (change == null) {
+            return;
+        }
         for (Consumer<Change> listener : listeners) {
             try {
                 listener.accept(change);
