@@ -20,8 +20,6 @@ import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -36,8 +34,6 @@ import java.util.concurrent.CompletionException;
  */
 @Singleton
 public class ResultsService {
-
-    static final int MAX_WINDOWS = 2000;
 
     private final RuleCatalog catalog;
     private final StateReader reader;
@@ -74,28 +70,7 @@ public class ResultsService {
 
     public Answer<Responses.Results> results(String tenant, String ruleId, String from, String to, Map<String, String> groupFilter) {
         RuleView rule = rule(tenant, ruleId);
-        List<FieldError> errors = new ArrayList<>();
-        long now = clock.millis();
-        long toMillis = to == null ? now : time(to, "/to", errors);
-        long fromMillis = from == null ? toMillis - 10 * rule.sizeMillis() : time(from, "/from", errors);
-        for (String dimension : groupFilter.keySet()) {
-            if (!rule.dimensions().contains(dimension)) {
-                errors.add(new FieldError("/group." + dimension, "the rule does not group by " + dimension + "; it groups by " + rule.dimensions()));
-            }
-        }
-        if (errors.isEmpty() && fromMillis >= toMillis) {
-            errors.add(new FieldError("/from", "must be before to"));
-        }
-        if (!errors.isEmpty()) {
-            throw ProblemException.invalid("The query has " + errors.size() + " problem(s).", errors);
-        }
-        // Counted before any list is built: a range of centuries over one-second windows must cost nothing.
-        long count = rule.countOverlapping(fromMillis, toMillis);
-        if (count > MAX_WINDOWS) {
-            throw ProblemException.invalid("The range spans " + count + " windows; ask for at most " + MAX_WINDOWS + ".",
-                List.of(new FieldError("/from", "the range from..to is too long for this rule's windows")));
-        }
-        List<Long> starts = rule.windowsOverlapping(fromMillis, toMillis);
+        List<Long> starts = QueryChecks.range(rule, from, to, groupFilter.keySet(), clock.millis()).starts();
         StateReader.Snapshot snapshot = snapshot(rule, starts);
         List<ResultWindow> windows = new ArrayList<>();
         for (RawWindow window : snapshot.windows()) {
@@ -110,30 +85,9 @@ public class ResultsService {
 
     public Answer<Responses.Top> top(String tenant, String ruleId, String metric, Integer k, String window) {
         RuleView rule = rule(tenant, ruleId);
-        List<FieldError> errors = new ArrayList<>();
-        RuleView.Op op = metric == null ? null : rule.ops().stream().filter(o -> o.name().equals(metric)).findFirst().orElse(null);
-        if (metric == null) {
-            errors.add(new FieldError("/metric", "is required: the name of one of the rule's aggregations"));
-        } else if (op == null) {
-            errors.add(new FieldError("/metric", "the rule has no aggregation named " + metric));
-        } else if (op.kind().equals("topk")) {
-            errors.add(new FieldError("/metric", metric + " is a topk list and cannot rank groups"));
-        }
-        int limit = k == null ? 10 : k;
-        if (limit < 1 || limit > 100) {
-            errors.add(new FieldError("/k", "must be 1 to 100"));
-        }
-        long start = 0;
-        if (window != null) {
-            start = time(window, "/window", errors);
-            if (errors.isEmpty() && Math.floorMod(start, rule.slideMillis()) != 0) {
-                errors.add(new FieldError("/window", "is not the start of one of the rule's windows"));
-            }
-        }
-        if (!errors.isEmpty()) {
-            throw ProblemException.invalid("The query has " + errors.size() + " problem(s).", errors);
-        }
-        List<Long> starts = window != null ? List.of(start)
+        QueryChecks.Top top = QueryChecks.top(rule, metric, k, window);
+        int limit = top.limit();
+        List<Long> starts = top.window() != null ? List.of(top.window())
             : rule.windowsOverlapping(clock.millis() - 10 * rule.sizeMillis(), clock.millis() + 1);
         StateReader.Snapshot snapshot = snapshot(rule, starts);
         if (snapshot.windows().isEmpty()) {
@@ -188,24 +142,6 @@ public class ResultsService {
                     : "Results are temporarily unavailable; retry after Retry-After seconds.", 5);
             }
             throw e;
-        }
-    }
-
-    /** Timestamps a query may name: years 0001 to 9999 (range arithmetic on them cannot overflow). */
-    static final long EARLIEST = java.time.Instant.parse("0001-01-01T00:00:00Z").toEpochMilli();
-    static final long LATEST = java.time.Instant.parse("9999-12-31T23:59:59.999Z").toEpochMilli();
-
-    private static long time(String text, String pointer, List<FieldError> errors) {
-        try {
-            java.time.Instant instant = OffsetDateTime.parse(text).toInstant();
-            if (instant.getEpochSecond() < EARLIEST / 1000 || instant.getEpochSecond() > LATEST / 1000) {
-                errors.add(new FieldError(pointer, "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z"));
-                return 0;
-            }
-            return instant.toEpochMilli();
-        } catch (DateTimeParseException e) {
-            errors.add(new FieldError(pointer, "must be an RFC 3339 timestamp with an offset, such as 2026-11-23T10:00:00Z"));
-            return 0;
         }
     }
 
