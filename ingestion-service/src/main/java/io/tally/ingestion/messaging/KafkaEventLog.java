@@ -119,12 +119,15 @@ public class KafkaEventLog implements AutoCloseable {
     private void send(List<Event> events, Context trace) {
         long deadline = System.nanoTime() + ackTimeout.toNanos();
         CompletableFuture<?>[] acks = new CompletableFuture<?>[events.size()];
+        byte[] traceparent = KafkaTraces.traceparent(trace);
         try {
             for (int i = 0; i < events.size(); i++) {
                 Event event = events.get(i);
                 CompletableFuture<Void> ack = new CompletableFuture<>();
                 ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.EVENTS, event.partitionKey(), EventCodec.encode(event));
-                KafkaTraces.inject(trace, record.headers());
+                if (traceparent != null) {
+                    record.headers().add(KafkaTraces.TRACEPARENT, traceparent);
+                }
                 producer.send(record, (metadata, error) -> {
                     if (error == null) {
                         ack.complete(null);

@@ -8,6 +8,7 @@ import io.opentelemetry.context.propagation.TextMapSetter;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -56,6 +57,20 @@ public final class KafkaTraces {
         }
         W3C.inject(context, headers, SETTER);
         return true;
+    }
+
+    /**
+     * The {@code traceparent} value of the context's span when it is sampled, else {@code null}: computed once for a
+     * request whose many records all carry it ({@code headers().add(TRACEPARENT, value)}).
+     */
+    public static byte[] traceparent(Context context) {
+        if (!Span.fromContext(context).getSpanContext().isSampled()) {
+            return null;
+        }
+        RecordHeaders carrier = new RecordHeaders();
+        W3C.inject(context, carrier, SETTER);
+        Header header = carrier.lastHeader(TRACEPARENT);
+        return header == null ? null : header.value();
     }
 
     /** The sampled span context a record carries, or {@code null} when it carries none (or one not sampled). */

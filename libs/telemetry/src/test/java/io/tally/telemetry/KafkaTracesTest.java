@@ -38,6 +38,12 @@ class KafkaTracesTest {
     }
 
     @Test
+    void theValueIsComputedOnceForARequestsRecords() {
+        assertEquals("00-" + TRACE + "-" + SPAN + "-01", new String(KafkaTraces.traceparent(context(TraceFlags.getSampled())), StandardCharsets.US_ASCII));
+        assertNull(KafkaTraces.traceparent(context(TraceFlags.getDefault())));
+    }
+
+    @Test
     void anUnsampledContextCostsNoHeader() {
         RecordHeaders headers = new RecordHeaders();
         assertFalse(KafkaTraces.inject(context(TraceFlags.getDefault()), headers));
