@@ -1,5 +1,6 @@
 package io.tally.aggregation.messaging;
 
+import io.tally.model.TimeSource;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
@@ -39,9 +40,11 @@ final class BatchTraces {
     }
 
     private final Tracer tracer;
+    private final TimeSource time;
     private final List<Traced> traced = new ArrayList<>();
 
-    BatchTraces(OpenTelemetry telemetry) {
+    BatchTraces(OpenTelemetry telemetry, TimeSource time) {
+        this.time = time;
         this.tracer = telemetry.getTracer("io.tally.aggregation");
     }
 
@@ -52,7 +55,7 @@ final class BatchTraces {
         }
         SpanContext parent = KafkaTraces.sampledParent(headers);
         if (parent != null) {
-            traced.add(new Traced(parent, partition, offset, tenant, Instant.now()));
+            traced.add(new Traced(parent, partition, offset, tenant, time.instant()));
         }
     }
 
@@ -64,7 +67,7 @@ final class BatchTraces {
         if (traced.isEmpty()) {
             return Map.of();
         }
-        Instant now = Instant.now();
+        Instant now = time.instant();
         Map<String, Context> byTenant = new HashMap<>();
         List<SpanContext> processed = new ArrayList<>(traced.size());
         for (Traced t : traced) {

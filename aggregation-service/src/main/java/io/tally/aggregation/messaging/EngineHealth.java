@@ -20,11 +20,7 @@ public final class EngineHealth {
     private volatile long failures;
     private volatile boolean stopped;
 
-    public EngineHealth() {
-        this(Clock.systemUTC());
-    }
-
-    EngineHealth(Clock clock) {
+    public EngineHealth(Clock clock) {
         this.clock = clock;
     }
 

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.runtime.server.event.ServerStartupEvent;
+import io.tally.model.TimeSource;
 import io.tally.aggregation.config.AggregationConfig;
 import io.tally.aggregation.domain.ActiveRules;
 import io.tally.aggregation.domain.PartitionFold;
@@ -96,7 +97,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private volatile boolean running = true;
     /** A flush failed where the loop could not rewind at once (inside a rebalance callback). */
     private boolean rewindPending;
-    private final EngineHealth health = new EngineHealth();
+    private final EngineHealth health;
+    private final TimeSource time;
     private KafkaConsumer<String, byte[]> consumer;
     private KafkaProducer<String, byte[]> producer;
     private Thread thread;
@@ -108,9 +110,11 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
 
     public EventConsumerLoop(@Value("${kafka.bootstrap.servers}") String bootstrap, AggregationConfig config,
                              RuleFeed feed, FencedRedisWriter writer, UpdatePublisher updates, MeterRegistry meters,
-                             OpenTelemetry telemetry) {
-        this.traces = new BatchTraces(telemetry);
-        this.engine = new EngineMetrics(meters, config.metricsMaxTenants(), config.metricsMaxRules(), System::currentTimeMillis);
+                             OpenTelemetry telemetry, TimeSource time) {
+        this.time = time;
+        this.health = new EngineHealth(time.clock());
+        this.traces = new BatchTraces(telemetry, time);
+        this.engine = new EngineMetrics(meters, config.metricsMaxTenants(), config.metricsMaxRules(), time::millis);
         this.updates = updates;
         this.bootstrap = bootstrap;
         this.config = config;
@@ -205,7 +209,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 Map<String, Integer> costs = new HashMap<>();
                 for (ConsumerRecord<String, byte[]> record : records) {
                     if (buffered == 0) {
-                        oldestBufferedNanos = System.nanoTime();
+                        oldestBufferedNanos = time.nanos();
                     }
                     buffer.computeIfAbsent(record.partition(), p -> new ArrayList<>()).add(new MicroBatch.Source(record.offset(), record.value()));
                     buffered++;
@@ -220,7 +224,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     }
                 }
                 if (buffered >= config.maxBatchEvents()
-                    || (buffered > 0 && System.nanoTime() - oldestBufferedNanos >= config.maxBatchDelay().toNanos())) {
+                    || (buffered > 0 && time.nanos() - oldestBufferedNanos >= config.maxBatchDelay().toNanos())) {
                     flush();
                     health.succeeded();
                     backoff = 0;
@@ -262,7 +266,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
      * spent caught up counts towards a partition's idleness ({@link io.tally.aggregation.domain.Finality}).
      */
     private void markCaughtUp() {
-        long now = System.currentTimeMillis();
+        long now = time.millis();
         if (now - caughtUpMarkedAt < 500) {
             return;
         }
@@ -326,8 +330,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         if (buffered == 0) {
             return;
         }
-        long start = System.nanoTime();
-        long now = System.currentTimeMillis();
+        long start = time.nanos();
+        long now = time.millis();
         Instant started = Instant.ofEpochMilli(now);
         MicroBatch batch = new MicroBatch(buffer, rules::of);
         for (int partition : batch.partitions()) {
@@ -340,7 +344,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         for (MicroBatch.Unreadable bad : batch.unreadable()) {
             LOG.warn("an unreadable event at {}-{}@{} goes to {}: {}", Topics.EVENTS, bad.partition(), bad.offset(), Topics.DEAD_LETTERS, bad.reason());
         }
-        long phase = System.nanoTime();
+        long phase = time.nanos();
         Map<String, Long> closed = writer.loadFencesAndClosedMarks(batch.rulesByPartition(), states);
         Map<Integer, Map<String, Map<String, Long>>> seen = writer.seen(batch.idLookups(states));
         phase = lap("lookup", phase);
@@ -390,7 +394,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         oldestAppended.forEach(engine::applied);
         lateCounter.increment(late.size());
         dropBuffer();
-        flushTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        flushTimer.record(time.nanos() - start, TimeUnit.NANOSECONDS);
     }
 
     /**
@@ -461,7 +465,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
 
     /** Records the time of one flush phase (tally_aggregation_flush_phase_seconds{phase=...}). */
     private long lap(String name, long since) {
-        long now = System.nanoTime();
+        long now = time.nanos();
         meters.timer("tally.aggregation.flush.phase", "phase", name).record(now - since, TimeUnit.NANOSECONDS);
         return now;
     }

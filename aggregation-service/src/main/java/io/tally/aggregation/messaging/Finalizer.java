@@ -1,5 +1,6 @@
 package io.tally.aggregation.messaging;
 
+import io.tally.model.TimeSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Value;
@@ -51,6 +52,7 @@ public class Finalizer implements ApplicationEventListener<ServerStartupEvent>, 
     private final FencedRedisWriter writer;
     private final UpdatePublisher updates;
     private final Counter closings;
+    private final TimeSource time;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("finalizer").daemon().factory());
     private KafkaConsumer<byte[], byte[]> metadata;
@@ -59,7 +61,8 @@ public class Finalizer implements ApplicationEventListener<ServerStartupEvent>, 
     private long lastFailureLog;
 
     public Finalizer(@Value("${kafka.bootstrap.servers}") String bootstrap, AggregationConfig config, RuleFeed feed,
-                     FencedRedisWriter writer, UpdatePublisher updates, MeterRegistry meters) {
+                     FencedRedisWriter writer, UpdatePublisher updates, MeterRegistry meters, TimeSource time) {
+        this.time = time;
         this.bootstrap = bootstrap;
         this.config = config;
         this.rules = feed.active();
@@ -79,9 +82,9 @@ public class Finalizer implements ApplicationEventListener<ServerStartupEvent>, 
 
     private void runQuietly() {
         try {
-            run(System.currentTimeMillis());
+            run(time.millis());
         } catch (RuntimeException e) {
-            long now = System.currentTimeMillis();
+            long now = time.millis();
             if (now - lastFailureLog > 30_000) {
                 lastFailureLog = now;
                 LOG.warn("moving the finality marks failed (tried again every {} ms): {}", config.finalityInterval().toMillis(), e.toString());

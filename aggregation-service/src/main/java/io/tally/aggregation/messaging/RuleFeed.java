@@ -1,5 +1,6 @@
 package io.tally.aggregation.messaging;
 
+import io.tally.model.TimeSource;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.aggregation.domain.ActiveRules;
@@ -19,7 +20,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
@@ -40,10 +40,12 @@ public class RuleFeed implements AutoCloseable {
     private final KafkaProducer<String, String> acks;
     private final String instance;
     private final ObjectMapper json;
+    private final TimeSource time;
     private final java.util.concurrent.ScheduledExecutorService ticker =
         java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("rule-acks").daemon().factory());
 
-    public RuleFeed(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json) {
+    public RuleFeed(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json, TimeSource time) {
+        this.time = time;
         this.instance = ManagementFactory.getRuntimeMXBean().getName();
         this.json = json;
         this.acks = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
@@ -71,7 +73,7 @@ public class RuleFeed implements AutoCloseable {
             Map<Integer, Long> positions = catalog.positions();
             if (!positions.isEmpty()) {
                 List<RuleFailure> failed = active.failures();
-                send(new RuleAck(instance, Instant.now(), positions, catalog.all().size(), null, failed.isEmpty() ? null : failed));
+                send(new RuleAck(instance, time.instant(), positions, catalog.all().size(), null, failed.isEmpty() ? null : failed));
             }
         } catch (RuntimeException e) {
             LOG.warn("could not acknowledge applied rules on {}: {}", Topics.RULE_ACKS, e.toString());
@@ -99,7 +101,7 @@ public class RuleFeed implements AutoCloseable {
     public void close() {
         ticker.shutdownNow();
         // Say goodbye so rule versions do not wait for an instance that is gone.
-        send(new RuleAck(instance, Instant.now(), null, null, true));
+        send(new RuleAck(instance, time.instant(), null, null, true));
         catalog.close();
         acks.close(java.time.Duration.ofSeconds(2));
     }

@@ -1,5 +1,8 @@
 package io.tally.aggregation.persistence;
 
+import jakarta.inject.Provider;
+import jakarta.inject.Inject;
+import io.tally.model.TimeSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -65,8 +68,9 @@ public class FencedRedisWriter {
     private static final RedisCodec<String, byte[]> BYTES = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
     private final Timer applyScript;
-    private final jakarta.inject.Provider<RedisClusterClient> client;
+    private final Provider<RedisClusterClient> client;
     private final TenantQuotas quotas;
+    private final TimeSource time;
     /** The applied marks this instance last read or wrote, per marks key and partition ({@link #completeFlush}). */
     private final Map<String, Map<Integer, String>> expectedMarks = new HashMap<>();
     private volatile StatefulRedisClusterConnection<String, byte[]> bytesConnection;
@@ -75,21 +79,22 @@ public class FencedRedisWriter {
      * Connects on first use, so the service starts (and reports not ready) while Redis is away. One
      * connection for everything, so commands on one key (an id set and its expiry) keep their order.
      */
-    @jakarta.inject.Inject
-    public FencedRedisWriter(jakarta.inject.Provider<RedisClusterClient> client, TenantQuotas quotas, MeterRegistry meters) {
+    @Inject
+    public FencedRedisWriter(Provider<RedisClusterClient> client, TenantQuotas quotas, MeterRegistry meters, TimeSource time) {
         this.client = client;
+        this.time = time;
         this.quotas = quotas;
         this.applyScript = Timer.builder("tally.redis.script").description("From sending a rule's apply script to its reply")
             .tag("script", "apply").publishPercentileHistogram().register(meters);
     }
 
     /** A writer whose timings go nowhere (tests). */
-    public FencedRedisWriter(jakarta.inject.Provider<RedisClusterClient> client, TenantQuotas quotas) {
-        this(client, quotas, new SimpleMeterRegistry());
+    public FencedRedisWriter(Provider<RedisClusterClient> client, TenantQuotas quotas) {
+        this(client, quotas, new SimpleMeterRegistry(), TimeSource.SYSTEM);
     }
 
     /** A writer with the default quotas (tests). */
-    public FencedRedisWriter(jakarta.inject.Provider<RedisClusterClient> client) {
+    public FencedRedisWriter(Provider<RedisClusterClient> client) {
         this(client, TenantQuotas.parse(new TenantQuotas.Quota(100, 10_000, 1440), ""));
     }
 
@@ -255,9 +260,9 @@ public class FencedRedisWriter {
 
     private CompletableFuture<List<Object>> evalsha(String[] keys, byte[][] args) {
         // EVALSHA saves sending the script each time; a node that has not seen it yet gets EVAL once.
-        long sent = System.nanoTime();
+        long sent = time.nanos();
         CompletableFuture<List<Object>> reply = APPLY.run(bytes(), ScriptOutputType.MULTI, keys, args);
-        reply.whenComplete((r, e) -> applyScript.record(System.nanoTime() - sent, TimeUnit.NANOSECONDS));
+        reply.whenComplete((r, e) -> applyScript.record(time.nanos() - sent, TimeUnit.NANOSECONDS));
         return reply;
     }
 
@@ -265,7 +270,7 @@ public class FencedRedisWriter {
     /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids with their offsets. */
     public void persistPartitions(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
         List<java.util.concurrent.Future<?>> pending = new ArrayList<>();
-        long now = System.currentTimeMillis();
+        long now = time.millis();
         for (PartitionFold fold : folds) {
             int partition = fold.partition();
             for (Map.Entry<String, Map<DedupHorizon.Generation, Map<String, Long>>> byTenant : fold.newIds().entrySet()) {

@@ -1,5 +1,7 @@
 package io.tally.gateway.api;
 
+import java.util.concurrent.TimeUnit;
+import io.tally.model.TimeSource;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -65,9 +67,11 @@ public class GatewayController {
     private final Timer forwarding;
     private final InternalKey internalKey;
     private final TenantCosts costs;
+    private final TimeSource time;
 
     public GatewayController(BearerAuthenticator authenticator, TenantRateLimiter limiter, Downstreams downstreams, MeterRegistry meters,
-                             InternalKey internalKey, TenantCosts costs) {
+                             InternalKey internalKey, TenantCosts costs, TimeSource time) {
+        this.time = time;
         this.internalKey = internalKey;
         this.costs = costs;
         this.authenticator = authenticator;
@@ -119,10 +123,10 @@ public class GatewayController {
         }
         Route route = ((Route.Found) match).route();
         Caller caller;
-        long authStart = System.nanoTime();
+        long authStart = time.nanos();
         try {
             caller = authenticator.authenticate(request, route.service() == Route.Service.SUBSCRIPTION);
-            authenticating.record(System.nanoTime() - authStart, java.util.concurrent.TimeUnit.NANOSECONDS);
+            authenticating.record(time.nanos() - authStart, TimeUnit.NANOSECONDS);
         } catch (TokenRejected e) {
             meters.counter("tally.gateway.auth.rejected").increment();
             return problem(request, HttpStatus.UNAUTHORIZED, "Unauthorized", e.getMessage() + ".", null)
@@ -138,12 +142,12 @@ public class GatewayController {
             rateLimitHeaders(response, decision);
         } else {
             long cost = route.bucket() == Limits.Kind.INGEST ? EventCounter.count(body, isNdjson(request)) : 1;
-            long limitStart = System.nanoTime();
+            long limitStart = time.nanos();
             // Ingest also pays for what its events make the engine do: the state cells they update over the tenant's rules.
             long cellsPerEvent = route.bucket() == Limits.Kind.INGEST ? costs.cellsPerEvent(caller.tenant()) : 0;
             Decision fold = cellsPerEvent > 0 && cost > 0 ? limiter.take(caller.tenant(), Limits.Kind.FOLD, cost * cellsPerEvent) : null;
             decision = fold != null && !fold.allowed() ? fold : limiter.take(caller.tenant(), route.bucket(), cost);
-            limiting.record(System.nanoTime() - limitStart, java.util.concurrent.TimeUnit.NANOSECONDS);
+            limiting.record(time.nanos() - limitStart, TimeUnit.NANOSECONDS);
             if (decision == fold) {
                 response = refusedFold(request, fold, cost, cellsPerEvent);
             } else if (!decision.allowed()) {
@@ -230,9 +234,9 @@ public class GatewayController {
         String target = request.getUri().getRawPath() + (query == null ? "" : "?" + query);
         String coalesce = "GET".equals(request.getMethodName()) ? caller.tenant() + " " + target + " " + headers.getOrDefault("Accept", "") : null;
         try {
-            long forwardStart = System.nanoTime();
+            long forwardStart = time.nanos();
             Forwarded answer = downstreams.call(route.service(), request.getMethodName(), target, headers, body, coalesce);
-            forwarding.record(System.nanoTime() - forwardStart, java.util.concurrent.TimeUnit.NANOSECONDS);
+            forwarding.record(time.nanos() - forwardStart, TimeUnit.NANOSECONDS);
             chargeValuesRead(caller.tenant(), answer);
             MutableHttpResponse<byte[]> response = HttpResponse.status(HttpStatus.valueOf(answer.status()));
             answer.headers().forEach((name, values) -> values.forEach(v -> response.getHeaders().add(name, v)));

@@ -1,5 +1,8 @@
 package io.tally.gateway.auth;
 
+import io.tally.model.TokenClaims;
+import java.time.Duration;
+import io.tally.model.TimeSource;
 import com.nimbusds.jose.JOSEException;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
@@ -9,7 +12,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 
 /**
  * The gateway's token verifier from configuration ({@link SigningKeys}): TALLY_JWT_SECRET (at least 32 bytes), a
@@ -22,10 +24,10 @@ public class TokenVerifierFactory {
 
     @Singleton
     TokenVerifier tokenVerifier(GatewayConfig config, @Value("${micronaut.server.host:127.0.0.1}") String bindHost,
-                                @Value("${tally.gateway.jwt-clock-skew:30s}") java.time.Duration skew,
+                                @Value("${tally.gateway.jwt-clock-skew:30s}") Duration skew,
                                 @Value("${tally.gateway.jwt-issuer:}") String issuer,
-                                @Value("${tally.gateway.jwt-audience:}") String audience) throws JOSEException {
-        SigningKeys.Choice keys = SigningKeys.choose(config.jwtSecret(), config.jwksUrl(), bindHost, io.tally.model.TokenClaims.DEVELOPMENT_SECRET);
+                                @Value("${tally.gateway.jwt-audience:}") String audience, TimeSource time) throws JOSEException {
+        SigningKeys.Choice keys = SigningKeys.choose(config.jwtSecret(), config.jwksUrl(), bindHost, TokenClaims.DEVELOPMENT_SECRET);
         if (keys.development()) {
             LOG.warn("accepting tokens signed with the PUBLISHED development secret (listening on {} only). "
                 + "Anyone can mint those; set TALLY_JWT_SECRET (at least 32 bytes) anywhere but on a laptop.", bindHost);
@@ -37,6 +39,6 @@ public class TokenVerifierFactory {
         if (config.jwksUrl() != null && !config.jwksUrl().isBlank()) {
             LOG.info("accepting RS256/ES256 tokens verified with keys from {}{}", config.jwksUrl(), bytes == null ? " (HS256 off)" : "");
         }
-        return new TokenVerifier(bytes, config.jwksUrl(), Clock.systemUTC(), new TokenVerifier.Policy(skew, issuer, audience));
+        return new TokenVerifier(bytes, config.jwksUrl(), time.clock(), new TokenVerifier.Policy(skew, issuer, audience));
     }
 }

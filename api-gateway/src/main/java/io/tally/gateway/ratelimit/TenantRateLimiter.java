@@ -1,5 +1,13 @@
 package io.tally.gateway.ratelimit;
 
+import java.util.function.LongSupplier;
+import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import io.micrometer.core.instrument.Counter;
+import io.github.bucket4j.distributed.BucketProxy;
+import io.github.bucket4j.TimeMeter;
+import io.tally.model.TimeSource;
 import io.tally.telemetry.Observed;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
@@ -49,23 +57,38 @@ public class TenantRateLimiter implements AutoCloseable {
     private final Limits limits;
     private final boolean failOpen;
     private final MeterRegistry meters;
-    private final io.micrometer.core.instrument.Counter allowedLocally;
-    private final io.micrometer.core.instrument.Counter refusedLocally;
-    private final io.micrometer.core.instrument.Counter refusedByRedis;
+    private final TimeSource time;
+    /** Local buckets refill by {@link #time}, like everything else here. */
+    private final TimeMeter meter;
+    private final Counter allowedLocally;
+    private final Counter refusedLocally;
+    private final Counter refusedByRedis;
     private final CircuitBreaker redisBreaker;
-    private final Map<String, io.github.bucket4j.distributed.BucketProxy> shared = new ConcurrentHashMap<>();
+    private final Map<String, BucketProxy> shared = new ConcurrentHashMap<>();
     private final Map<String, Bucket> local = new ConcurrentHashMap<>();
-    /** Bucket key → System.nanoTime() before which Redis already told us this bucket cannot serve. */
+    /** Bucket key → the {@link TimeSource#nanos()} before which Redis already told us this bucket cannot serve. */
     private final Map<String, Long> emptyUntil = new ConcurrentHashMap<>();
     private final Map<String, Reservation> reservations = new ConcurrentHashMap<>();
-    private final java.util.concurrent.ScheduledExecutorService sweeper =
-        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("rate-limit-returns").daemon().factory());
+    private final ScheduledExecutorService sweeper =
+        Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("rate-limit-returns").daemon().factory());
     private volatile StatefulRedisClusterConnection<String, byte[]> connection;
     private volatile ProxyManager<String> proxies;
     private volatile long lastFallbackLog;
 
-    public TenantRateLimiter(Provider<RedisClusterClient> client, GatewayConfig config, MeterRegistry meters) {
+    public TenantRateLimiter(Provider<RedisClusterClient> client, GatewayConfig config, MeterRegistry meters, TimeSource time) {
         this.client = client;
+        this.time = time;
+        this.meter = new TimeMeter() {
+            @Override
+            public long currentTimeNanos() {
+                return time.nanos();
+            }
+
+            @Override
+            public boolean isWallClockBased() {
+                return false;
+            }
+        };
         this.limits = new Limits(new Limits.Limit(config.ingestRate(), config.ingestBurst()),
             new Limits.Limit(config.queryRate(), config.queryBurst()), new Limits.Limit(config.foldRate(), config.foldBurst()), config.tenantLimits());
         this.failOpen = config.rateLimitFailOpen();
@@ -87,14 +110,14 @@ public class TenantRateLimiter implements AutoCloseable {
     /** Takes {@code tokens} from the tenant's bucket of that kind. */
     public Decision take(String tenant, Limits.Kind kind, long tokens) {
         Limits.Limit limit = limits.of(tenant, kind);
-        String key = "{rl:" + tenant + "}:" + kind.name().toLowerCase(java.util.Locale.ROOT);
+        String key = "{rl:" + tenant + "}:" + kind.name().toLowerCase(Locale.ROOT);
         Long until = emptyUntil.get(key);
-        long now = System.nanoTime();
+        long now = time.nanos();
         if (until != null && now - until < 0 && tokens > 0) {
             refusedLocally.increment();
             return refused(limit, 0, until - now, "redis");
         }
-        Reservation reservation = reservations.computeIfAbsent(key, k -> new Reservation());
+        Reservation reservation = reservations.computeIfAbsent(key, k -> new Reservation(time::nanos));
         long fromReserve = reservation.take(tokens);
         if (fromReserve >= 0) {
             allowedLocally.increment();
@@ -103,7 +126,7 @@ public class TenantRateLimiter implements AutoCloseable {
         }
         try {
             long chunk = chunk(limit);
-            io.github.bucket4j.distributed.BucketProxy bucket = redisBreaker.executeCallable(() -> sharedBucket(key, limit));
+            BucketProxy bucket = redisBreaker.executeCallable(() -> sharedBucket(key, limit));
             ConsumptionProbe probe = redisBreaker.executeCallable(() -> bucket.tryConsumeAndReturnRemaining(tokens + chunk));
             if (probe.isConsumed()) {
                 reservation.add(chunk, probe.getRemainingTokens());
@@ -139,18 +162,18 @@ public class TenantRateLimiter implements AutoCloseable {
             return;
         }
         Limits.Limit limit = limits.of(tenant, kind);
-        String key = "{rl:" + tenant + "}:" + kind.name().toLowerCase(java.util.Locale.ROOT);
-        meters.counter("tally.gateway.ratelimit.charged", "bucket", kind.name().toLowerCase(java.util.Locale.ROOT)).increment(tokens);
+        String key = "{rl:" + tenant + "}:" + kind.name().toLowerCase(Locale.ROOT);
+        meters.counter("tally.gateway.ratelimit.charged", "bucket", kind.name().toLowerCase(Locale.ROOT)).increment(tokens);
         try {
-            io.github.bucket4j.distributed.BucketProxy bucket = redisBreaker.executeCallable(() -> sharedBucket(key, limit));
+            BucketProxy bucket = redisBreaker.executeCallable(() -> sharedBucket(key, limit));
             long penalty = redisBreaker.executeCallable(() -> bucket.consumeIgnoringRateLimits(tokens));
             if (penalty > 0) {
-                emptyUntil.put(key, System.nanoTime() + penalty);
+                emptyUntil.put(key, time.nanos() + penalty);
             }
         } catch (Exception e) {
             if (failOpen) {
                 local.computeIfAbsent(key, k -> Bucket.builder()
-                    .addLimit(l -> l.capacity(limit.burst()).refillGreedy(limit.rate(), Duration.ofSeconds(1))).build())
+                    .addLimit(l -> l.capacity(limit.burst()).refillGreedy(limit.rate(), Duration.ofSeconds(1))).withCustomTimePrecision(meter).build())
                     .consumeIgnoringRateLimits(tokens);
             }
         }
@@ -158,7 +181,7 @@ public class TenantRateLimiter implements AutoCloseable {
 
     private Decision fallback(String key, Limits.Limit limit, long tokens, Exception e) {
         meters.counter("tally.gateway.ratelimit.redis.failures", "policy", failOpen ? "fail-open" : "fail-closed").increment();
-        long now = System.currentTimeMillis();
+        long now = time.millis();
         if (now - lastFallbackLog > 10_000) {
             lastFallbackLog = now;
             LOG.warn("rate limits: Redis unavailable ({}); {}", e instanceof CallNotPermittedException ? "breaker open" : e.toString(),
@@ -169,7 +192,7 @@ public class TenantRateLimiter implements AutoCloseable {
             return new Decision(false, limit.burst(), 0, 0, 2, "unavailable");
         }
         Bucket bucket = local.computeIfAbsent(key, k -> Bucket.builder()
-            .addLimit(l -> l.capacity(limit.burst()).refillGreedy(limit.rate(), Duration.ofSeconds(1))).build());
+            .addLimit(l -> l.capacity(limit.burst()).refillGreedy(limit.rate(), Duration.ofSeconds(1))).withCustomTimePrecision(meter).build());
         ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(tokens);
         return probe.isConsumed() ? allowed(limit, new Remaining(probe.getRemainingTokens()), "local")
             : refused(limit, probe.getRemainingTokens(), probe.getNanosToWaitForRefill(), "local");
@@ -188,13 +211,18 @@ public class TenantRateLimiter implements AutoCloseable {
      * within {@link #RESERVATION_TTL_NANOS} is given back to the shared bucket.
      */
     static final class Reservation {
+        private final LongSupplier nanos;
         private long tokens;
         private long since;
         volatile long sharedRemaining;
 
+        Reservation(LongSupplier nanos) {
+            this.nanos = nanos;
+        }
+
         /** Hands out {@code n} reserved tokens and returns how many stay reserved, or -1 when there are not enough. */
         synchronized long take(long n) {
-            if (tokens >= n && System.nanoTime() - since < RESERVATION_TTL_NANOS) {
+            if (tokens >= n && nanos.getAsLong() - since < RESERVATION_TTL_NANOS) {
                 tokens -= n;
                 return tokens;
             }
@@ -203,13 +231,13 @@ public class TenantRateLimiter implements AutoCloseable {
 
         synchronized void add(long n, long sharedLeft) {
             tokens = n;
-            since = System.nanoTime();
+            since = nanos.getAsLong();
             sharedRemaining = sharedLeft;
         }
 
         /** The unused tokens of a reservation older than the TTL (now no longer reserved), else 0. */
         synchronized long expire() {
-            if (tokens > 0 && System.nanoTime() - since >= RESERVATION_TTL_NANOS) {
+            if (tokens > 0 && nanos.getAsLong() - since >= RESERVATION_TTL_NANOS) {
                 long unused = tokens;
                 tokens = 0;
                 return unused;
@@ -224,7 +252,7 @@ public class TenantRateLimiter implements AutoCloseable {
     private void returnUnused() {
         reservations.forEach((key, reservation) -> {
             long unused = reservation.expire();
-            io.github.bucket4j.distributed.BucketProxy bucket = shared.get(key);
+            BucketProxy bucket = shared.get(key);
             if (unused > 0 && bucket != null) {
                 try {
                     bucket.addTokens(unused);
@@ -251,8 +279,8 @@ public class TenantRateLimiter implements AutoCloseable {
         return a <= 0 ? 0 : (a + b - 1) / b;
     }
 
-    private io.github.bucket4j.distributed.BucketProxy sharedBucket(String key, Limits.Limit limit) {
-        io.github.bucket4j.distributed.BucketProxy bucket = shared.get(key);
+    private BucketProxy sharedBucket(String key, Limits.Limit limit) {
+        BucketProxy bucket = shared.get(key);
         if (bucket == null) {
             BucketConfiguration configuration = BucketConfiguration.builder()
                 .addLimit(l -> l.capacity(limit.burst()).refillGreedy(limit.rate(), Duration.ofSeconds(1))).build();

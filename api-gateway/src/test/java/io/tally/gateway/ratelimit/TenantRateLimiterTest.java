@@ -1,5 +1,6 @@
 package io.tally.gateway.ratelimit;
 
+import io.tally.model.TimeSource;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -35,8 +36,8 @@ class TenantRateLimiterTest {
     @Test
     void twoLimitersOnOneRedisShareATenantsBucket() {
         RedisClusterClient redis = client(TestStack.infrastructure().redisUris());
-        try (TenantRateLimiter one = new TenantRateLimiter(() -> redis, config(true), new SimpleMeterRegistry());
-             TenantRateLimiter two = new TenantRateLimiter(() -> redis, config(true), new SimpleMeterRegistry())) {
+        try (TenantRateLimiter one = new TenantRateLimiter(() -> redis, config(true), new SimpleMeterRegistry(), TimeSource.SYSTEM);
+             TenantRateLimiter two = new TenantRateLimiter(() -> redis, config(true), new SimpleMeterRegistry(), TimeSource.SYSTEM)) {
             String tenant = "t" + UUID.randomUUID().toString().substring(0, 8);
             Decision first = one.take(tenant, Limits.Kind.INGEST, 6);
             assertTrue(first.allowed());
@@ -57,8 +58,8 @@ class TenantRateLimiterTest {
         RedisClusterClient redis = client(TestStack.infrastructure().redisUris());
         GatewayConfig roomy = new GatewayConfig(null, null, "http://127.0.0.1:1", "http://127.0.0.1:1", "http://127.0.0.1:1",
             "http://127.0.0.1:1", 1, 10, 100, 100, null, true, Duration.ofSeconds(1), 10, Duration.ofSeconds(1), 1000, 2000);
-        try (TenantRateLimiter one = new TenantRateLimiter(() -> redis, roomy, new SimpleMeterRegistry());
-             TenantRateLimiter two = new TenantRateLimiter(() -> redis, roomy, new SimpleMeterRegistry())) {
+        try (TenantRateLimiter one = new TenantRateLimiter(() -> redis, roomy, new SimpleMeterRegistry(), TimeSource.SYSTEM);
+             TenantRateLimiter two = new TenantRateLimiter(() -> redis, roomy, new SimpleMeterRegistry(), TimeSource.SYSTEM)) {
             String tenant = "r" + UUID.randomUUID().toString().substring(0, 8);
             long start = System.nanoTime();
             int admitted = 0;
@@ -79,7 +80,7 @@ class TenantRateLimiterTest {
     @Test
     void failsOpenWithALocalBucketWhenRedisIsAway() {
         RedisClusterClient dead = client("redis://127.0.0.1:" + Ports.findFreeRange(1, false));
-        try (TenantRateLimiter limiter = new TenantRateLimiter(() -> dead, config(true), new SimpleMeterRegistry())) {
+        try (TenantRateLimiter limiter = new TenantRateLimiter(() -> dead, config(true), new SimpleMeterRegistry(), TimeSource.SYSTEM)) {
             Decision first = limiter.take("acme", Limits.Kind.QUERY, 1);
             assertTrue(first.allowed());
             assertEquals("local", first.source());
@@ -97,7 +98,7 @@ class TenantRateLimiterTest {
     @Test
     void failsClosedWhenConfiguredTo() {
         RedisClusterClient dead = client("redis://127.0.0.1:" + Ports.findFreeRange(1, false));
-        try (TenantRateLimiter limiter = new TenantRateLimiter(() -> dead, config(false), new SimpleMeterRegistry())) {
+        try (TenantRateLimiter limiter = new TenantRateLimiter(() -> dead, config(false), new SimpleMeterRegistry(), TimeSource.SYSTEM)) {
             Decision decision = limiter.take("acme", Limits.Kind.QUERY, 1);
             assertFalse(decision.allowed());
             assertEquals("unavailable", decision.source());

@@ -1,5 +1,6 @@
 package io.tally.ingestion.api;
 
+import io.tally.model.TimeSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
@@ -22,7 +23,6 @@ import io.tally.problem.ProblemException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Clock;
 
 /** {@code POST /api/v1/events}: validate all, write all durably, then 202. */
 @Controller("/api/v1/events")
@@ -31,11 +31,12 @@ public class EventsController {
     static final String NDJSON = "application/x-ndjson";
     private static final Logger LOG = LoggerFactory.getLogger(EventsController.class);
 
-    private final EventReader reader = new EventReader(Clock.systemUTC());
+    private final EventReader reader;
     private final KafkaEventLog log;
     private final MeterRegistry meters;
 
-    public EventsController(KafkaEventLog log, MeterRegistry meters) {
+    public EventsController(KafkaEventLog log, MeterRegistry meters, TimeSource time) {
+        this.reader = new EventReader(time.clock());
         this.log = log;
         this.meters = meters;
     }

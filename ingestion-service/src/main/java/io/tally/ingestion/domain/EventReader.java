@@ -1,5 +1,6 @@
 package io.tally.ingestion.domain;
 
+import io.tally.model.JsonPointer;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
@@ -103,7 +104,7 @@ public final class EventReader {
         }
         JsonToken next;
         while ((next = p.nextToken()) == JsonToken.FIELD_NAME) {
-            violations.add(new Violation("/" + escape(p.currentName()), "unknown field; a batch has only \"events\""));
+            violations.add(new Violation(JsonPointer.child("", p.currentName()), "unknown field; a batch has only \"events\""));
             p.nextToken();
             p.skipChildren();
         }
@@ -172,7 +173,7 @@ public final class EventReader {
         boolean sawTime = false;
         for (; token == JsonToken.FIELD_NAME; token = p.nextToken()) {
             String field = p.currentName();
-            String pointer = at + "/" + escape(field);
+            String pointer = JsonPointer.child(at, field);
             JsonToken v = p.nextToken();
             switch (field) {
                 case "id" -> {
@@ -294,7 +295,7 @@ public final class EventReader {
         int count = 0;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String key = p.currentName();
-            String at = pointer + "/" + escape(key);
+            String at = JsonPointer.child(pointer, key);
             JsonToken t = p.nextToken();
             count++;
             if (!ATTRIBUTE_KEY.matcher(key).matches()) {
@@ -352,11 +353,6 @@ public final class EventReader {
             return new Violation("", "a field appears twice" + where + ": " + reason.replace("Duplicate field ", ""));
         }
         return new Violation("", "malformed JSON" + where);
-    }
-
-    /** RFC 6901: '~' becomes "~0" and '/' becomes "~1". */
-    static String escape(String token) {
-        return token.replace("~", "~0").replace("/", "~1");
     }
 
     private static List<byte[]> splitLines(byte[] body) {

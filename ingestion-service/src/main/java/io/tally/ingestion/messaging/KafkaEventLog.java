@@ -5,6 +5,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Value;
+import io.tally.model.TimeSource;
 import io.tally.ingestion.config.IngestionConfig;
 import io.tally.model.Event;
 import io.tally.model.EventCodec;
@@ -51,10 +52,12 @@ public class KafkaEventLog implements AutoCloseable {
     private final Duration ackTimeout;
     private final int retryAfterSeconds;
     private final Tracer tracer;
+    private final TimeSource time;
     private final AutoCloseable metrics;
 
     public KafkaEventLog(@Value("${kafka.bootstrap.servers}") String bootstrap, IngestionConfig config, MeterRegistry meters,
-                         OpenTelemetry telemetry) {
+                         OpenTelemetry telemetry, TimeSource time) {
+        this.time = time;
         this.tracer = telemetry.getTracer("io.tally.ingestion");
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -117,7 +120,7 @@ public class KafkaEventLog implements AutoCloseable {
     }
 
     private void send(List<Event> events, Context trace) {
-        long deadline = System.nanoTime() + ackTimeout.toNanos();
+        long deadline = time.nanos() + ackTimeout.toNanos();
         CompletableFuture<?>[] acks = new CompletableFuture<?>[events.size()];
         byte[] traceparent = KafkaTraces.traceparent(trace);
         try {
@@ -137,7 +140,7 @@ public class KafkaEventLog implements AutoCloseable {
                 });
                 acks[i] = ack;
             }
-            CompletableFuture.allOf(acks).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            CompletableFuture.allOf(acks).get(Math.max(0, deadline - time.nanos()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw new EventLogUnavailableException("the broker did not acknowledge the events in " + ackTimeout.toSeconds() + " s", retryAfterSeconds, e);
         } catch (ExecutionException e) {

@@ -1,5 +1,6 @@
 package io.tally.ingestion.domain;
 
+import io.tally.model.JsonPointer;
 import io.tally.model.Event;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -156,6 +157,6 @@ class EventReaderTest {
 
     @Test
     void escapesPointerTokens() {
-        assertEquals("a~1b~0c", EventReader.escape("a/b~c"));
+        assertEquals("a~1b~0c", JsonPointer.escape("a/b~c"));
     }
 }

@@ -1,5 +1,8 @@
 package io.tally.internal;
 
+import java.util.Optional;
+import java.util.List;
+import io.tally.model.TimeSource;
 import io.micronaut.context.annotation.Value;
 import jakarta.inject.Singleton;
 import org.slf4j.Logger;
@@ -21,8 +24,10 @@ public class InternalKey {
     static final int MIN_LENGTH = 32;
 
     private final byte[] key;
+    private final TimeSource time;
 
-    public InternalKey(@Value("${tally.internal.key:}") String key, @Value("${micronaut.server.host:127.0.0.1}") String bindHost) {
+    public InternalKey(@Value("${tally.internal.key:}") String key, @Value("${micronaut.server.host:127.0.0.1}") String bindHost, TimeSource time) {
+        this.time = time;
         this.key = choose(key, bindHost).getBytes(StandardCharsets.UTF_8);
     }
 
@@ -53,21 +58,21 @@ public class InternalKey {
     }
 
     /** Signs a request of the caller to another service ({@link InternalToken}). */
-    public String sign(String tenant, java.util.List<String> roles, String method, String path) {
-        return InternalToken.sign(key, tenant, roles, method, path, System.currentTimeMillis());
+    public String sign(String tenant, List<String> roles, String method, String path) {
+        return InternalToken.sign(key, tenant, roles, method, path, time.millis());
     }
 
     /**
      * A signature under the development key, for tools and tests that call a service of a local stack directly
      * (as the gateway would); {@code path} may carry a query, which is not signed.
      */
-    public static String developmentSignature(String tenant, java.util.List<String> roles, String method, String path) {
+    public static String developmentSignature(String tenant, List<String> roles, String method, String path) {
         int query = path.indexOf('?');
         return InternalToken.sign(DEVELOPMENT_KEY.getBytes(StandardCharsets.UTF_8), tenant, roles, method,
-            query < 0 ? path : path.substring(0, query), System.currentTimeMillis());
+            query < 0 ? path : path.substring(0, query), TimeSource.SYSTEM.millis());
     }
 
-    java.util.Optional<InternalToken.Claims> verify(String token) {
-        return InternalToken.verify(key, token, System.currentTimeMillis());
+    Optional<InternalToken.Claims> verify(String token) {
+        return InternalToken.verify(key, token, time.millis());
     }
 }

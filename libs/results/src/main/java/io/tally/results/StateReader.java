@@ -8,6 +8,7 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tally.model.StateKeys;
 import io.tally.model.Topics;
 import io.tally.telemetry.Observed;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
-import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -56,7 +56,8 @@ public class StateReader {
         .ignoreExceptions(RuleState.ReadTooLarge.class)
         .build();
     private final CircuitBreaker breaker;
-    private final LongConsumer scriptNanos;
+    /** Times each read's scripts (from the registry's clock); a plain reader's timer belongs to no registry anyone reads. */
+    private final Timer scripts;
 
     /** A reader with the default budget ({@link #DEFAULT_BUDGET}). */
     public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection) {
@@ -74,7 +75,7 @@ public class StateReader {
      * @param budget     what one read may take ({@link RuleState.Budget})
      */
     public StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection, RuleState.Budget budget) {
-        this(connection, budget, CircuitBreaker::of, nanos -> { });
+        this(connection, budget, CircuitBreaker::of, Timer.builder("tally.redis.script").register(new SimpleMeterRegistry()));
     }
 
     /**
@@ -85,15 +86,14 @@ public class StateReader {
                                        MeterRegistry meters) {
         Timer scripts = Timer.builder("tally.redis.script").description("From sending a read's scripts to their last reply")
             .tag("script", "read").publishPercentileHistogram().register(meters);
-        return new StateReader(connection, budget, (name, config) -> Observed.breaker(meters, name, config),
-            nanos -> scripts.record(nanos, TimeUnit.NANOSECONDS));
+        return new StateReader(connection, budget, (name, config) -> Observed.breaker(meters, name, config), scripts);
     }
 
     private StateReader(Supplier<StatefulRedisClusterConnection<String, String>> connection, RuleState.Budget budget,
-                        BiFunction<String, CircuitBreakerConfig, CircuitBreaker> breakers, LongConsumer scriptNanos) {
+                        BiFunction<String, CircuitBreakerConfig, CircuitBreaker> breakers, Timer scripts) {
         this.connection = connection;
         this.budget = budget;
-        this.scriptNanos = scriptNanos;
+        this.scripts = scripts;
         this.breaker = breakers.apply("redis-reads", BREAKER);
         breaker.getEventPublisher().onStateTransition(e -> LOG.warn("Redis read circuit breaker {}", e.getStateTransition()));
     }
@@ -127,9 +127,7 @@ public class StateReader {
         } catch (RuntimeException e) {
             throw new StateUnavailableException("Redis Cluster is unreachable", e);
         }
-        long sent = System.nanoTime();
-        RuleState read = await(RuleState.read(redis, rule, starts, budget));
-        scriptNanos.accept(System.nanoTime() - sent);
+        RuleState read = scripts.record(() -> await(RuleState.read(redis, rule, starts, budget)));
         // The finality watermark, read with the mark that decides 'final', so the two always agree; only before the
         // aggregation first closed the rule are the partitions asked (the lowest of those that have seen the tenant).
         Long watermark = read.watermark() != null ? read.watermark() : lowestPartitionWatermark(redis, rule.tenant());

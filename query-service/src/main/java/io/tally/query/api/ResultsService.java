@@ -1,5 +1,6 @@
 package io.tally.query.api;
 
+import io.tally.model.TimeSource;
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.micronaut.context.annotation.Value;
@@ -39,10 +40,11 @@ public class ResultsService {
     private final StateReader reader;
     private final ResultAssembler assembler;
     private final AsyncCache<String, StateReader.Snapshot> cache;
-    private final Clock clock = Clock.systemUTC();
+    private final Clock clock;
 
     public ResultsService(RuleCatalog catalog, StateReader reader, ObjectMapper json,
-                          @Value("${tally.query.cache-ttl:25ms}") Duration cacheTtl) {
+                          @Value("${tally.query.cache-ttl:25ms}") Duration cacheTtl, TimeSource time) {
+        this.clock = time.clock();
         this.catalog = catalog;
         this.reader = reader;
         this.assembler = new ResultAssembler(text -> read(json, text, Argument.listOf(Object.class)), text -> read(json, text, Argument.OBJECT_ARGUMENT));

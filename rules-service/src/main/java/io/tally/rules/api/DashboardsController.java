@@ -1,5 +1,6 @@
 package io.tally.rules.api;
 
+import io.tally.model.JsonPointer;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
@@ -104,7 +105,7 @@ public class DashboardsController {
             RuleDefinition definition = rules.definition(rule.get());
             for (String dim : query.groups().keySet()) {
                 if (!definition.groupBy().contains(dim)) {
-                    violations.add(new Violation("/queries/" + i + "/groups/" + JsonTree.escape(dim),
+                    violations.add(new Violation(JsonPointer.child("/queries/" + i + "/groups", dim),
                         "the rule does not group by '" + dim + "'" + (definition.groupBy().isEmpty() ? ""
                             : "; it groups by " + String.join(", ", definition.groupBy()))));
                 }

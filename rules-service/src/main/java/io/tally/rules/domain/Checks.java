@@ -1,5 +1,6 @@
 package io.tally.rules.domain;
 
+import io.tally.model.JsonPointer;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -35,7 +36,7 @@ final class Checks {
     void onlyKnown(Map<String, Object> object, String pointer, Set<String> known) {
         for (String key : object.keySet()) {
             if (!known.contains(key)) {
-                add(pointer + "/" + JsonTree.escape(key), "unknown field; allowed here: " + String.join(", ", known.stream().sorted().toList()));
+                add(JsonPointer.child(pointer, key), "unknown field; allowed here: " + String.join(", ", known.stream().sorted().toList()));
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.tally.rules.domain;
 
+import io.tally.model.JsonPointer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,7 +56,7 @@ public final class DashboardValidator {
                 Map<String, Object> given = checks.object(query.get("groups"), pointer + "/groups", "groups");
                 if (given != null) {
                     given.forEach((dim, value) -> {
-                        String at = pointer + "/groups/" + JsonTree.escape(dim);
+                        String at = JsonPointer.child(pointer + "/groups", dim);
                         if (!RuleValidator.isDimension(dim)) {
                             checks.add(at, "'" + dim + "' is not a dimension; use category, type, geo, source or attributes.<key>");
                         } else if (value != null && !(value instanceof String)) {

@@ -1,5 +1,6 @@
 package io.tally.rules.domain;
 
+import io.tally.model.JsonPointer;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -75,7 +76,7 @@ public final class JsonTree {
                 Map<String, Object> map = new LinkedHashMap<>();
                 for (JsonToken t = p.nextToken(); t != JsonToken.END_OBJECT; t = p.nextToken()) {
                     String name = p.currentName();
-                    String at = pointer + "/" + escape(name);
+                    String at = JsonPointer.child(pointer, name);
                     if (name.indexOf('\u0000') >= 0) {
                         throw new MalformedJson("a key contains the character U+0000, which cannot be stored", at);
                     }
@@ -103,10 +104,5 @@ public final class JsonTree {
             case VALUE_NULL -> null;
             default -> throw new MalformedJson("unexpected JSON token " + token);
         };
-    }
-
-    /** Escapes a key for use in a JSON pointer (RFC 6901). */
-    public static String escape(String key) {
-        return key.replace("~", "~0").replace("/", "~1");
     }
 }

@@ -1,5 +1,6 @@
 package io.tally.rules.domain;
 
+import io.tally.model.JsonPointer;
 import io.tally.model.RuleRecord;
 
 import java.math.BigDecimal;
@@ -102,7 +103,7 @@ public final class RuleValidator {
                     checks.add("/filter/attributes", "at most 32 attributes");
                 }
                 given.forEach((key, v) -> {
-                    String pointer = "/filter/attributes/" + JsonTree.escape(key);
+                    String pointer = JsonPointer.child("/filter/attributes", key);
                     if (!ATTRIBUTE_KEY.matcher(key).matches()) {
                         checks.add(pointer, "attribute names match ^[A-Za-z0-9_.-]{1,64}$");
                     } else if (v instanceof String s && s.length() <= 256 || v instanceof Boolean) {

@@ -1,5 +1,7 @@
 package io.tally.rules.messaging;
 
+import io.tally.model.KafkaClients;
+import io.tally.model.TimeSource;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
@@ -17,7 +19,6 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -43,15 +44,15 @@ public class AggregationAcks implements AutoCloseable {
     private final KafkaConsumer<String, String> consumer;
     private final ObjectMapper json;
     private final RulesConfig config;
-    private final Clock clock;
+    private final TimeSource time;
     private final Thread thread;
     private volatile boolean running = true;
 
-    public AggregationAcks(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json, RulesConfig config) {
+    public AggregationAcks(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json, RulesConfig config, TimeSource time) {
         this.json = json;
         this.config = config;
-        this.clock = Clock.systemUTC();
-        this.consumer = new KafkaConsumer<>(io.tally.model.KafkaClients.with(Map.of(
+        this.time = time;
+        this.consumer = new KafkaConsumer<>(KafkaClients.with(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ConsumerConfig.CLIENT_ID_CONFIG, "rules-service-acks",
             ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false)), new StringDeserializer(), new StringDeserializer());
@@ -73,7 +74,7 @@ public class AggregationAcks implements AutoCloseable {
 
     /** The aggregation instances heard from within the liveness interval that have not said goodbye. */
     public List<RuleAck> live() {
-        long now = clock.millis();
+        long now = time.millis();
         return instances.values().stream()
             .filter(l -> !l.ack().isLeaving() && now - l.sentAt() <= config.instanceLiveness().toMillis())
             .map(Latest::ack).toList();
@@ -97,7 +98,7 @@ public class AggregationAcks implements AutoCloseable {
                 }
                 consumer.assign(partitions);
                 // Only recent acknowledgements matter: older instances are not live any more.
-                long since = clock.millis() - 2 * config.instanceLiveness().toMillis();
+                long since = time.millis() - 2 * config.instanceLiveness().toMillis();
                 Map<TopicPartition, OffsetAndTimestamp> start = consumer.offsetsForTimes(
                     partitions.stream().collect(Collectors.toMap(Function.identity(), p -> since)), Duration.ofSeconds(10));
                 for (TopicPartition p : partitions) {

@@ -1,5 +1,6 @@
 package io.tally.rules.persistence;
 
+import io.tally.model.TimeSource;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.rules.domain.DashboardDefinition;
 import jakarta.inject.Singleton;
@@ -10,8 +11,8 @@ import java.util.Optional;
 @Singleton
 public class DashboardStore extends DefinitionStore<DashboardDefinition> {
 
-    public DashboardStore(Database db, ObjectMapper json) {
-        super("dashboards", db, json, DashboardDefinition.class);
+    public DashboardStore(Database db, ObjectMapper json, TimeSource time) {
+        super("dashboards", db, json, DashboardDefinition.class, time);
     }
 
     public Stored create(String tenant, DashboardDefinition definition) {

@@ -1,5 +1,6 @@
 package io.tally.rules.persistence;
 
+import io.tally.model.TimeSource;
 import io.micronaut.serde.ObjectMapper;
 
 import java.io.IOException;
@@ -29,8 +30,10 @@ abstract class DefinitionStore<D> {
     protected final Database db;
     private final ObjectMapper json;
     private final Class<D> type;
+    private final TimeSource time;
 
-    DefinitionStore(String table, Database db, ObjectMapper json, Class<D> type) {
+    DefinitionStore(String table, Database db, ObjectMapper json, Class<D> type, TimeSource time) {
+        this.time = time;
         this.table = new DefinitionTable(table);
         this.db = db;
         this.json = json;
@@ -92,7 +95,7 @@ abstract class DefinitionStore<D> {
     }
 
     /** Timestamps are stored and shown at millisecond precision. */
-    protected static Instant now() {
-        return Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    protected Instant now() {
+        return time.instant().truncatedTo(ChronoUnit.MILLIS);
     }
 }

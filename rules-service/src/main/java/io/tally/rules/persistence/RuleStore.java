@@ -1,5 +1,6 @@
 package io.tally.rules.persistence;
 
+import io.tally.model.TimeSource;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.model.RuleRecord;
 import io.tally.model.TenantQuotas;
@@ -25,8 +26,8 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
     private final List<OutboxListener> listeners;
     private final TenantQuotas quotas;
 
-    public RuleStore(Database db, ObjectMapper json, List<OutboxListener> listeners, TenantQuotas quotas) {
-        super("rules", db, json, RuleDefinition.class);
+    public RuleStore(Database db, ObjectMapper json, List<OutboxListener> listeners, TenantQuotas quotas, TimeSource time) {
+        super("rules", db, json, RuleDefinition.class, time);
         this.listeners = listeners;
         this.quotas = quotas;
     }

@@ -8,11 +8,12 @@ import io.tally.subscription.domain.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.lang.reflect.Field;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -22,7 +23,6 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Connection implements Subscription.Sink {
 
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
-    private static final Field CHANNEL = channelField();
 
     private final WebSocketSession session;
     private final String tenant;
@@ -31,18 +31,23 @@ final class Connection implements Subscription.Sink {
     private final AtomicLong unsent = new AtomicLong();
     private final Executor executor;
     private CompletableFuture<Void> lane = CompletableFuture.completedFuture(null);
-    private final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger pending = new AtomicInteger();
     private final long maxUnsentBytes;
     private final MeterRegistry meters;
+    private final SocketChannels channels;
     private volatile boolean closing;
-    volatile long lastPong = System.currentTimeMillis();
+    private volatile long lastPong;
 
     /**
      * @param maxUnsentBytes what the client may leave unread, snapshots and errors included; past it the socket is
      *                       closed (1008) instead of buffering more: a client that does not read costs no more memory
+     * @param now            when the socket opened (epoch ms): it counts as its first pong
      */
-    Connection(WebSocketSession session, String tenant, Executor executor, long maxUnsentBytes, MeterRegistry meters) {
+    Connection(WebSocketSession session, String tenant, Executor executor, long maxUnsentBytes, MeterRegistry meters,
+               SocketChannels channels, long now) {
         this.meters = meters;
+        this.channels = channels;
+        this.lastPong = now;
         this.session = session;
         this.tenant = tenant;
         this.executor = executor;
@@ -62,6 +67,16 @@ final class Connection implements Subscription.Sink {
 
     WebSocketSession session() {
         return session;
+    }
+
+    /** The client answered a ping at {@code now} (epoch ms). */
+    void ponged(long now) {
+        lastPong = now;
+    }
+
+    /** How long the client has not answered a ping, at {@code now}. */
+    long silentFor(long now) {
+        return now - lastPong;
     }
 
     Map<String, Subscription> subscriptions() {
@@ -122,24 +137,10 @@ final class Connection implements Subscription.Sink {
         LOG.info("Closing socket {} of tenant {}: {} {}", session.getId(), tenant, code, reason);
         session.close(new CloseReason(code, reason));
         // A client that takes nothing never lets the close frame out: drop the connection itself soon after.
-        CompletableFuture.delayedExecutor(5, java.util.concurrent.TimeUnit.SECONDS).execute(() -> {
-            if (session.isOpen() && CHANNEL != null) {
-                try {
-                    ((io.netty.channel.Channel) CHANNEL.get(session)).close();
-                } catch (ReflectiveOperationException | RuntimeException e) {
-                    LOG.debug("Could not drop socket {}", session.getId(), e);
-                }
+        CompletableFuture.delayedExecutor(5, TimeUnit.SECONDS).execute(() -> {
+            if (session.isOpen() && channels.drop(session)) {
+                LOG.info("Dropped socket {} of tenant {}: its client did not take the close frame", session.getId(), tenant);
             }
         });
-    }
-
-    private static Field channelField() {
-        try {
-            Field f = io.micronaut.http.netty.websocket.NettyWebSocketSession.class.getDeclaredField("channel");
-            f.setAccessible(true);
-            return f;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null;
-        }
     }
 }

@@ -1,12 +1,17 @@
 package io.tally.subscription.api;
 
+import io.tally.model.TimeSource;
 import io.tally.subscription.domain.Subscription;
+import org.slf4j.LoggerFactory;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -23,11 +28,13 @@ public class Flusher implements AutoCloseable {
 
     private final LinkedBlockingQueue<Subscription> dirty = new LinkedBlockingQueue<>();
     private final PriorityQueue<Parked> parked = new PriorityQueue<>((a, b) -> Long.compare(a.at(), b.at()));
-    private final java.util.Set<Subscription> isParked = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private final Set<Subscription> isParked = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Thread thread;
+    private final TimeSource time;
     private volatile boolean running = true;
 
-    public Flusher() {
+    public Flusher(TimeSource time) {
+        this.time = time;
         this.thread = Thread.ofPlatform().name("subscription-flusher").daemon().start(this::run);
     }
 
@@ -40,14 +47,14 @@ public class Flusher implements AutoCloseable {
         List<Subscription> batch = new ArrayList<>();
         while (running) {
             try {
-                long now = System.currentTimeMillis();
+                long now = time.millis();
                 long wait = parked.isEmpty() ? 1000 : Math.max(0, parked.peek().at() - now);
                 Subscription first = dirty.poll(wait, TimeUnit.MILLISECONDS);
                 if (first != null) {
                     batch.add(first);
                     dirty.drainTo(batch);
                 }
-                now = System.currentTimeMillis();
+                now = time.millis();
                 while (!parked.isEmpty() && parked.peek().at() <= now) {
                     Subscription s = parked.poll().subscription();
                     isParked.remove(s);
@@ -68,7 +75,7 @@ public class Flusher implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return;
             } catch (RuntimeException e) {
-                org.slf4j.LoggerFactory.getLogger(Flusher.class).warn("Flushing subscriptions failed", e);
+                LoggerFactory.getLogger(Flusher.class).warn("Flushing subscriptions failed", e);
                 batch.clear();
             }
         }

@@ -17,7 +17,6 @@ import java.time.Duration;
  * @param perConnection   subscriptions one socket may hold
  * @param perTenant       subscriptions one tenant may hold on this instance
  * @param pingInterval    how often each socket is pinged; a socket without a pong for two intervals is closed
- * @param rulesUrl        where the rules service answers (saved dashboards)
  */
 @ConfigurationProperties("tally.subscriptions")
 public record SubscriptionConfig(
@@ -28,6 +27,5 @@ public record SubscriptionConfig(
     @Bindable(defaultValue = "512") int historySize,
     @Bindable(defaultValue = "1000") int perConnection,
     @Bindable(defaultValue = "20000") int perTenant,
-    @Bindable(defaultValue = "30s") Duration pingInterval,
-    @Bindable(defaultValue = "http://127.0.0.1:18082") String rulesUrl) {
+    @Bindable(defaultValue = "30s") Duration pingInterval) {
 }

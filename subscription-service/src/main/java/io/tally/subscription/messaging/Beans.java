@@ -9,6 +9,8 @@ import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.model.RuleRecord;
+import io.tally.model.TimeSource;
+import io.tally.results.RuleState;
 import io.tally.results.RuleView;
 import io.tally.results.StateReader;
 import io.tally.rules.catalog.RuleCatalog;
@@ -46,16 +48,16 @@ public class Beans {
 
     @Singleton
     StateReader stateReader(Provider<StatefulRedisClusterConnection<String, String>> connection,
-                            @io.micronaut.context.annotation.Value("${tally.read.script-values:20000}") long scriptValues,
-                            @io.micronaut.context.annotation.Value("${tally.read.max-values:200000}") long maxValues,
+                            @Value("${tally.read.script-values:20000}") long scriptValues,
+                            @Value("${tally.read.max-values:200000}") long maxValues,
                             MeterRegistry meters) {
-        return StateReader.observed(connection::get, new io.tally.results.RuleState.Budget(scriptValues, maxValues), meters);
+        return StateReader.observed(connection::get, new RuleState.Budget(scriptValues, maxValues), meters);
     }
 
     @Singleton
     @Bean(preDestroy = "close")
     Fanout fanout(SubscriptionConfig config, Flusher flusher, RuleCatalog catalog, StateReader reader, WindowRenderer renderer,
-                  MeterRegistry meters, OpenTelemetry telemetry) {
+                  MeterRegistry meters, OpenTelemetry telemetry, TimeSource time) {
         Fanout.Source source = (tenant, ruleId, starts) -> {
             Optional<RuleRecord> record = catalog.get(tenant, ruleId);
             if (record.isEmpty()) {
@@ -66,8 +68,8 @@ public class Beans {
         };
         // Each watched rule's reader runs on a virtual thread of its own while it has changes to read.
         var readers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rule-reader-", 0).factory());
-        return new Fanout(source, readers, config.history().toMillis(), config.historySize(), 1000, flusher::markDirty, System::currentTimeMillis)
-            .observedBy(new PushTelemetry(meters, telemetry));
+        return new Fanout(source, readers, config.history().toMillis(), config.historySize(), 1000, flusher::markDirty, time::millis)
+            .observedBy(new PushTelemetry(meters, telemetry, time));
     }
 
     /** Windows read from the state store for the fan-out. */

@@ -6,6 +6,7 @@ import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
+import io.tally.model.TimeSource;
 import io.tally.subscription.domain.Fanout;
 
 import java.time.Duration;
@@ -21,8 +22,10 @@ final class PushTelemetry implements Fanout.Pushes {
 
     private final Timer latency;
     private final Tracer tracer;
+    private final TimeSource time;
 
-    PushTelemetry(MeterRegistry meters, OpenTelemetry telemetry) {
+    PushTelemetry(MeterRegistry meters, OpenTelemetry telemetry, TimeSource time) {
+        this.time = time;
         this.latency = Timer.builder("tally.subscriptions.push.latency")
             .description("From a change's announcement on tally.updates to its values offered to the subscribers' sockets")
             .serviceLevelObjectives(Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
@@ -33,7 +36,7 @@ final class PushTelemetry implements Fanout.Pushes {
 
     @Override
     public void pushed(String tenant, String ruleId, long announcedAt, long readAt, Context trace, int subscriptions) {
-        long now = System.currentTimeMillis();
+        long now = time.millis();
         latency.record(Math.max(0, now - announcedAt), TimeUnit.MILLISECONDS);
         if (trace != null) {
             tracer.spanBuilder("subscription push").setSpanKind(SpanKind.CONSUMER).setParent(trace)

@@ -3,6 +3,7 @@ package io.tally.subscription.messaging;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
+import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import io.tally.telemetry.KafkaTraces;
 import io.tally.telemetry.Observed;
@@ -45,13 +46,15 @@ public class UpdateFeed implements AutoCloseable {
     private final Fanout fanout;
     private final ObjectMapper json;
     private final long historyMillis;
+    private final TimeSource time;
     private final Thread thread;
     private final AutoCloseable metrics;
     private volatile boolean running = true;
     private volatile boolean assigned;
 
     public UpdateFeed(@Value("${kafka.bootstrap.servers}") String bootstrap, Fanout fanout, ObjectMapper json, SubscriptionConfig config,
-                      MeterRegistry meters) {
+                      MeterRegistry meters, TimeSource time) {
+        this.time = time;
         this.fanout = fanout;
         this.json = json;
         this.historyMillis = config.history().toMillis();
@@ -112,7 +115,7 @@ public class UpdateFeed implements AutoCloseable {
         List<TopicPartition> partitions = infos.stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();
         consumer.assign(partitions);
         Map<TopicPartition, Long> at = new HashMap<>();
-        partitions.forEach(p -> at.put(p, System.currentTimeMillis() - historyMillis));
+        partitions.forEach(p -> at.put(p, time.millis() - historyMillis));
         Map<TopicPartition, OffsetAndTimestamp> offsets = consumer.offsetsForTimes(at, Duration.ofSeconds(10));
         for (TopicPartition p : partitions) {
             OffsetAndTimestamp o = offsets.get(p);
