@@ -8,6 +8,7 @@ import io.tally.devstack.StackConfig;
 import io.tally.model.Event;
 import io.tally.model.EventCodec;
 import io.tally.model.StateKeys;
+import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import io.tally.testinfra.ServiceJar;
 import io.tally.testinfra.TestStack;
@@ -23,6 +24,10 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -48,10 +53,10 @@ public final class EndToEndThroughput {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
         String jar = args.length > 1 ? args[1] : "aggregation-service/target/aggregation-service.jar";
         StackConfig stack = TestStack.infrastructure();
-        String tenant = "bench" + System.currentTimeMillis() % 100000;
+        String tenant = "bench" + TimeSource.SYSTEM.millis() % 100000;
         String group = "bench-" + tenant;
         long windowMillis = 60_000;
-        long base = (System.currentTimeMillis() / windowMillis - 30) * windowMillis;
+        long base = (TimeSource.SYSTEM.millis() / windowMillis - 30) * windowMillis;
 
         try (KafkaProducer<String, String> rules = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap()),
             new StringSerializer(), new StringSerializer())) {
@@ -64,7 +69,7 @@ public final class EndToEndThroughput {
         }
 
         System.out.printf("writing %,d events to %s ...%n", n, Topics.EVENTS);
-        long writeStart = System.nanoTime();
+        long writeStart = TimeSource.SYSTEM.nanos();
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap(),
             ProducerConfig.LINGER_MS_CONFIG, 20, ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024, ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
             ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.BUFFER_MEMORY_CONFIG, 128L * 1024 * 1024), new StringSerializer(), new ByteArraySerializer())) {
@@ -77,7 +82,7 @@ public final class EndToEndThroughput {
                 producer.send(new ProducerRecord<>(Topics.EVENTS, e.partitionKey(), EventCodec.encode(e)));
             }
         }
-        System.out.printf("written in %.1f s%n", (System.nanoTime() - writeStart) / 1e9);
+        System.out.printf("written in %.1f s%n", (TimeSource.SYSTEM.nanos() - writeStart) / 1e9);
 
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap()))) {
             Set<TopicPartition> partitions = IntStream.range(0, Topics.EVENT_PARTITIONS).mapToObj(p -> new TopicPartition(Topics.EVENTS, p)).collect(Collectors.toSet());
@@ -101,14 +106,14 @@ public final class EndToEndThroughput {
                         Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
                         committed[0] = offsets.values().stream().mapToLong(o -> o == null ? 0 : o.offset()).sum();
                         if (committed[0] > 0 && firstCommit[0] == 0) {
-                            firstCommit[0] = System.nanoTime();
+                            firstCommit[0] = TimeSource.SYSTEM.nanos();
                         }
                         return committed[0] >= backlog;
                     } catch (Exception e) {
                         return false;
                     }
                 }, Duration.ofMillis(20));
-                long doneAt = System.nanoTime();
+                long doneAt = TimeSource.SYSTEM.nanos();
                 if (!done) {
                     throw new IllegalStateException("the aggregation did not catch up; see " + log);
                 }
@@ -116,8 +121,8 @@ public final class EndToEndThroughput {
                 System.out.printf("aggregated %,d events (%,d backlog) in %.2f s after the first commit: %,.0f events/s%n",
                     n, backlog, seconds, backlog / seconds);
                 // Where the time went, from the instance's own flush-phase timers.
-                String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create("http://127.0.0.1:" + port + "/prometheus")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port + "/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
                 metrics.lines().filter(l -> l.startsWith("tally_aggregation_flush") && (l.contains("_sum") || l.contains("_count")))
                     .forEach(l -> System.out.println("  " + l));
             } finally {

@@ -1,12 +1,13 @@
 package io.tally.bench;
 
-import io.tally.aggregation.domain.CompiledRule;
-import io.tally.aggregation.domain.DedupIndex;
-import io.tally.aggregation.domain.PartitionFold;
-import io.tally.aggregation.domain.PartitionState;
+import io.tally.fold.CompiledRule;
+import io.tally.fold.DedupIndex;
+import io.tally.fold.PartitionFold;
+import io.tally.fold.PartitionState;
 import io.tally.model.Event;
 import io.tally.model.EventCodec;
 import io.tally.model.RuleRecord;
+import io.tally.model.TimeSource;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -75,7 +76,7 @@ public class FoldBenchmark {
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public PartitionFold foldFiveAggregations() {
-        PartitionFold fold = new PartitionFold(0, new PartitionState(), System.currentTimeMillis());
+        PartitionFold fold = new PartitionFold(0, new PartitionState(), TimeSource.SYSTEM.millis());
         for (int i = 0; i < BATCH; i++) {
             fold.add(i, events[i], DedupIndex.NONE, tenant -> rules);
         }

@@ -1,6 +1,7 @@
 package io.tally.bench;
 
 import com.nimbusds.jose.util.JSONObjectUtils;
+import io.tally.model.TimeSource;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,7 +13,7 @@ import java.util.concurrent.CompletionStage;
 /** A live-subscriptions socket through the gateway, as the benchmarks use it. */
 final class LiveSocket {
 
-    /** Takes each complete message, parsed, with the {@link System#nanoTime()} it arrived at. */
+    /** Takes each complete message, parsed, with the {@link TimeSource#nanos()} it arrived at. */
     interface Handler {
         void message(long receivedNanos, Map<String, Object> message);
     }
@@ -30,7 +31,7 @@ final class LiveSocket {
                 public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
                     partial.append(data);
                     if (last) {
-                        long now = System.nanoTime();
+                        long now = TimeSource.SYSTEM.nanos();
                         try {
                             handler.message(now, JSONObjectUtils.parse(partial.toString()));
                         } catch (Exception e) {

@@ -1,6 +1,7 @@
 package io.tally.bench;
 
-import javax.imageio.ImageIO;
+import io.tally.model.JsonText;
+
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import javax.imageio.ImageIO;
 
 /** Writes a benchmark run as latest.json, a Markdown table (latest.md) and a chart (latest.png). */
 final class Report {
@@ -32,7 +34,7 @@ final class Report {
             StringBuilder out = new StringBuilder("{\n");
             int i = 0;
             for (Map.Entry<?, ?> e : map.entrySet()) {
-                out.append(indent).append("  ").append(io.tally.model.JsonText.quote(String.valueOf(e.getKey()))).append(": ")
+                out.append(indent).append("  ").append(JsonText.quote(String.valueOf(e.getKey()))).append(": ")
                     .append(json(e.getValue(), indent + "  ")).append(++i < map.size() ? ",\n" : "\n");
             }
             return out.append(indent).append('}').toString();
@@ -44,7 +46,7 @@ final class Report {
         if (value instanceof Boolean || value == null) {
             return String.valueOf(value);
         }
-        return io.tally.model.JsonText.quote(String.valueOf(value));
+        return JsonText.quote(String.valueOf(value));
     }
 
     private static Object get(Map<String, Object> r, String key) {

@@ -2,6 +2,7 @@ package io.tally.bench;
 
 import io.tally.model.Event;
 import io.tally.model.EventCodec;
+import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
@@ -191,7 +192,7 @@ final class StreamsBaseline implements AutoCloseable {
     long countedByTrending() {
         ReadOnlyWindowStore<String, Agg> store = streams.store(StoreQueryParameters.fromNameAndType("trending", QueryableStoreTypes.windowStore()));
         long total = 0;
-        try (KeyValueIterator<Windowed<String>, Agg> all = store.fetchAll(Instant.EPOCH, Instant.now().plus(Duration.ofDays(1)))) {
+        try (KeyValueIterator<Windowed<String>, Agg> all = store.fetchAll(Instant.EPOCH, TimeSource.SYSTEM.instant().plus(Duration.ofDays(1)))) {
             while (all.hasNext()) {
                 total += all.next().value.count;
             }

@@ -2,16 +2,16 @@ package io.tally.bench;
 
 import com.nimbusds.jose.util.JSONObjectUtils;
 import io.tally.devstack.DevTokens;
+import io.tally.model.TimeSource;
 
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,9 +79,9 @@ public final class SubscriptionFanout {
             ruleIds[r] = (String) JSONObjectUtils.parse(created.body()).get("id");
         }
         for (String id : ruleIds) {
-            long deadline = System.currentTimeMillis() + 60_000;
+            long deadline = TimeSource.SYSTEM.millis() + 60_000;
             while (!"active".equals(JSONObjectUtils.parse(call(gateway, token, "GET", "/api/v1/rules/" + id, null).body()).get("status"))) {
-                if (System.currentTimeMillis() > deadline) {
+                if (TimeSource.SYSTEM.millis() > deadline) {
                     throw new IllegalStateException("rule " + id + " did not become active");
                 }
                 Thread.sleep(100);
@@ -101,7 +101,7 @@ public final class SubscriptionFanout {
         AtomicLong measuring = new AtomicLong(Long.MAX_VALUE);
 
         System.out.printf("opening %d sockets with %d subscriptions...%n", sockets, subscriptions);
-        long openStart = System.nanoTime();
+        long openStart = TimeSource.SYSTEM.nanos();
         List<WebSocket> open = new ArrayList<>();
         int perSocket = (subscriptions + sockets - 1) / sockets;
         int sub = 0;
@@ -143,31 +143,31 @@ public final class SubscriptionFanout {
         while (snapshots.get() < subscriptions) {
             Thread.sleep(50);
         }
-        System.out.printf("  %d snapshots in %.1f s%n", subscriptions, (System.nanoTime() - openStart) / 1e9);
+        System.out.printf("  %d snapshots in %.1f s%n", subscriptions, (TimeSource.SYSTEM.nanos() - openStart) / 1e9);
         long heapWith = heapAfterGc(pid, subscriptionUrl);
 
         System.out.printf("producing %d batches/s for %d s...%n", rate, seconds);
         long[] totals = new long[rules];
-        long end = System.nanoTime() + seconds * 1_000_000_000L;
-        long warmupEnd = System.nanoTime() + Math.min(10, seconds / 4) * 1_000_000_000L;
+        long end = TimeSource.SYSTEM.nanos() + seconds * 1_000_000_000L;
+        long warmupEnd = TimeSource.SYSTEM.nanos() + Math.min(10, seconds / 4) * 1_000_000_000L;
         long period = 1_000_000_000L / rate;
-        long next = System.nanoTime();
+        long next = TimeSource.SYSTEM.nanos();
         int batches = 0;
-        while (System.nanoTime() < end) {
-            if (System.nanoTime() >= warmupEnd) {
+        while (TimeSource.SYSTEM.nanos() < end) {
+            if (TimeSource.SYSTEM.nanos() >= warmupEnd) {
                 measuring.compareAndSet(Long.MAX_VALUE, warmupEnd);
             }
             int rule = ThreadLocalRandom.current().nextInt(rules);
             int n = 10;
             StringBuilder batch = new StringBuilder("{\"events\":[");
-            String now = Instant.now().toString();
+            String now = TimeSource.SYSTEM.instant().toString();
             for (int i = 0; i < n; i++) {
                 batch.append(i == 0 ? "" : ",").append("{\"id\":\"").append(UUID.randomUUID()).append("\",\"category\":\"c").append(rule)
                     .append("\",\"geo\":\"G").append(i % 5).append("\",\"time\":\"").append(now).append("\"}");
             }
             batch.append("]}");
             HttpResponse<String> r = call(gateway, token, "POST", "/api/v1/events", batch.toString());
-            long accepted = System.nanoTime();
+            long accepted = TimeSource.SYSTEM.nanos();
             if (r.statusCode() != 202) {
                 System.err.println("events answered " + r.statusCode() + " " + r.body());
             } else {
@@ -176,7 +176,7 @@ public final class SubscriptionFanout {
                 batches++;
             }
             next += period;
-            long sleep = next - System.nanoTime();
+            long sleep = next - TimeSource.SYSTEM.nanos();
             if (sleep > 0) {
                 Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
             }

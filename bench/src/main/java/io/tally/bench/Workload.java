@@ -4,6 +4,7 @@ import io.tally.model.Event;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -20,7 +21,7 @@ public final class Workload {
                          long disorderMillis, long spanMillis, int users, int teams) {
 
         public Map<String, Object> asMap() {
-            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            Map<String, Object> m = new LinkedHashMap<>();
             m.put("seed", seed);
             m.put("events", events);
             m.put("categories", categories);
@@ -39,7 +40,7 @@ public final class Workload {
 
     /** The rules as they travel on tally.rules (tenant filled in), by id. */
     static Map<String, String> rules(String tenant) {
-        Map<String, String> rules = new java.util.LinkedHashMap<>();
+        Map<String, String> rules = new LinkedHashMap<>();
         rules.put("trending", """
             {"tenant":"%s","id":"trending","version":1,"groupBy":["category"],
              "aggregations":[{"name":"events","op":"count"},{"name":"perSec","op":"rate"}],

@@ -26,10 +26,10 @@ import java.time.Duration;
  *                       (1 + aggregations) — what folding costs in memory, ~100-300 bytes each (a rule with 1,440
  *                       windows per event and 3 aggregations fills a batch with ~85 events; a tumbling count, 250,000)
  * @param maxScriptCells one rule's share of a batch of one partition is applied by scripts of at most about this many
- *                       writes each ({@link io.tally.aggregation.domain.RuleDelta}), so that no script holds a Redis
+ *                       writes each ({@link io.tally.fold.RuleDelta}), so that no script holds a Redis
  *                       master (and every read of every tenant on it) for long: ~20,000 writes take 10-40 ms
  * @param poisonAttempts how often a batch whose script fails on a rule's own data is tried before it is quarantined
- *                       to the dead-letter topic ({@link io.tally.aggregation.domain.PoisonBatches})
+ *                       to the dead-letter topic ({@link io.tally.fold.PoisonBatches})
  */
 @ConfigurationProperties(AggregationConfig.PREFIX)
 public record AggregationConfig(

@@ -1,6 +1,5 @@
 package io.tally.aggregation.messaging;
 
-import io.tally.model.TimeSource;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
@@ -10,6 +9,7 @@ import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
+import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import io.tally.telemetry.KafkaTraces;
 import org.apache.kafka.common.header.Headers;

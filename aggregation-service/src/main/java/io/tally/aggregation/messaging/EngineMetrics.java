@@ -4,7 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.tally.aggregation.domain.CompiledRule;
+import io.tally.fold.CompiledRule;
 import io.tally.telemetry.BoundedLabels;
 
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package io.tally.aggregation.messaging;
 
+import io.github.resilience4j.core.IntervalFunction;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -7,23 +8,24 @@ import io.micrometer.core.instrument.Timer;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.runtime.server.event.ServerStartupEvent;
-import io.tally.model.TimeSource;
+import io.opentelemetry.api.OpenTelemetry;
 import io.tally.aggregation.config.AggregationConfig;
-import io.tally.aggregation.domain.ActiveRules;
-import io.tally.aggregation.domain.PartitionFold;
-import io.tally.aggregation.domain.PartitionState;
-import io.tally.aggregation.domain.ApplyOutcome;
-import io.tally.aggregation.domain.MicroBatch;
-import io.tally.aggregation.domain.PoisonBatches;
-import io.tally.aggregation.domain.Settlement;
-import io.tally.aggregation.domain.ReadPosition;
 import io.tally.aggregation.persistence.FencedRedisWriter;
+import io.tally.fold.ActiveRules;
+import io.tally.fold.ApplyOutcome;
+import io.tally.fold.MicroBatch;
+import io.tally.fold.PartitionFold;
+import io.tally.fold.PartitionState;
+import io.tally.fold.PoisonBatches;
+import io.tally.fold.ReadPosition;
+import io.tally.fold.Settlement;
 import io.tally.model.DeadLetter;
 import io.tally.model.Event;
 import io.tally.model.EventCodec;
+import io.tally.model.KafkaClients;
+import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import io.tally.telemetry.Observed;
-import io.opentelemetry.api.OpenTelemetry;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -63,7 +65,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * partition, flush them with fenced scripts, persist partition state, wait until Redis replicated all of it,
  * then commit offsets. Any failure of a flush (also one while partitions are revoked) rewinds every assigned
  * partition to where Redis holds it ({@link #seekToApplied}, never past its committed offset); the fences and the offsets kept with the dedup ids make the replay
- * harmless. The loop never ends on an error: it backs off (up to {@link #MAX_BACKOFF_MILLIS}) and tries
+ * harmless. The loop never ends on an error: it backs off ({@link #BACKOFF}) and tries
  * again, and {@link #health()} tells readiness when it has been failing for a while.
  */
 @Singleton
@@ -134,7 +136,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
 
     @Override
     public void onApplicationEvent(ServerStartupEvent event) {
-        consumer = new KafkaConsumer<>(io.tally.model.KafkaClients.with(Map.of(
+        consumer = new KafkaConsumer<>(KafkaClients.with(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ConsumerConfig.GROUP_ID_CONFIG, config.groupId(),
             ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.instanceId(),
@@ -146,7 +148,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20,
             ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, "org.apache.kafka.clients.consumer.CooperativeStickyAssignor")),
             new StringDeserializer(), new ByteArrayDeserializer());
-        producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        producer = new KafkaProducer<>(KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ProducerConfig.CLIENT_ID_CONFIG, "aggregation-side-outputs", ProducerConfig.LINGER_MS_CONFIG, 5,
             ProducerConfig.ACKS_CONFIG, "all")), new StringSerializer(), new ByteArraySerializer());
         clientMetrics.add(Observed.kafka(meters, consumer));
@@ -197,7 +199,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 }
             }
         });
-        long backoff = 0;
+        int failures = 0;
         while (running) {
             try {
                 var records = consumer.poll(Duration.ofMillis(10));
@@ -227,7 +229,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     || (buffered > 0 && time.nanos() - oldestBufferedNanos >= config.maxBatchDelay().toNanos())) {
                     flush();
                     health.succeeded();
-                    backoff = 0;
+                    failures = 0;
                 } else if (buffered == 0) {
                     health.succeeded();
                 }
@@ -235,7 +237,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             } catch (WakeupException e) {
                 break;
             } catch (RuntimeException | Error e) {
-                backoff = Math.min(MAX_BACKOFF_MILLIS, backoff == 0 ? 250 : backoff * 2);
+                long backoff = BACKOFF.apply(++failures);
                 health.failed(e);
                 LOG.warn("flush failed, rewinding every assigned partition to where Redis holds it and trying again in {} ms: {}",
                     backoff, e.toString());
@@ -258,12 +260,13 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         health.stopped();
     }
 
-    static final long MAX_BACKOFF_MILLIS = 2_000;
+    /** Between failed flushes: 250 ms doubling to 2 s, each ±50 % so instances failing together do not retry together. */
+    static final IntervalFunction BACKOFF = IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(250), 2.0, 0.5, Duration.ofSeconds(2));
     private long caughtUpMarkedAt;
 
     /**
      * Twice a second, records which assigned partitions the engine has read and applied to the end: only time
-     * spent caught up counts towards a partition's idleness ({@link io.tally.aggregation.domain.Finality}).
+     * spent caught up counts towards a partition's idleness ({@link io.tally.fold.Finality}).
      */
     private void markCaughtUp() {
         long now = time.millis();

@@ -1,16 +1,17 @@
 package io.tally.aggregation.messaging;
 
-import io.tally.model.TimeSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.runtime.server.event.ServerStartupEvent;
 import io.tally.aggregation.config.AggregationConfig;
-import io.tally.aggregation.domain.ActiveRules;
-import io.tally.aggregation.domain.CompiledRule;
-import io.tally.aggregation.domain.Finality;
 import io.tally.aggregation.persistence.FencedRedisWriter;
+import io.tally.fold.ActiveRules;
+import io.tally.fold.CompiledRule;
+import io.tally.fold.Finality;
+import io.tally.model.KafkaClients;
+import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
@@ -73,7 +74,7 @@ public class Finalizer implements ApplicationEventListener<ServerStartupEvent>, 
 
     @Override
     public void onApplicationEvent(ServerStartupEvent event) {
-        metadata = new KafkaConsumer<>(io.tally.model.KafkaClients.with(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        metadata = new KafkaConsumer<>(KafkaClients.with(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ConsumerConfig.CLIENT_ID_CONFIG, "aggregation-finalizer", ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000)),
             new ByteArrayDeserializer(), new ByteArrayDeserializer());
         long every = config.finalityInterval().toMillis();

@@ -1,27 +1,31 @@
 package io.tally.aggregation.messaging;
 
-import io.tally.model.TimeSource;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
-import io.tally.aggregation.domain.ActiveRules;
-import io.tally.aggregation.domain.CompiledRule;
+import io.tally.fold.ActiveRules;
 import io.tally.model.RuleAck;
 import io.tally.model.RuleFailure;
 import io.tally.model.RuleRecord;
+import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import io.tally.rules.catalog.RuleCatalog;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Keeps {@link ActiveRules} current from {@code tally.rules} and acknowledges what this instance has
@@ -33,25 +37,20 @@ import java.util.Map;
 @Singleton
 public class RuleFeed implements AutoCloseable {
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RuleFeed.class);
+    private static final Logger LOG = LoggerFactory.getLogger(RuleFeed.class);
 
     private final RuleCatalog catalog;
     private final ActiveRules active = new ActiveRules();
-    private final KafkaProducer<String, String> acks;
+    private final RuleAcks acks;
     private final String instance;
-    private final ObjectMapper json;
     private final TimeSource time;
-    private final java.util.concurrent.ScheduledExecutorService ticker =
-        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("rule-acks").daemon().factory());
+    private final ScheduledExecutorService ticker =
+        Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("rule-acks").daemon().factory());
 
-    public RuleFeed(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json, TimeSource time) {
+    public RuleFeed(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json, RuleAcks acks, TimeSource time) {
         this.time = time;
         this.instance = ManagementFactory.getRuntimeMXBean().getName();
-        this.json = json;
-        this.acks = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            ProducerConfig.CLIENT_ID_CONFIG, "aggregation-rule-acks", ProducerConfig.LINGER_MS_CONFIG, 5,
-            ProducerConfig.MAX_BLOCK_MS_CONFIG, 5000)),
-            new StringSerializer(), new StringSerializer());
+        this.acks = acks;
         this.catalog = new RuleCatalog(bootstrap, "aggregation-service", bytes -> {
             try {
                 return json.readValue(bytes, RuleRecord.class);
@@ -62,10 +61,10 @@ public class RuleFeed implements AutoCloseable {
         catalog.addListener(change -> {
             active.apply(change.tenant(), change.id(), change.rule());
             // The catalog moves its positions after the listeners ran; ack (or report the failure) just after that.
-            ticker.schedule(this::acknowledge, 250, java.util.concurrent.TimeUnit.MILLISECONDS);
+            ticker.schedule(this::acknowledge, 250, TimeUnit.MILLISECONDS);
         });
         catalog.start();
-        ticker.scheduleWithFixedDelay(this::acknowledge, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+        ticker.scheduleWithFixedDelay(this::acknowledge, 1, 1, TimeUnit.SECONDS);
     }
 
     private void acknowledge() {
@@ -80,12 +79,8 @@ public class RuleFeed implements AutoCloseable {
         }
     }
 
-    private void send(RuleAck ack) {
-        try {
-            acks.send(new ProducerRecord<>(Topics.RULE_ACKS, instance, json.writeValueAsString(ack)));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    private CompletableFuture<RecordMetadata> send(RuleAck ack) {
+        return acks.send(instance, ack);
     }
 
     public ActiveRules active() {
@@ -101,8 +96,13 @@ public class RuleFeed implements AutoCloseable {
     public void close() {
         ticker.shutdownNow();
         // Say goodbye so rule versions do not wait for an instance that is gone.
-        send(new RuleAck(instance, time.instant(), null, null, true));
+        try {
+            send(new RuleAck(instance, time.instant(), null, null, true)).get(2, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.warn("could not say goodbye on {} ({}); rule versions wait for this instance until its liveness lapses", Topics.RULE_ACKS, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         catalog.close();
-        acks.close(java.time.Duration.ofSeconds(2));
     }
 }

@@ -1,10 +1,15 @@
 package io.tally.aggregation.messaging;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
-import io.tally.aggregation.domain.CompiledRule;
+import io.opentelemetry.context.Context;
+import io.tally.fold.CompiledRule;
+import io.tally.model.KafkaClients;
 import io.tally.model.RuleChange;
 import io.tally.model.Topics;
+import io.tally.telemetry.KafkaTraces;
+import io.tally.telemetry.Observed;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -17,10 +22,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.opentelemetry.context.Context;
-import io.tally.telemetry.KafkaTraces;
-import io.tally.telemetry.Observed;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,11 +48,11 @@ public class UpdatePublisher implements AutoCloseable {
     private final ObjectMapper json;
     private final AutoCloseable metrics;
     /** The highest sequence announced per rule ({@code tenant:ruleId}): announcements of a rule never go back. */
-    private final Map<String, Long> announced = new java.util.HashMap<>();
+    private final Map<String, Long> announced = new HashMap<>();
 
     public UpdatePublisher(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json, MeterRegistry meters) {
         this.json = json;
-        this.producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        this.producer = new KafkaProducer<>(KafkaClients.with(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ProducerConfig.CLIENT_ID_CONFIG, "aggregation-updates", ProducerConfig.LINGER_MS_CONFIG, 2,
             ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all")),
             new StringSerializer(), new ByteArraySerializer());

@@ -1,14 +1,20 @@
 package io.tally.aggregation.persistence;
 
-import io.tally.aggregation.domain.CompiledRule;
-import io.tally.aggregation.domain.GroupDelta;
-import io.tally.aggregation.domain.RuleDelta;
+import io.tally.fold.CompiledRule;
+import io.tally.fold.GroupDelta;
+import io.tally.fold.RuleDelta;
 import io.tally.model.StateKeys;
+import io.tally.rule.RuleSpec;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * One call of {@code apply-rule-delta.lua}: a rule's delta encoded as opcodes ({@code i} add to a counter,
@@ -36,7 +42,7 @@ record ApplyScript(String[] keys, byte[][] args) {
         List<byte[]> closes = new ArrayList<>();
         List<byte[]> starts = new ArrayList<>();
         List<byte[]> ops = new ArrayList<>();
-        CompiledRule.Op[] aggregations = rule.ops();
+        RuleSpec.Aggregation[] aggregations = rule.ops();
         byte[][] names = new byte[aggregations.length][];
         for (int i = 0; i < aggregations.length; i++) {
             names[i] = utf8(aggregations[i].name());
@@ -55,7 +61,7 @@ record ApplyScript(String[] keys, byte[][] args) {
                 ops.add(utf8(g.getKey()));
                 op(ops, OP_INCR, NONE, number(d.events()));
                 for (int i = 0; i < aggregations.length; i++) {
-                    CompiledRule.Op agg = aggregations[i];
+                    RuleSpec.Aggregation agg = aggregations[i];
                     switch (agg.kind()) {
                         case COUNT, RATE -> op(ops, OP_INCR, names[i], number(d.count(i)));
                         case SUM -> {
@@ -80,7 +86,7 @@ record ApplyScript(String[] keys, byte[][] args) {
                             }
                         }
                         case DISTINCT -> {
-                            java.util.Set<String> values = d.distinctValues(i);
+                            Set<String> values = d.distinctValues(i);
                             if (!values.isEmpty()) {
                                 addToHll(ops, names[i], values);
                             }
@@ -126,8 +132,8 @@ record ApplyScript(String[] keys, byte[][] args) {
 
     /** The group that takes a window's groups beyond the tenant's quota: {@code "__other__"} in every dimension. */
     static String otherGroup(int dimensions) {
-        return java.util.stream.Stream.generate(() -> "\"" + OTHER + "\"").limit(dimensions)
-            .collect(java.util.stream.Collectors.joining(",", "[", "]"));
+        return Stream.generate(() -> "\"" + OTHER + "\"").limit(dimensions)
+            .collect(Collectors.joining(",", "[", "]"));
     }
 
     /** The value every dimension of the overflow group shows. */
@@ -154,13 +160,13 @@ record ApplyScript(String[] keys, byte[][] args) {
     }
 
     private static byte[] concat(byte[] a, byte[] b) {
-        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
 
     /** One PFADD per key with many values (at most {@value #HLL_CHUNK} per call: Lua's unpack has a stack limit). */
-    private static void addToHll(List<byte[]> ops, byte[] aggregation, java.util.Collection<String> values) {
+    private static void addToHll(List<byte[]> ops, byte[] aggregation, Collection<String> values) {
         List<byte[]> chunk = new ArrayList<>(Math.min(values.size(), HLL_CHUNK));
         for (String value : values) {
             chunk.add(utf8(value));

@@ -1,47 +1,53 @@
 package io.tally.aggregation.persistence;
 
-import jakarta.inject.Provider;
-import jakarta.inject.Inject;
-import io.tally.model.TimeSource;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.lettuce.core.KeyValue;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.cluster.models.partitions.Partitions;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.lettuce.core.cluster.models.partitions.Partitions;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
-import jakarta.annotation.PreDestroy;
-import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
-import io.tally.aggregation.domain.ApplyOutcome;
-import io.tally.aggregation.domain.CompiledRule;
-import io.tally.aggregation.domain.IdLookup;
-import io.tally.aggregation.domain.DedupHorizon;
-import io.tally.aggregation.domain.Finality;
-import io.tally.aggregation.domain.PartitionFold;
-import io.tally.aggregation.domain.PartitionState;
-import io.tally.aggregation.domain.RuleDelta;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.tally.fold.ApplyOutcome;
+import io.tally.fold.CompiledRule;
+import io.tally.fold.DedupHorizon;
+import io.tally.fold.Finality;
+import io.tally.fold.IdLookup;
+import io.tally.fold.PartitionFold;
+import io.tally.fold.PartitionState;
+import io.tally.fold.RuleDelta;
 import io.tally.model.StateKeys;
 import io.tally.model.TenantQuotas;
+import io.tally.model.TimeSource;
 import io.tally.results.LuaScript;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Inject;
+import jakarta.inject.Provider;
 import jakarta.inject.Singleton;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Writes folded batches to Redis Cluster. Each rule's delta goes in one Lua script that checks and
@@ -212,15 +218,15 @@ public class FencedRedisWriter {
         List<Object> reply;
         try {
             reply = future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof io.lettuce.core.RedisCommandExecutionException error && isPoison(error.getMessage())) {
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RedisCommandExecutionException error && isPoison(error.getMessage())) {
                 return new ApplyOutcome(ApplyOutcome.POISON, 0, "the apply script failed: " + error.getMessage());
             }
             throw new StateStoreException("Redis did not answer: " + e.getCause(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StateStoreException("interrupted while writing to Redis", e);
-        } catch (java.util.concurrent.TimeoutException e) {
+        } catch (TimeoutException e) {
             throw new StateStoreException("Redis did not answer within " + TIMEOUT.toMillis() + " ms", e);
         }
         long result = ((Number) reply.get(0)).longValue();
@@ -269,7 +275,7 @@ public class FencedRedisWriter {
 
     /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids with their offsets. */
     public void persistPartitions(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
-        List<java.util.concurrent.Future<?>> pending = new ArrayList<>();
+        List<Future<?>> pending = new ArrayList<>();
         long now = time.millis();
         for (PartitionFold fold : folds) {
             int partition = fold.partition();
@@ -308,7 +314,7 @@ public class FencedRedisWriter {
     }
 
     /** Each rule's finality mark (Long.MIN_VALUE when it has none yet), keyed by {@code tenant:ruleId}; one pipelined round trip. */
-    public Map<String, Long> loadClosedMarks(java.util.Collection<CompiledRule> rules) {
+    public Map<String, Long> loadClosedMarks(Collection<CompiledRule> rules) {
         return closedMarks(askClosedMarks(rules));
     }
 
@@ -322,7 +328,7 @@ public class FencedRedisWriter {
         return closedMarks(marks);
     }
 
-    private Map<String, RedisFuture<byte[]>> askClosedMarks(java.util.Collection<CompiledRule> rules) {
+    private Map<String, RedisFuture<byte[]>> askClosedMarks(Collection<CompiledRule> rules) {
         Map<String, RedisFuture<byte[]>> pending = new LinkedHashMap<>();
         for (CompiledRule rule : rules) {
             pending.putIfAbsent(rule.tenant() + ":" + rule.id(), bytes().hget(StateKeys.meta(rule.tenant(), rule.id()), "closed"));
@@ -343,7 +349,7 @@ public class FencedRedisWriter {
      * The clocks of each of these tenants on every one of the first {@code partitions} partitions, one per
      * partition (one pipelined round trip).
      */
-    public Map<String, List<Finality.PartitionClock>> partitionClocks(int partitions, java.util.Collection<String> tenants) {
+    public Map<String, List<Finality.PartitionClock>> partitionClocks(int partitions, Collection<String> tenants) {
         List<RedisFuture<Map<String, byte[]>>> watermarks = new ArrayList<>();
         List<RedisFuture<Map<String, byte[]>>> seen = new ArrayList<>();
         List<RedisFuture<byte[]>> caughtUp = new ArrayList<>();
@@ -372,7 +378,7 @@ public class FencedRedisWriter {
      * Records that the engine had read everything these partitions held at {@code at} (wall clock), without
      * waiting: a lost mark only delays finality by one round. Never moves a mark back.
      */
-    public void markCaughtUp(java.util.Collection<Integer> partitions, long at) {
+    public void markCaughtUp(Collection<Integer> partitions, long at) {
         for (int p : partitions) {
             RAISE_MARK.run(bytes(), ScriptOutputType.INTEGER, new String[] {StateKeys.caughtUp(p)}, number(at));
         }
@@ -521,7 +527,7 @@ public class FencedRedisWriter {
      * then only the committed offset can say). Resets what {@link #completeFlush} expects to find. One pipelined
      * round trip.
      */
-    public Map<Integer, Long> appliedMarks(java.util.Collection<Integer> partitions) {
+    public Map<Integer, Long> appliedMarks(Collection<Integer> partitions) {
         if (partitions.isEmpty()) {
             return Map.of();
         }
@@ -533,7 +539,7 @@ public class FencedRedisWriter {
             pending.put(key, bytes().hmget(key, fields));
         }
         Map<Integer, Long> lowest = new HashMap<>();
-        Set<Integer> unmarked = new java.util.HashSet<>();
+        Set<Integer> unmarked = new HashSet<>();
         pending.forEach((key, future) -> {
             Map<Integer, String> expected = expectedMarks.computeIfAbsent(key, k -> new HashMap<>());
             for (KeyValue<String, byte[]> mark : await(future)) {
@@ -565,7 +571,7 @@ public class FencedRedisWriter {
         return "tally:applied:{" + SlotTags.tagOf(master.getSlots().getFirst()) + "}";
     }
 
-    static <T> T await(java.util.concurrent.Future<T> future) {
+    static <T> T await(Future<T> future) {
         try {
             return future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {

@@ -1,7 +1,7 @@
 package io.tally.aggregation.messaging;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.tally.aggregation.domain.CompiledRule;
+import io.tally.fold.CompiledRule;
 import io.tally.model.RuleRecord;
 import io.tally.telemetry.BoundedLabels;
 import org.junit.jupiter.api.Test;

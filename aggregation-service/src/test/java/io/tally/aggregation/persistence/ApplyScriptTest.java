@@ -4,13 +4,13 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
-import io.tally.aggregation.domain.ApplyOutcome;
-import io.tally.aggregation.domain.CompiledRule;
-import io.tally.aggregation.domain.DedupIndex;
-import io.tally.aggregation.domain.IdLookup;
-import io.tally.aggregation.domain.PartitionFold;
-import io.tally.aggregation.domain.PartitionState;
-import io.tally.aggregation.domain.RuleDelta;
+import io.tally.fold.ApplyOutcome;
+import io.tally.fold.CompiledRule;
+import io.tally.fold.DedupIndex;
+import io.tally.fold.IdLookup;
+import io.tally.fold.PartitionFold;
+import io.tally.fold.PartitionState;
+import io.tally.fold.RuleDelta;
 import io.tally.model.Event;
 import io.tally.model.RuleRecord;
 import io.tally.model.StateKeys;
@@ -19,7 +19,7 @@ import io.tally.redis.RedisClientSettings;
 import io.tally.results.RawWindow;
 import io.tally.results.ResultAssembler;
 import io.tally.results.RuleState;
-import io.tally.results.RuleView;
+import io.tally.rule.RuleSpec;
 import io.tally.testinfra.TestStack;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -329,7 +329,7 @@ class ApplyScriptTest {
             DedupIndex.NONE, t -> List.of(rule));
         assertTrue(limited.apply(List.of(second), Map.of(3, state)).get(3).get(tenant + ":quota").applied());
 
-        var read = RuleState.read(connection.async(), RuleView.of(rule.record()), List.of(T0)).join();
+        var read = RuleState.read(connection.async(), RuleSpec.of(rule.record()), List.of(T0)).join();
         RawWindow window = read.windows().getFirst();
         var groups = new ResultAssembler(json -> {
             try {
@@ -337,7 +337,7 @@ class ApplyScriptTest {
             } catch (java.io.IOException e) {
                 throw new IllegalStateException(e);
             }
-        }, json -> json).groups(RuleView.of(rule.record()), window, Map.of());
+        }, json -> json).groups(RuleSpec.of(rule.record()), window, Map.of());
         Map<Object, Object> events = new java.util.TreeMap<>();
         Map<Object, Object> users = new java.util.TreeMap<>();
         groups.forEach(g -> {
@@ -370,9 +370,9 @@ class ApplyScriptTest {
         double hot = redis.zscore(top, "\"hot\"");
         // Space-Saving: at least the true count, at most events / capacity above it.
         assertTrue(hot >= 80 && hot <= 80 + 380.0 / StateKeys.topkCapacity(3), "hot counted " + hot);
-        var read = RuleState.read(connection.async(), RuleView.of(rule.record()), List.of(T0)).join();
+        var read = RuleState.read(connection.async(), RuleSpec.of(rule.record()), List.of(T0)).join();
         var groups = new ResultAssembler(json -> List.of((Object) json), json -> json)
-            .groups(RuleView.of(rule.record()), read.windows().getFirst(), Map.of());
+            .groups(RuleSpec.of(rule.record()), read.windows().getFirst(), Map.of());
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> shown = (List<Map<String, Object>>) groups.getFirst().values().get("t");
         assertEquals("\"hot\"", shown.getFirst().get("value"), "the frequent value leads the topk: " + shown);
@@ -389,7 +389,7 @@ class ApplyScriptTest {
         redis.set(StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t"), "broken");
         redis.del(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d"));
         redis.set(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d"), "broken");
-        var read = RuleState.read(connection.async(), RuleView.of(rule.record()), List.of(T0)).join();
+        var read = RuleState.read(connection.async(), RuleSpec.of(rule.record()), List.of(T0)).join();
         var window = read.windows().getFirst();
         assertEquals("1", window.fields().get(GROUP + SEP + "n"), "the other values still read");
         assertEquals(0L, window.distinct().get(GROUP + SEP + "d"));
@@ -406,7 +406,7 @@ class ApplyScriptTest {
                 DedupIndex.NONE, t -> List.of(rule));
         }
         assertTrue(writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":split").applied());
-        var view = RuleView.of(rule.record());
+        var view = RuleSpec.of(rule.record());
         List<Long> starts = List.of(T0, T0 + 60_000, T0 + 120_000);
         var whole = RuleState.read(connection.async(), view, starts).join();
         // A script stops after its first window: three scripts, the same answer.

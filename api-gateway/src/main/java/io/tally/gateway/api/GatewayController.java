@@ -1,7 +1,7 @@
 package io.tally.gateway.api;
 
-import java.util.concurrent.TimeUnit;
-import io.tally.model.TimeSource;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -13,15 +13,14 @@ import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Delete;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Patch;
+import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.http.annotation.Put;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
+import io.tally.gateway.auth.BearerAuthenticator;
 import io.tally.gateway.auth.Caller;
 import io.tally.gateway.auth.TokenRejected;
-import io.tally.gateway.auth.BearerAuthenticator;
 import io.tally.gateway.ratelimit.Decision;
 import io.tally.gateway.ratelimit.Limits;
 import io.tally.gateway.ratelimit.TenantRateLimiter;
@@ -31,18 +30,19 @@ import io.tally.gateway.routing.EventCounter;
 import io.tally.gateway.routing.Forwarded;
 import io.tally.gateway.routing.Route;
 import io.tally.gateway.routing.TenantCosts;
-import io.tally.model.TallyHeaders;
-import io.tally.problem.FieldError;
-import io.tally.problem.Problem;
-
 import io.tally.internal.InternalKey;
 import io.tally.internal.InternalToken;
+import io.tally.model.TallyHeaders;
+import io.tally.model.TimeSource;
+import io.tally.problem.FieldError;
+import io.tally.problem.Problem;
 
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The public door (API.md): route → authenticate (401) → authorize by role (403) → take tokens from the
@@ -84,27 +84,27 @@ public class GatewayController {
     }
 
     @Get(uri = "/api/{+path}", produces = MediaType.ALL)
-    public HttpResponse<?> get(HttpRequest<?> request, @io.micronaut.http.annotation.PathVariable String path) {
+    public HttpResponse<?> get(HttpRequest<?> request, @PathVariable String path) {
         return handle(request, null);
     }
 
     @Post(uri = "/api/{+path}", consumes = MediaType.ALL, produces = MediaType.ALL)
-    public HttpResponse<?> post(HttpRequest<?> request, @io.micronaut.http.annotation.PathVariable String path, @Body @Nullable byte[] body) {
+    public HttpResponse<?> post(HttpRequest<?> request, @PathVariable String path, @Body @Nullable byte[] body) {
         return handle(request, body);
     }
 
     @Put(uri = "/api/{+path}", consumes = MediaType.ALL, produces = MediaType.ALL)
-    public HttpResponse<?> put(HttpRequest<?> request, @io.micronaut.http.annotation.PathVariable String path, @Body @Nullable byte[] body) {
+    public HttpResponse<?> put(HttpRequest<?> request, @PathVariable String path, @Body @Nullable byte[] body) {
         return handle(request, body);
     }
 
     @Delete(uri = "/api/{+path}", consumes = MediaType.ALL, produces = MediaType.ALL)
-    public HttpResponse<?> delete(HttpRequest<?> request, @io.micronaut.http.annotation.PathVariable String path, @Body @Nullable byte[] body) {
+    public HttpResponse<?> delete(HttpRequest<?> request, @PathVariable String path, @Body @Nullable byte[] body) {
         return handle(request, body);
     }
 
     @Patch(uri = "/api/{+path}", consumes = MediaType.ALL, produces = MediaType.ALL)
-    public HttpResponse<?> patch(HttpRequest<?> request, @io.micronaut.http.annotation.PathVariable String path, @Body @Nullable byte[] body) {
+    public HttpResponse<?> patch(HttpRequest<?> request, @PathVariable String path, @Body @Nullable byte[] body) {
         return handle(request, body);
     }
 

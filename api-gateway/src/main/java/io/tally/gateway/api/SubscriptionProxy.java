@@ -1,5 +1,6 @@
 package io.tally.gateway.api;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.core.type.Argument;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.MediaType;
@@ -12,7 +13,6 @@ import io.micronaut.websocket.annotation.OnError;
 import io.micronaut.websocket.annotation.OnMessage;
 import io.micronaut.websocket.annotation.OnOpen;
 import io.micronaut.websocket.annotation.ServerWebSocket;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.tally.gateway.auth.Caller;
 import io.tally.gateway.ratelimit.Decision;
 import io.tally.gateway.ratelimit.Limits;
@@ -20,15 +20,20 @@ import io.tally.gateway.ratelimit.TenantRateLimiter;
 import io.tally.gateway.routing.Downstreams;
 import io.tally.gateway.routing.Route;
 import io.tally.gateway.routing.TenantCosts;
+import io.tally.internal.InternalKey;
+import io.tally.internal.InternalToken;
 import io.tally.model.TallyHeaders;
 import jakarta.annotation.PreDestroy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -38,6 +43,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code /api/v1/subscriptions}: the client's socket (authenticated at the upgrade by
@@ -60,14 +66,14 @@ public class SubscriptionProxy {
     private final MeterRegistry meters;
     private final Set<WebSocketSession> open = ConcurrentHashMap.newKeySet();
     /** Open sockets per tenant on this gateway (the upgrade filter refuses past the tenant's limit). */
-    private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> perTenant = new ConcurrentHashMap<>();
     private final ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("gateway-ws-pings").daemon().unstarted(r));
 
-    private final io.tally.internal.InternalKey internalKey;
+    private final InternalKey internalKey;
     private final TenantCosts costs;
 
     public SubscriptionProxy(Downstreams downstreams, TenantRateLimiter limiter, ObjectMapper json, MeterRegistry meters,
-                             io.tally.internal.InternalKey internalKey, TenantCosts costs) {
+                             InternalKey internalKey, TenantCosts costs) {
         this.internalKey = internalKey;
         this.costs = costs;
         URI base = downstreams.base(Route.Service.SUBSCRIPTION);
@@ -100,12 +106,12 @@ public class SubscriptionProxy {
         Upstream upstream = new Upstream(session, caller);
         session.put(UPSTREAM, upstream);
         open.add(session);
-        perTenant.computeIfAbsent(caller.tenant(), t -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+        perTenant.computeIfAbsent(caller.tenant(), t -> new AtomicInteger()).incrementAndGet();
         client.newWebSocketBuilder()
             .header(TallyHeaders.TENANT, caller.tenant())
             .header(TallyHeaders.ROLES, String.join(",", new TreeSet<>(caller.roles())))
             .header(TallyHeaders.REQUEST_ID, RequestIds.of(request))
-            .header(io.tally.internal.InternalToken.HEADER, internalKey.sign(caller.tenant(), java.util.List.copyOf(new TreeSet<>(caller.roles())), "GET",
+            .header(InternalToken.HEADER, internalKey.sign(caller.tenant(), List.copyOf(new TreeSet<>(caller.roles())), "GET",
                 target.getRawPath()))
             .connectTimeout(Duration.ofSeconds(5))
             .buildAsync(target, upstream)
@@ -191,8 +197,8 @@ public class SubscriptionProxy {
         try {
             return "{\"type\":\"error\"" + (id.isEmpty() ? "" : ",\"id\":" + json.writeValueAsString(id)) + ",\"status\":" + status
                 + ",\"title\":\"" + title + "\",\"detail\":" + json.writeValueAsString(detail) + ",\"retryAfter\":" + decision.retryAfterSeconds() + "}";
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -1,16 +1,20 @@
 package io.tally.gateway.api;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micronaut.context.annotation.Value;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.annotation.RequestFilter;
 import io.micronaut.http.annotation.ServerFilter;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.tally.gateway.auth.BearerAuthenticator;
 import io.tally.gateway.auth.Caller;
 import io.tally.gateway.auth.TokenRejected;
+import io.tally.gateway.ratelimit.Limits;
+import io.tally.gateway.ratelimit.TenantRateLimiter;
 import io.tally.gateway.routing.Route;
+import jakarta.inject.Provider;
 
 import java.util.TreeSet;
 
@@ -26,13 +30,13 @@ public class SubscriptionUpgradeFilter {
 
     private final BearerAuthenticator authenticator;
     private final MeterRegistry meters;
-    private final jakarta.inject.Provider<SubscriptionProxy> sockets;
-    private final io.tally.gateway.ratelimit.TenantRateLimiter limiter;
+    private final Provider<SubscriptionProxy> sockets;
+    private final TenantRateLimiter limiter;
     private final int socketsPerTenant;
 
-    public SubscriptionUpgradeFilter(BearerAuthenticator authenticator, MeterRegistry meters, jakarta.inject.Provider<SubscriptionProxy> sockets,
-                                     io.tally.gateway.ratelimit.TenantRateLimiter limiter,
-                                     @io.micronaut.context.annotation.Value("${tally.gateway.sockets-per-tenant:1000}") int socketsPerTenant) {
+    public SubscriptionUpgradeFilter(BearerAuthenticator authenticator, MeterRegistry meters, Provider<SubscriptionProxy> sockets,
+                                     TenantRateLimiter limiter,
+                                     @Value("${tally.gateway.sockets-per-tenant:1000}") int socketsPerTenant) {
         this.authenticator = authenticator;
         this.meters = meters;
         this.sockets = sockets;
@@ -69,7 +73,7 @@ public class SubscriptionUpgradeFilter {
                 + " socket (up to 1,000 subscriptions each).", null).header("Retry-After", "1");
         }
         // An upgrade costs what a query does: opening sockets in a loop is limited like reading in a loop.
-        var decision = limiter.take(caller.tenant(), io.tally.gateway.ratelimit.Limits.Kind.QUERY, 1);
+        var decision = limiter.take(caller.tenant(), Limits.Kind.QUERY, 1);
         if (!decision.allowed() && "unavailable".equals(decision.source())) {
             return GatewayController.problem(request, HttpStatus.SERVICE_UNAVAILABLE, "Service unavailable",
                 "Rate limits cannot be checked right now; retry after Retry-After seconds.", null)

@@ -1,5 +1,7 @@
 package io.tally.gateway.auth;
 
+import io.tally.internal.Loopback;
+
 import java.net.URI;
 
 /**
@@ -57,6 +59,6 @@ public final class SigningKeys {
 
     /** Whether {@code host} names only this machine (127.0.0.0/8, ::1, localhost). */
     static boolean isLoopback(String host) {
-        return io.tally.internal.Loopback.is(host);
+        return Loopback.is(host);
     }
 }

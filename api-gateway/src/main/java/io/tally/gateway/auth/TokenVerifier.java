@@ -13,6 +13,7 @@ import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.tally.model.Tenants;
+import io.tally.model.TokenClaims;
 
 import java.net.MalformedURLException;
 import java.net.URI;
@@ -21,6 +22,7 @@ import java.security.Key;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Date;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -34,7 +36,7 @@ import java.util.Set;
  */
 public final class TokenVerifier {
 
-    private static final Set<String> ROLES = io.tally.model.TokenClaims.ROLES;
+    private static final Set<String> ROLES = TokenClaims.ROLES;
     /**
      * What a verified token must also satisfy: {@code clockSkew} tolerated alike for {@code exp}, {@code nbf} and
      * {@code iat} (clocks of the identity provider and the gateway differ a little); for tokens verified with the
@@ -152,7 +154,7 @@ public final class TokenVerifier {
     }
 
     private Caller caller(JWTClaimsSet claims) throws TokenRejected {
-        java.time.Instant now = clock.instant();
+        Instant now = clock.instant();
         Duration skew = policy.clockSkew();
         Date exp = claims.getExpirationTime();
         if (exp == null) {

@@ -1,17 +1,17 @@
 package io.tally.gateway.auth;
 
-import io.tally.model.TokenClaims;
-import java.time.Duration;
-import io.tally.model.TimeSource;
 import com.nimbusds.jose.JOSEException;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
 import io.tally.gateway.config.GatewayConfig;
+import io.tally.model.TimeSource;
+import io.tally.model.TokenClaims;
 import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 /**
  * The gateway's token verifier from configuration ({@link SigningKeys}): TALLY_JWT_SECRET (at least 32 bytes), a

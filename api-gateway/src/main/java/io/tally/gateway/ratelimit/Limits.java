@@ -1,5 +1,7 @@
 package io.tally.gateway.ratelimit;
 
+import io.tally.model.TenantOverrides;
+
 import java.util.HashMap;
 import java.util.Map;
 
@@ -51,35 +53,24 @@ public final class Limits {
 
     static Map<String, Map<Kind, Limit>> parse(String spec) {
         Map<String, Map<Kind, Limit>> result = new HashMap<>();
-        if (spec == null || spec.isBlank()) {
-            return result;
-        }
-        for (String entry : spec.split(";")) {
-            if (entry.isBlank()) {
-                continue;
-            }
-            int eq = entry.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException("tenant limit '" + entry.trim() + "' should look like tenant=ingest:100/200,query:10/20");
-            }
-            String tenant = entry.substring(0, eq).trim();
+        TenantOverrides.parse(spec, "tenant limit", "tenant=ingest:100/200,query:10/20").forEach((tenant, given) -> {
             Map<Kind, Limit> limits = new HashMap<>();
-            for (String part : entry.substring(eq + 1).split(",")) {
-                String[] kindAndValues = part.trim().split(":");
-                String[] values = kindAndValues.length == 2 ? kindAndValues[1].split("/") : new String[0];
-                if (values.length != 2) {
-                    throw new IllegalArgumentException("tenant limit '" + part.trim() + "' for " + tenant + " should look like ingest:100/200");
-                }
-                Kind kind = switch (kindAndValues[0].trim()) {
+            given.forEach((key, value) -> {
+                Kind kind = switch (key) {
                     case "ingest" -> Kind.INGEST;
                     case "query" -> Kind.QUERY;
                     case "fold" -> Kind.FOLD;
-                    default -> throw new IllegalArgumentException("unknown bucket '" + kindAndValues[0].trim() + "': use ingest, query or fold");
+                    default -> throw new IllegalArgumentException("unknown bucket '" + key + "' for " + tenant + ": use ingest, query or fold");
                 };
-                limits.put(kind, new Limit(Long.parseLong(values[0].trim()), Long.parseLong(values[1].trim())));
-            }
+                String[] rateAndBurst = value.split("/");
+                try {
+                    limits.put(kind, new Limit(Long.parseLong(rateAndBurst[0].trim()), Long.parseLong(rateAndBurst[1].trim())));
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("tenant limit '" + key + ":" + value + "' for " + tenant + " should look like ingest:100/200");
+                }
+            });
             result.put(tenant, Map.copyOf(limits));
-        }
+        });
         return Map.copyOf(result);
     }
 }

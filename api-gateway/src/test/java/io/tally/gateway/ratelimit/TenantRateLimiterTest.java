@@ -1,11 +1,11 @@
 package io.tally.gateway.ratelimit;
 
-import io.tally.model.TimeSource;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tally.devstack.Ports;
 import io.tally.gateway.config.GatewayConfig;
+import io.tally.model.TimeSource;
 import io.tally.testinfra.TestStack;
 import org.junit.jupiter.api.Test;
 

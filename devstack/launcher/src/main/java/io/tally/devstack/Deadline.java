@@ -1,5 +1,7 @@
 package io.tally.devstack;
 
+import io.tally.model.TimeSource;
+
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
@@ -7,11 +9,11 @@ import java.util.function.BooleanSupplier;
 public record Deadline(long endNanos) {
 
     public static Deadline in(Duration duration) {
-        return new Deadline(System.nanoTime() + duration.toNanos());
+        return new Deadline(TimeSource.SYSTEM.nanos() + duration.toNanos());
     }
 
     public boolean passed() {
-        return System.nanoTime() - endNanos > 0;
+        return TimeSource.SYSTEM.nanos() - endNanos > 0;
     }
 
     /** Polls {@code condition} every {@code interval} until it holds (true) or the deadline passes (false). */

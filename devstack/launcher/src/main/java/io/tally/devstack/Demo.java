@@ -1,6 +1,7 @@
 package io.tally.devstack;
 
 import com.nimbusds.jose.util.JSONObjectUtils;
+import io.tally.model.TimeSource;
 
 import java.io.PrintStream;
 import java.net.URI;
@@ -11,7 +12,6 @@ import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -94,8 +94,8 @@ final class Demo {
             howTo(ids);
         });
         Runtime.getRuntime().addShutdownHook(hook);
-        long until = duration == null ? Long.MAX_VALUE : System.currentTimeMillis() + duration.toMillis();
-        while (running && System.currentTimeMillis() < until) {
+        long until = duration == null ? Long.MAX_VALUE : TimeSource.SYSTEM.millis() + duration.toMillis();
+        while (running && TimeSource.SYSTEM.millis() < until) {
             render(terminal);
             stop.await(terminal ? 500 : 2000, TimeUnit.MILLISECONDS);
         }
@@ -145,7 +145,7 @@ final class Demo {
         while (running) {
             StringBuilder batch = new StringBuilder("{\"events\":[");
             int n = 15 + random.nextInt(10);
-            String now = Instant.now().toString();
+            String now = TimeSource.SYSTEM.instant().toString();
             for (int i = 0; i < n; i++) {
                 String category = pick(CATEGORIES, CATEGORY_WEIGHT, random);
                 batch.append(i == 0 ? "" : ",").append("{\"id\":\"").append(UUID.randomUUID()).append("\",\"category\":\"").append(category)

@@ -1,13 +1,15 @@
 package io.tally.devstack;
 
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.tally.model.Tenants;
+import io.tally.model.TimeSource;
+import io.tally.model.TokenClaims;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -21,8 +23,8 @@ import java.util.Set;
 public final class DevTokens {
 
     /** Published in API.md; only for local development. Production sets TALLY_JWT_SECRET. */
-    public static final String DEVELOPMENT_SECRET = io.tally.model.TokenClaims.DEVELOPMENT_SECRET;
-    public static final Set<String> ROLES = io.tally.model.TokenClaims.ROLES;
+    public static final String DEVELOPMENT_SECRET = TokenClaims.DEVELOPMENT_SECRET;
+    public static final Set<String> ROLES = TokenClaims.ROLES;
 
     private DevTokens() {
     }
@@ -54,7 +56,7 @@ public final class DevTokens {
         if (ttl.isNegative() || ttl.isZero()) {
             throw new StackException("--ttl must be positive, for example PT1H");
         }
-        Instant now = Instant.now();
+        Instant now = TimeSource.SYSTEM.instant();
         JWTClaimsSet claims = new JWTClaimsSet.Builder()
             .subject(subject)
             .claim("tenant", tenant)

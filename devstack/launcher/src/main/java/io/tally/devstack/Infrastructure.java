@@ -5,11 +5,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 
 /** Kafka, the Redis Cluster and PostgreSQL: what the services need, started side by side. */
 public final class Infrastructure {
 
-    private static final java.util.concurrent.Executor STOPPER = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    private static final Executor STOPPER = Executors.newVirtualThreadPerTaskExecutor();
 
     private final StackConfig config;
     private final List<Component> components;
@@ -32,13 +34,13 @@ public final class Infrastructure {
      * started, so a failed start leaves nothing behind. Returns the components this call started.
      */
     public List<Component> start(Duration timeout, Progress progress) {
-        try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+        try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
             return start(timeout, progress, executor);
         }
     }
 
     /** As {@link #start(Duration, Progress)}, running the parallel steps on {@code executor}. */
-    public List<Component> start(Duration timeout, Progress progress, java.util.concurrent.Executor executor) {
+    public List<Component> start(Duration timeout, Progress progress, Executor executor) {
         config.ensureDirectories();
         List<Component> startedHere = new ArrayList<>();
         for (Component c : components) {

@@ -7,6 +7,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -141,7 +142,7 @@ public final class KafkaBroker implements Component {
                 throw new StackException("the Kafka broker classpath is missing from the launcher; rebuild with ./mvnw -DskipTests package");
             }
             String classpath = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
-            for (String entry : classpath.split(java.io.File.pathSeparator)) {
+            for (String entry : classpath.split(File.pathSeparator)) {
                 if (!Files.exists(Path.of(entry))) {
                     throw new StackException("the Kafka broker jar " + entry + " is missing from the local Maven repository; rebuild with ./mvnw -DskipTests package");
                 }

@@ -5,8 +5,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -77,7 +80,7 @@ public final class LocalStack {
         notRunning.forEach(Component::checkPorts);
         // Interrupted (Ctrl-C) before the stack is ready: no new starts, let those under way finish,
         // then stop what this command started.
-        java.util.concurrent.ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+        ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
         Thread interrupted = new Thread(() -> {
             System.out.println();
             progress.say("interrupted; stopping what this command started");
@@ -103,12 +106,12 @@ public final class LocalStack {
         }
     }
 
-    private void startAll(Duration timeout, Progress progress, java.util.concurrent.ExecutorService executor) {
+    private void startAll(Duration timeout, Progress progress, ExecutorService executor) {
         Deadline deadline = Deadline.in(timeout);
         List<Component> infraStartedHere = new ArrayList<>(infrastructure.start(timeout, progress, executor));
 
         List<ServiceProcess> startedHere = services.stream().filter(s -> !s.allRunning()).toList();
-        java.util.Set<String> ready = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        Set<String> ready = ConcurrentHashMap.newKeySet();
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "progress");
             t.setDaemon(true);

@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Port checks, so a clash is reported with the variable that moves it instead of a cryptic bind error. */
 public final class Ports {
@@ -38,7 +39,7 @@ public final class Ports {
      */
     public static int findFreeRange(int count, boolean alsoPlus10000) {
         for (int attempt = 0; attempt < 500; attempt++) {
-            int base = 20000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(0, 2700 - count);
+            int base = 20000 + ThreadLocalRandom.current().nextInt(0, 2700 - count);
             boolean free = true;
             for (int i = 0; i < count && free; i++) {
                 free = bindable(base + i) && (!alsoPlus10000 || bindable(base + i + 10000));

@@ -1,12 +1,15 @@
 package io.tally.devstack;
 
+import io.tally.model.TimeSource;
+
+import java.io.OutputStream;
 import java.io.PrintStream;
 
 /** Start-up progress, one line per step with the time since the command began. */
 public class Progress {
 
     private final PrintStream out;
-    private final long startNanos = System.nanoTime();
+    private final long startNanos = TimeSource.SYSTEM.nanos();
 
     public Progress(PrintStream out) {
         this.out = out;
@@ -14,11 +17,11 @@ public class Progress {
 
     /** Progress that prints nothing (tests). */
     public static Progress silent() {
-        return new Progress(new PrintStream(java.io.OutputStream.nullOutputStream()));
+        return new Progress(new PrintStream(OutputStream.nullOutputStream()));
     }
 
     public double elapsedSeconds() {
-        return (System.nanoTime() - startNanos) / 1e9;
+        return (TimeSource.SYSTEM.nanos() - startNanos) / 1e9;
     }
 
     public synchronized void say(String message) {

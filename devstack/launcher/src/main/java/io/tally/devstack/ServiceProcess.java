@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /** A Tally service run from its shaded jar; ready when {@code /health/readiness} answers 200. */
@@ -76,7 +77,7 @@ public final class ServiceProcess implements Component {
     }
 
     private String envName() {
-        return spec.name().replace("-service", "").replace("api-", "").replace('-', '_').toUpperCase(java.util.Locale.ROOT);
+        return spec.name().replace("-service", "").replace("api-", "").replace('-', '_').toUpperCase(Locale.ROOT);
     }
 
     /** What every service is told about the stack; the user's own environment is inherited underneath. */

@@ -1,5 +1,6 @@
 package io.tally.devstack;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -95,7 +96,7 @@ public record StackConfig(Path home, Path stateDir, int kafkaPort, int redisBase
         for (Path dir : List.of(runDir(), logDir(), dataDir(), binDir(), stateDir.resolve("cds"))) {
             try {
                 Files.createDirectories(dir);
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new StackException("cannot create " + dir + ": " + e.getMessage(), e);
             }
         }

@@ -1,18 +1,25 @@
 package io.tally.devstack;
 
+import io.tally.model.TimeSource;
+
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -104,7 +111,7 @@ public final class TrackedProcess {
         try {
             Files.createDirectories(logFile.getParent());
             Files.createDirectories(pidFile.getParent());
-            var full = new java.util.ArrayList<String>();
+            var full = new ArrayList<String>();
             if (HAS_SETSID) {
                 full.add("setsid");
             }
@@ -113,10 +120,10 @@ public final class TrackedProcess {
                 .directory(workDir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             builder.environment().putAll(environment);
-            Files.writeString(logFile, "---- " + Instant.now() + " starting " + String.join(" ", command) + System.lineSeparator(),
-                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            Files.writeString(logFile, "---- " + TimeSource.SYSTEM.instant() + " starting " + String.join(" ", command) + System.lineSeparator(),
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             Process process = builder.start();
             record(process.pid());
             return process.pid();
@@ -144,11 +151,11 @@ public final class TrackedProcess {
             } else {
                 new ProcessBuilder("kill", "-" + signal, Long.toString(handle.pid())).inheritIO().start().waitFor();
             }
-            handle.onExit().get(grace.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
+            handle.onExit().get(grace.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
             handle.destroyForcibly();
             try {
-                handle.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
+                handle.onExit().get(5, TimeUnit.SECONDS);
             } catch (Exception ignored) {
                 // reported by the caller's next status
             }
@@ -166,7 +173,7 @@ public final class TrackedProcess {
             if (!Files.exists(logFile)) {
                 return "(no log at " + logFile + ")";
             }
-            List<String> all = Files.readAllLines(logFile, java.nio.charset.StandardCharsets.ISO_8859_1);
+            List<String> all = Files.readAllLines(logFile, StandardCharsets.ISO_8859_1);
             return String.join(System.lineSeparator(), all.subList(Math.max(0, all.size() - lines), all.size()));
         } catch (IOException e) {
             return "(cannot read " + logFile + ": " + e.getMessage() + ")";

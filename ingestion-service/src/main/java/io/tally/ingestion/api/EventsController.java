@@ -1,6 +1,5 @@
 package io.tally.ingestion.api;
 
-import io.tally.model.TimeSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
@@ -18,10 +17,13 @@ import io.tally.ingestion.messaging.EventLogUnavailableException;
 import io.tally.ingestion.messaging.KafkaEventLog;
 import io.tally.model.TallyHeaders;
 import io.tally.model.Tenants;
+import io.tally.model.TimeSource;
 import io.tally.problem.FieldError;
 import io.tally.problem.ProblemException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.Locale;
 
 
 /** {@code POST /api/v1/events}: validate all, write all durably, then 202. */
@@ -49,7 +51,7 @@ public class EventsController {
         if (!Tenants.isValid(tenant)) {
             throw ProblemException.unauthorized("No tenant: events reach Tally through the API gateway with a bearer token.");
         }
-        ParsedEvents parsed = contentType.toLowerCase(java.util.Locale.ROOT).startsWith(NDJSON)
+        ParsedEvents parsed = contentType.toLowerCase(Locale.ROOT).startsWith(NDJSON)
             ? reader.readNdjson(tenant, body)
             : reader.readJson(tenant, body);
         if (!parsed.valid()) {

@@ -1,12 +1,13 @@
 package io.tally.ingestion.domain;
 
-import io.tally.model.JsonPointer;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import io.tally.model.Event;
+import io.tally.model.JsonPointer;
 
 import java.io.IOException;
 import java.time.Clock;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -269,7 +271,7 @@ public final class EventReader {
             return null;
         }
         try {
-            String normalized = text.toUpperCase(java.util.Locale.ROOT).replace(' ', 'T');
+            String normalized = text.toUpperCase(Locale.ROOT).replace(' ', 'T');
             long millis = OffsetDateTime.parse(normalized, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant().toEpochMilli();
             if (millis > now + MAX_AHEAD.toMillis()) {
                 out.add(new Violation(pointer, "is more than 5 minutes in the future"));
@@ -336,7 +338,7 @@ public final class EventReader {
 
     /** What went wrong reading, in the client's terms: never a parser's internal message. */
     static String unreadable(IOException e) {
-        if (e instanceof com.fasterxml.jackson.core.exc.StreamConstraintsException) {
+        if (e instanceof StreamConstraintsException) {
             return "a number, string or nesting is beyond what is accepted (numbers have at most 1000 digits)";
         }
         return "the body could not be read as UTF-8 JSON";

@@ -5,13 +5,6 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Value;
-import io.tally.model.TimeSource;
-import io.tally.ingestion.config.IngestionConfig;
-import io.tally.model.Event;
-import io.tally.model.EventCodec;
-import io.tally.model.Topics;
-import io.tally.telemetry.KafkaTraces;
-import io.tally.telemetry.Observed;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -19,11 +12,20 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
+import io.tally.ingestion.config.IngestionConfig;
+import io.tally.model.Event;
+import io.tally.model.EventCodec;
+import io.tally.model.KafkaClients;
+import io.tally.model.TimeSource;
+import io.tally.model.Topics;
+import io.tally.telemetry.KafkaTraces;
+import io.tally.telemetry.Observed;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -73,7 +75,7 @@ public class KafkaEventLog implements AutoCloseable {
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 4000);
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(6000, config.ackTimeout().toMillis() - 1000));
         props.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
-        this.producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(props), new StringSerializer(), new ByteArraySerializer());
+        this.producer = new KafkaProducer<>(KafkaClients.with(props), new StringSerializer(), new ByteArraySerializer());
         this.ackTimeout = config.ackTimeout();
         this.retryAfterSeconds = (int) Math.max(1, config.breakerOpenFor().toSeconds());
         this.metrics = Observed.kafka(meters, producer);
@@ -148,7 +150,7 @@ public class KafkaEventLog implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EventLogUnavailableException("interrupted while waiting for the broker", retryAfterSeconds, e);
-        } catch (org.apache.kafka.common.KafkaException e) {
+        } catch (KafkaException e) {
             // send() itself fails when metadata cannot be fetched within max.block.ms (broker down)
             throw new EventLogUnavailableException("the broker is unreachable: " + e.getMessage(), retryAfterSeconds, e);
         }

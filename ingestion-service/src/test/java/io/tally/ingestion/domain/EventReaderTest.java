@@ -1,7 +1,7 @@
 package io.tally.ingestion.domain;
 
-import io.tally.model.JsonPointer;
 import io.tally.model.Event;
+import io.tally.model.JsonPointer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * One record of {@link Topics#DEAD_LETTERS}: an event the aggregation engine could not apply to a rule (or
@@ -49,7 +50,7 @@ public record DeadLetter(String tenant, String ruleId, int ruleVersion, int sour
     }
 
     /** Reads the headers back; a header missing or unreadable gives an {@link IllegalArgumentException}. */
-    public static DeadLetter fromHeaders(java.util.function.Function<String, byte[]> header) {
+    public static DeadLetter fromHeaders(Function<String, byte[]> header) {
         try {
             return new DeadLetter(text(header, TENANT), text(header, RULE), Integer.parseInt(required(header, RULE_VERSION)),
                 Integer.parseInt(required(header, SOURCE_PARTITION)), Long.parseLong(required(header, SOURCE_OFFSET)),
@@ -65,12 +66,12 @@ public record DeadLetter(String tenant, String ruleId, int ruleVersion, int sour
         }
     }
 
-    private static String text(java.util.function.Function<String, byte[]> header, String name) {
+    private static String text(Function<String, byte[]> header, String name) {
         byte[] value = header.apply(name);
         return value == null ? null : new String(value, StandardCharsets.UTF_8);
     }
 
-    private static String required(java.util.function.Function<String, byte[]> header, String name) {
+    private static String required(Function<String, byte[]> header, String name) {
         String value = text(header, name);
         if (value == null) {
             throw new IllegalArgumentException("header " + name + " is missing");

@@ -3,6 +3,7 @@ package io.tally.model;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 
 /**
  * Security and other client settings for every Kafka client of the fleet, from the environment: each variable
@@ -18,14 +19,19 @@ public final class KafkaClients {
     private KafkaClients() {
     }
 
+    /** The settings the environment gives every client ({@code TALLY_KAFKA_CLIENT_*}), by client property name. */
+    public static Map<String, Object> fromEnvironment() {
+        return with(Map.of(), System.getenv());
+    }
+
     /** The client's own settings plus those of the environment. */
     public static Map<String, Object> with(Map<String, ?> own) {
         return with(own, System.getenv());
     }
 
     /** As {@link #with(Map)}, for clients configured with {@link java.util.Properties}. */
-    public static java.util.Properties with(java.util.Properties own) {
-        java.util.Properties settings = new java.util.Properties();
+    public static Properties with(Properties own) {
+        Properties settings = new Properties();
         settings.putAll(with(Map.of(), System.getenv()));
         settings.putAll(own);
         return settings;

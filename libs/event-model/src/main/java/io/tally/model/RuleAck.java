@@ -4,6 +4,7 @@ import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -15,7 +16,7 @@ import java.util.Map;
  */
 @Serdeable
 public record RuleAck(String instance, Instant at, @Nullable Map<Integer, Long> positions, @Nullable Integer rules,
-                      @Nullable Boolean leaving, @Nullable java.util.List<RuleFailure> failed) {
+                      @Nullable Boolean leaving, @Nullable List<RuleFailure> failed) {
 
     public RuleAck(String instance, Instant at, @Nullable Map<Integer, Long> positions, @Nullable Integer rules, @Nullable Boolean leaving) {
         this(instance, at, positions, rules, leaving, null);

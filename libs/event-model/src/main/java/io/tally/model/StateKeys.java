@@ -1,5 +1,10 @@
 package io.tally.model;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
 /**
  * Where aggregation state lives in Redis Cluster, shared by the writer (aggregation) and the readers
  * (query, subscriptions). All of one rule's keys share the hash tag {@code {r:tenant:rule}}, so one
@@ -61,9 +66,9 @@ public final class StateKeys {
 
     static String groupHash(String groupJson) {
         try {
-            byte[] digest = java.security.MessageDigest.getInstance("SHA-1").digest(groupJson.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return java.util.HexFormat.of().formatHex(digest, 0, 8);
-        } catch (java.security.NoSuchAlgorithmException e) {
+            byte[] digest = MessageDigest.getInstance("SHA-1").digest(groupJson.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK has no SHA-1", e);
         }
     }

@@ -78,43 +78,32 @@ public record TenantQuotas(Quota defaults, Map<String, Map<Kind, Integer>> overr
     /** Parses the overrides; {@link IllegalArgumentException} saying what is wrong and how it should look. */
     public static TenantQuotas parse(Quota defaults, String spec) {
         Map<String, Map<Kind, Integer>> result = new HashMap<>();
-        if (spec != null && !spec.isBlank()) {
-            for (String entry : spec.split(";")) {
-                if (entry.isBlank()) {
-                    continue;
+        TenantOverrides.parse(spec, "tenant quota", "tenant=rules:500,groups:50000,windows:2880").forEach((tenant, given) -> {
+            Map<Kind, Integer> quotas = new HashMap<>();
+            given.forEach((key, text) -> {
+                Kind kind = null;
+                for (Kind k : Kind.values()) {
+                    if (k.key().equals(key)) {
+                        kind = k;
+                    }
                 }
-                int eq = entry.indexOf('=');
-                if (eq <= 0) {
-                    throw new IllegalArgumentException("tenant quota '" + entry.trim() + "' should look like tenant=rules:500,groups:50000,windows:2880");
+                if (kind == null) {
+                    throw new IllegalArgumentException("tenant quota '" + key + ":" + text + "' for " + tenant
+                        + " should be rules:<n>, groups:<n>, windows:<n> or state:<MiB>");
                 }
-                String tenant = entry.substring(0, eq).trim();
-                Map<Kind, Integer> quotas = new HashMap<>();
-                for (String part : entry.substring(eq + 1).split(",")) {
-                    String[] kv = part.trim().split(":");
-                    Kind kind = null;
-                    for (Kind k : Kind.values()) {
-                        if (kv.length == 2 && k.key().equals(kv[0].trim())) {
-                            kind = k;
-                        }
-                    }
-                    if (kind == null) {
-                        throw new IllegalArgumentException("tenant quota '" + part.trim() + "' for " + tenant
-                            + " should be rules:<n>, groups:<n>, windows:<n> or state:<MiB>");
-                    }
-                    int value;
-                    try {
-                        value = Integer.parseInt(kv[1].trim());
-                    } catch (NumberFormatException e) {
-                        value = 0;
-                    }
-                    if (value < 1) {
-                        throw new IllegalArgumentException("tenant quota '" + part.trim() + "' for " + tenant + " must be a whole number of at least 1");
-                    }
-                    quotas.put(kind, value);
+                int value;
+                try {
+                    value = Integer.parseInt(text);
+                } catch (NumberFormatException e) {
+                    value = 0;
                 }
-                result.put(tenant, Map.copyOf(quotas));
-            }
-        }
+                if (value < 1) {
+                    throw new IllegalArgumentException("tenant quota '" + key + ":" + text + "' for " + tenant + " must be a whole number of at least 1");
+                }
+                quotas.put(kind, value);
+            });
+            result.put(tenant, Map.copyOf(quotas));
+        });
         return new TenantQuotas(defaults, result);
     }
 }

@@ -1,5 +1,6 @@
 package io.tally.internal;
 
+import io.micronaut.context.annotation.Requires;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -21,7 +22,7 @@ import java.util.Optional;
  * nothing. Health and metrics are not under {@code /api}.
  */
 @ServerFilter("/api/**")
-@io.micronaut.context.annotation.Requires(property = "tally.internal.verify", notEquals = "false")
+@Requires(property = "tally.internal.verify", notEquals = "false")
 public class InternalAuthFilter {
 
     private final InternalKey key;

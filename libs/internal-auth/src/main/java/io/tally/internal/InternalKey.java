@@ -1,14 +1,14 @@
 package io.tally.internal;
 
-import java.util.Optional;
-import java.util.List;
-import io.tally.model.TimeSource;
 import io.micronaut.context.annotation.Value;
+import io.tally.model.TimeSource;
 import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * The fleet's internal key ({@code TALLY_INTERNAL_KEY}): the gateway signs every request it forwards with it and

@@ -1,13 +1,14 @@
 package io.tally.internal;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The gateway's word that it authenticated a request, carried to a service in {@link #HEADER}: who (tenant and
@@ -42,7 +43,7 @@ public final class InternalToken {
 
     /** Signs a request to {@code path} (no query) with {@code method}, valid {@link #LIFETIME_MILLIS} from {@code nowMillis}. */
     public static String sign(byte[] key, String tenant, List<String> roles, String method, String path, long nowMillis) {
-        String payload = String.join("\n", tenant, String.join(",", roles.stream().sorted().toList()), method.toUpperCase(java.util.Locale.ROOT),
+        String payload = String.join("\n", tenant, String.join(",", roles.stream().sorted().toList()), method.toUpperCase(Locale.ROOT),
             path, Long.toString(nowMillis + LIFETIME_MILLIS));
         byte[] bytes = payload.getBytes(StandardCharsets.UTF_8);
         return "v1." + ENCODER.encodeToString(bytes) + "." + ENCODER.encodeToString(hmac(key, bytes));

@@ -1,5 +1,7 @@
 package io.tally.results;
 
+import io.tally.model.StateKeys;
+
 import java.util.Map;
 
 /**
@@ -9,7 +11,7 @@ import java.util.Map;
  */
 public record RawWindow(long start, Map<String, String> fields, Map<String, Long> distinct) {
 
-    static final String OVERFLOW = io.tally.model.StateKeys.SEP + "of";
+    static final String OVERFLOW = StateKeys.SEP + "of";
 
     /** How many distinct groups went to the {@code __other__} group (a HyperLogLog estimate, about 0.8 % off). */
     public long overflowGroups() {

@@ -1,6 +1,7 @@
 package io.tally.results;
 
 import io.tally.model.StateKeys;
+import io.tally.rule.RuleSpec;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -30,7 +31,7 @@ public final class ResultAssembler {
      * The groups of one window, ordered by key, keeping those whose dimension values match
      * {@code filter} (dimension → value as text).
      */
-    public List<Group> groups(RuleView rule, RawWindow window, Map<String, String> filter) {
+    public List<Group> groups(RuleSpec rule, RawWindow window, Map<String, String> filter) {
         String sep = String.valueOf(StateKeys.SEP);
         Map<String, Map<String, String>> byGroup = new TreeMap<>();
         window.fields().forEach((field, value) -> {
@@ -52,21 +53,20 @@ public final class ResultAssembler {
             }
             Map<String, String> f = g.getValue();
             Map<String, Object> values = new LinkedHashMap<>();
-            for (RuleView.Op op : rule.ops()) {
+            for (RuleSpec.Aggregation op : rule.ops()) {
                 String raw = f.get(op.name());
                 Object value = switch (op.kind()) {
-                    case "count" -> raw == null ? 0L : Long.parseLong(raw);
-                    case "sum" -> raw == null ? 0.0 : Double.parseDouble(raw);
-                    case "min", "max" -> raw == null ? null : Double.parseDouble(raw);
-                    case "avg" -> {
+                    case COUNT -> raw == null ? 0L : Long.parseLong(raw);
+                    case SUM -> raw == null ? 0.0 : Double.parseDouble(raw);
+                    case MIN, MAX -> raw == null ? null : Double.parseDouble(raw);
+                    case AVG -> {
                         String s = f.get(op.name() + sep + "s");
                         String n = f.get(op.name() + sep + "n");
                         yield s == null || n == null || Long.parseLong(n) == 0 ? null : Double.parseDouble(s) / Long.parseLong(n);
                     }
-                    case "rate" -> (raw == null ? 0L : Long.parseLong(raw)) / seconds;
-                    case "distinct" -> window.distinct().getOrDefault(g.getKey() + sep + op.name(), 0L);
-                    case "topk" -> topk(f, op, sep);
-                    default -> null;
+                    case RATE -> (raw == null ? 0L : Long.parseLong(raw)) / seconds;
+                    case DISTINCT -> window.distinct().getOrDefault(g.getKey() + sep + op.name(), 0L);
+                    case TOPK -> topk(f, op, sep);
                 };
                 values.put(op.name(), value);
             }
@@ -75,7 +75,7 @@ public final class ResultAssembler {
         return groups;
     }
 
-    private List<Map<String, Object>> topk(Map<String, String> fields, RuleView.Op op, String sep) {
+    private List<Map<String, Object>> topk(Map<String, String> fields, RuleSpec.Aggregation op, String sep) {
         String prefix = op.name() + sep;
         record Entry(String json, Object value, long count) {
         }

@@ -2,7 +2,9 @@ package io.tally.results;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
+import io.tally.rule.RuleSpec;
 
 import java.time.Instant;
 import java.util.List;
@@ -16,7 +18,7 @@ import java.util.Map;
 @Serdeable
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record ResultWindow(String start, String end, @JsonProperty("final") boolean isFinal, List<Group> groups,
-                           @JsonInclude(JsonInclude.Include.NON_NULL) @io.micronaut.core.annotation.Nullable Long overflowGroups) {
+                           @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Long overflowGroups) {
 
     /** One group of a window: its dimension values and its aggregation values. */
     @Serdeable
@@ -28,7 +30,7 @@ public record ResultWindow(String start, String end, @JsonProperty("final") bool
      * The window starting at {@code window.start()} with the groups matching {@code filter}, or
      * {@code null} when none matches.
      */
-    public static ResultWindow of(ResultAssembler assembler, RuleView rule, RawWindow window, Map<String, String> filter, Long closedUpTo) {
+    public static ResultWindow of(ResultAssembler assembler, RuleSpec rule, RawWindow window, Map<String, String> filter, Long closedUpTo) {
         List<Group> groups = assembler.groups(rule, window, filter).stream().map(g -> new Group(g.group(), g.values())).toList();
         if (groups.isEmpty()) {
             return null;

@@ -3,6 +3,8 @@ package io.tally.results;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import io.tally.model.StateKeys;
+import io.tally.rule.Op;
+import io.tally.rule.RuleSpec;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,7 +25,7 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
     private static final LuaScript READ = LuaScript.load(RuleState.class, "/lua/read-rule.lua");
 
     /** Reads the windows starting at {@code starts} (those without data are left out) in one script, unbounded (tests). */
-    public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleView rule,
+    public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleSpec rule,
                                                     List<Long> starts) {
         return read(redis, rule, starts, Budget.NONE);
     }
@@ -69,7 +71,7 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
      * lowest sequence: every value read is at least what that sequence holds and never more than a later read shows,
      * so readers stay monotonic; the late count, finality mark and watermark are that part's.
      */
-    public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleView rule,
+    public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleSpec rule,
                                                     List<Long> starts, Budget budget) {
         return readFrom(redis, rule, starts, 0, budget, new Parts(starts.size()));
     }
@@ -86,7 +88,7 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
         }
     }
 
-    private static CompletableFuture<RuleState> readFrom(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleView rule,
+    private static CompletableFuture<RuleState> readFrom(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleSpec rule,
                                                          List<Long> all, int from, Budget budget, Parts parts) {
         List<Long> starts = all.subList(from, all.size());
         String[] keys = new String[starts.size() + 1];
@@ -99,10 +101,10 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
             keys[i + 1] = StateKeys.window(rule.tenant(), rule.id(), rule.version(), starts.get(i));
             args.add(Long.toString(starts.get(i)));
         }
-        List<String> distinct = rule.ops().stream().filter(o -> o.kind().equals("distinct")).map(RuleView.Op::name).toList();
+        List<String> distinct = rule.ops().stream().filter(o -> o.kind() == Op.DISTINCT).map(RuleSpec.Aggregation::name).toList();
         args.add(Integer.toString(distinct.size()));
         args.addAll(distinct);
-        rule.ops().stream().filter(o -> o.kind().equals("topk")).forEach(o -> args.add(o.name()));
+        rule.ops().stream().filter(o -> o.kind() == Op.TOPK).forEach(o -> args.add(o.name()));
         CompletableFuture<List<Object>> reply = READ.run(redis, ScriptOutputType.MULTI, keys, args.toArray(String[]::new));
         return reply.thenCompose(r -> {
             int read = ((Number) r.get(4)).intValue();

@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tally.model.StateKeys;
 import io.tally.model.Topics;
+import io.tally.rule.RuleSpec;
 import io.tally.telemetry.Observed;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import java.util.function.Supplier;
@@ -37,7 +39,7 @@ public class StateReader {
 
     /**
      * A rule's stored results; {@code seq} is the rule's update sequence the windows were read at,
-     * {@code closedUpTo} what decides which windows are final ({@link RuleView#isFinal}).
+     * {@code closedUpTo} what decides which windows are final ({@link RuleSpec#isFinal}).
      */
     public record Snapshot(List<RawWindow> windows, Long watermark, long lateEvents, long seq, Long closedUpTo) {
 
@@ -112,7 +114,7 @@ public class StateReader {
      * Reads the given windows; throws {@link StateUnavailableException} when Redis cannot answer, {@link RuleState.ReadTooLarge}
      * when they hold more than the reader's budget allows.
      */
-    public Snapshot read(RuleView rule, List<Long> starts) {
+    public Snapshot read(RuleSpec rule, List<Long> starts) {
         try {
             return breaker.executeSupplier(() -> readNow(rule, starts));
         } catch (CallNotPermittedException e) {
@@ -120,7 +122,7 @@ public class StateReader {
         }
     }
 
-    private Snapshot readNow(RuleView rule, List<Long> starts) {
+    private Snapshot readNow(RuleSpec rule, List<Long> starts) {
         RedisAdvancedClusterAsyncCommands<String, String> redis;
         try {
             redis = connection.get().async();
@@ -156,7 +158,7 @@ public class StateReader {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StateUnavailableException("interrupted", e);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             if (e.getCause() instanceof RuleState.ReadTooLarge tooLarge) {
                 throw tooLarge;
             }

@@ -62,6 +62,9 @@ public final class TelemetryDefaults implements ApplicationContextConfigurer {
         settings.put("otel.exporter.zipkin.endpoint", endpoint != null && exporter.equals("zipkin") ? endpoint : "http://127.0.0.1:9411/api/v2/spans");
         settings.put("otel.exclusions", List.of("/health.*", "/prometheus"));
         settings.put("micronaut.metrics.binders.web.server.histogram", true);
+        // Kafka clients are measured by Micrometer's KafkaClientMetrics (Observed.kafka), one naming for hand-built and
+        // micronaut-kafka clients alike; micronaut-kafka's own reporter would register the same names with other tags.
+        settings.put("micronaut.metrics.binders.kafka.enabled", false);
         settings.put("micronaut.metrics.binders.web.client.histogram", true);
         return settings;
     }

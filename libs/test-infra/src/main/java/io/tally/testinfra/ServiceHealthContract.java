@@ -2,6 +2,7 @@ package io.tally.testinfra;
 
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
+import io.tally.devstack.Ports;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -70,7 +71,7 @@ public abstract class ServiceHealthContract implements TallyInfrastructure {
         broken.clear();
         broken.put("micronaut.server.port", -1);
         broken.put("endpoints.health.details-visible", "ANONYMOUS");
-        int dead = io.tally.devstack.Ports.findFreeRange(1, false);
+        int dead = Ports.findFreeRange(1, false);
         broken.put("kafka.bootstrap.servers", "127.0.0.1:" + dead);
         broken.put("kafka.health.timeout", "2s");
         broken.put("redis.uris", "redis://127.0.0.1:" + dead);

@@ -1,11 +1,13 @@
 package io.tally.testinfra;
 
 import io.tally.devstack.Infrastructure;
+import io.tally.devstack.KafkaBroker;
 import io.tally.devstack.Ports;
 import io.tally.devstack.Progress;
 import io.tally.devstack.StackConfig;
 import io.tally.devstack.StackFiles;
 import io.tally.devstack.TrackedProcess;
+import io.tally.model.TimeSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -71,10 +74,10 @@ public final class TestStack {
             infrastructure.stop();
             StackFiles.deleteQuietly(dir);
         }, "tally-test-stack-stop"));
-        long start = System.nanoTime();
+        long start = TimeSource.SYSTEM.nanos();
         infrastructure.start(Duration.ofSeconds(120), Progress.silent());
         System.out.printf("tally test stack ready in %.1f s: kafka %s, redis %s, postgres %s (state in %s)%n",
-            (System.nanoTime() - start) / 1e9, config.kafkaBootstrap(), config.redisUris(), config.jdbcUrl(), dir);
+            (TimeSource.SYSTEM.nanos() - start) / 1e9, config.kafkaBootstrap(), config.redisUris(), config.jdbcUrl(), dir);
         return config;
     }
 
@@ -82,10 +85,10 @@ public final class TestStack {
      * The Kafka broker of the stack this JVM started, for tests that stop and start it to see what a
      * service does meanwhile; empty when attached to a stack someone else runs (never stop theirs).
      */
-    public static java.util.Optional<io.tally.devstack.KafkaBroker> ownKafka() {
+    public static Optional<KafkaBroker> ownKafka() {
         StackConfig config = infrastructure();
-        return "true".equalsIgnoreCase(System.getenv("TALLY_TEST_ATTACH")) ? java.util.Optional.empty()
-            : java.util.Optional.of(new io.tally.devstack.KafkaBroker(config));
+        return "true".equalsIgnoreCase(System.getenv("TALLY_TEST_ATTACH")) ? Optional.empty()
+            : Optional.of(new KafkaBroker(config));
     }
 
     /** Stops the processes of test stacks whose JVM died without its shutdown hook (kill -9). */

@@ -2,7 +2,8 @@ package io.tally.query.api;
 
 import io.tally.problem.FieldError;
 import io.tally.problem.ProblemException;
-import io.tally.results.RuleView;
+import io.tally.rule.Op;
+import io.tally.rule.RuleSpec;
 
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -39,7 +40,7 @@ final class QueryChecks {
      * {@code from} and {@code to} (RFC 3339; by default the last ten windows up to {@code now}) and the group filter's
      * dimensions, checked against the rule.
      */
-    static Range range(RuleView rule, String from, String to, Set<String> filteredDimensions, long now) {
+    static Range range(RuleSpec rule, String from, String to, Set<String> filteredDimensions, long now) {
         List<FieldError> errors = new ArrayList<>();
         long toMillis = to == null ? now : time(to, "/to", errors);
         long fromMillis = from == null ? toMillis - 10 * rule.sizeMillis() : time(from, "/from", errors);
@@ -62,14 +63,14 @@ final class QueryChecks {
     }
 
     /** {@code metric} (one of the rule's aggregations, not a topk), {@code k} (1..100, default 10) and {@code window}. */
-    static Top top(RuleView rule, String metric, Integer k, String window) {
+    static Top top(RuleSpec rule, String metric, Integer k, String window) {
         List<FieldError> errors = new ArrayList<>();
-        RuleView.Op op = metric == null ? null : rule.ops().stream().filter(o -> o.name().equals(metric)).findFirst().orElse(null);
+        RuleSpec.Aggregation op = metric == null ? null : rule.ops().stream().filter(o -> o.name().equals(metric)).findFirst().orElse(null);
         if (metric == null) {
             errors.add(new FieldError("/metric", "is required: the name of one of the rule's aggregations"));
         } else if (op == null) {
             errors.add(new FieldError("/metric", "the rule has no aggregation named " + metric));
-        } else if (op.kind().equals("topk")) {
+        } else if (op.kind() == Op.TOPK) {
             errors.add(new FieldError("/metric", metric + " is a topk list and cannot rank groups"));
         }
         int limit = k == null ? 10 : k;

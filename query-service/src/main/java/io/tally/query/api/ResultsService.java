@@ -1,20 +1,22 @@
 package io.tally.query.api;
 
-import io.tally.model.TimeSource;
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.core.type.Argument;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.model.RuleRecord;
+import io.tally.model.TimeSource;
 import io.tally.problem.FieldError;
 import io.tally.problem.ProblemException;
 import io.tally.results.RawWindow;
 import io.tally.results.ResultAssembler;
 import io.tally.results.ResultWindow;
+import io.tally.results.RuleState;
 import io.tally.results.StateReader;
 import io.tally.results.StateUnavailableException;
-import io.tally.results.RuleView;
+import io.tally.rule.RuleSpec;
 import io.tally.rules.catalog.RuleCatalog;
 import jakarta.inject.Singleton;
 
@@ -71,7 +73,7 @@ public class ResultsService {
     }
 
     public Answer<Responses.Results> results(String tenant, String ruleId, String from, String to, Map<String, String> groupFilter) {
-        RuleView rule = rule(tenant, ruleId);
+        RuleSpec rule = rule(tenant, ruleId);
         List<Long> starts = QueryChecks.range(rule, from, to, groupFilter.keySet(), clock.millis()).starts();
         StateReader.Snapshot snapshot = snapshot(rule, starts);
         List<ResultWindow> windows = new ArrayList<>();
@@ -86,7 +88,7 @@ public class ResultsService {
     }
 
     public Answer<Responses.Top> top(String tenant, String ruleId, String metric, Integer k, String window) {
-        RuleView rule = rule(tenant, ruleId);
+        RuleSpec rule = rule(tenant, ruleId);
         QueryChecks.Top top = QueryChecks.top(rule, metric, k, window);
         int limit = top.limit();
         List<Long> starts = top.window() != null ? List.of(top.window())
@@ -109,11 +111,11 @@ public class ResultsService {
         return value instanceof Number n ? n.doubleValue() : Double.NEGATIVE_INFINITY;
     }
 
-    private RuleView rule(String tenant, String ruleId) {
+    private RuleSpec rule(String tenant, String ruleId) {
         if (!catalog.isCaughtUp()) {
             // Just started: an unknown id is only "unknown" once every rule on the topic has been read.
             try {
-                if (!catalog.awaitCaughtUp(java.time.Duration.ofSeconds(5))) {
+                if (!catalog.awaitCaughtUp(Duration.ofSeconds(5))) {
                     throw ProblemException.unavailable("The query service is still reading the rules; retry shortly.", 2);
                 }
             } catch (InterruptedException e) {
@@ -122,10 +124,10 @@ public class ResultsService {
             }
         }
         RuleRecord record = catalog.get(tenant, ruleId).orElseThrow(() -> ProblemException.notFound("No rule " + ruleId + " for this tenant."));
-        return RuleView.of(record);
+        return RuleSpec.of(record);
     }
 
-    private StateReader.Snapshot snapshot(RuleView rule, List<Long> starts) {
+    private StateReader.Snapshot snapshot(RuleSpec rule, List<Long> starts) {
         if (starts.isEmpty()) {
             return StateReader.Snapshot.empty();
         }
@@ -133,13 +135,13 @@ public class ResultsService {
         try {
             return cache.get(key, (k, executor) -> CompletableFuture.supplyAsync(() -> reader.read(rule, starts), executor)).join();
         } catch (CompletionException e) {
-            if (e.getCause() instanceof io.tally.results.RuleState.ReadTooLarge tooLarge) {
+            if (e.getCause() instanceof RuleState.ReadTooLarge tooLarge) {
                 throw ProblemException.invalid("The range holds more values than one answer may (" + tooLarge.getMessage() + "). Ask for a shorter"
                     + " range (from/to), or for some groups only (group.<dimension>=…).",
                     List.of(new FieldError("/from", "the range from..to holds too many groups and values for one answer")));
             }
             if (e.getCause() instanceof StateUnavailableException unavailable) {
-                throw ProblemException.unavailable(unavailable.getCause() instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException
+                throw ProblemException.unavailable(unavailable.getCause() instanceof CallNotPermittedException
                     ? "Reads are paused after repeated failures of the result store; retry after Retry-After seconds."
                     : "Results are temporarily unavailable; retry after Retry-After seconds.", 5);
             }

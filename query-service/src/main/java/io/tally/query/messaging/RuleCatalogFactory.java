@@ -1,6 +1,7 @@
 package io.tally.query.messaging;
 
 import io.micronaut.context.annotation.Bean;
+import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
@@ -15,7 +16,7 @@ import java.io.UncheckedIOException;
 public class RuleCatalogFactory {
 
     /** Eager: reading every rule starts with the service, not with the first query. */
-    @io.micronaut.context.annotation.Context
+    @Context
     @Bean(preDestroy = "close")
     RuleCatalog ruleCatalog(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json) {
         return new RuleCatalog(bootstrap, "query-service", bytes -> {

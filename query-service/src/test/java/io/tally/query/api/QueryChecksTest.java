@@ -3,7 +3,7 @@ package io.tally.query.api;
 import io.tally.model.RuleRecord;
 import io.tally.problem.FieldError;
 import io.tally.problem.ProblemException;
-import io.tally.results.RuleView;
+import io.tally.rule.RuleSpec;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class QueryChecksTest {
 
     private static final long NOW = Instant.parse("2026-12-07T10:00:30Z").toEpochMilli();
-    private static final RuleView RULE = RuleView.of(new RuleRecord("acme", "r", 1, "r", null, List.of("category"), List.of(
+    private static final RuleSpec RULE = RuleSpec.of(new RuleRecord("acme", "r", 1, "r", null, List.of("category"), List.of(
         new RuleRecord.Aggregation("n", "count", null, null), new RuleRecord.Aggregation("t", "topk", "attributes.team", 3)),
         new RuleRecord.Window("PT1M", null), "PT5S", "PT24H"));
 

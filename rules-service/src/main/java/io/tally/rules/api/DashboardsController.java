@@ -1,6 +1,5 @@
 package io.tally.rules.api;
 
-import io.tally.model.JsonPointer;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
@@ -15,6 +14,7 @@ import io.micronaut.http.annotation.Put;
 import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.tally.model.JsonPointer;
 import io.tally.model.TallyHeaders;
 import io.tally.problem.ProblemException;
 import io.tally.rules.domain.DashboardDefinition;

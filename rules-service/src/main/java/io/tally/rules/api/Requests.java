@@ -5,8 +5,12 @@ import io.tally.problem.FieldError;
 import io.tally.problem.ProblemException;
 import io.tally.rules.domain.JsonTree;
 import io.tally.rules.domain.Violation;
+import io.tally.rules.persistence.Page;
 
 import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /** What every rules and dashboards endpoint does with headers, bodies and paging parameters. */
 final class Requests {
@@ -82,8 +86,8 @@ final class Requests {
     }
 
     /** One page from {@code list(pageSize, pageToken)}, with the paging parameters checked as API.md says. */
-    static io.tally.rules.persistence.Page page(String pageSize, String pageToken,
-                                                java.util.function.BiFunction<Integer, String, io.tally.rules.persistence.Page> list) {
+    static Page page(String pageSize, String pageToken,
+                                                BiFunction<Integer, String, Page> list) {
         int size = pageSize(pageSize);
         try {
             return list.apply(size, pageToken == null || pageToken.isEmpty() ? null : pageToken);
@@ -96,8 +100,8 @@ final class Requests {
      * A replacement body, validated. An unknown id is a 404 even when the body is wrong too; whether the id
      * exists is only asked then (the replace itself answers it for a valid body).
      */
-    static <D> D replacement(java.util.function.Supplier<D> validate, java.util.function.BooleanSupplier exists,
-                             java.util.function.Supplier<ProblemException> notFound) {
+    static <D> D replacement(Supplier<D> validate, BooleanSupplier exists,
+                             Supplier<ProblemException> notFound) {
         try {
             return validate.get();
         } catch (ProblemException invalid) {

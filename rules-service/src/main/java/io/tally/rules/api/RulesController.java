@@ -23,11 +23,12 @@ import io.tally.rules.persistence.DeadLetterStore;
 import io.tally.rules.persistence.Page;
 import io.tally.rules.persistence.RuleStore;
 import io.tally.rules.persistence.Stored;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.URI;
+import java.util.List;
+import java.util.Optional;
 
 /** Rules CRUD (API.md, "Rules"): tenant from the gateway's header, versions, ETag / If-Match, paging. */
 @Controller("/api/v1/rules")
@@ -86,7 +87,7 @@ public class RulesController {
     }
 
     private DeadLetterStore.Summary deadLetters(Stored stored) {
-        return deadLetters.summaries(stored.tenant(), java.util.List.of(stored.id())).getOrDefault(stored.id(), DeadLetterStore.Summary.NONE);
+        return deadLetters.summaries(stored.tenant(), List.of(stored.id())).getOrDefault(stored.id(), DeadLetterStore.Summary.NONE);
     }
 
     @Delete(uri = "/{id}")
@@ -112,7 +113,7 @@ public class RulesController {
      * {@code active}; {@code failed} (with the reason) when an instance reports it cannot run the version.
      */
     private RuleResponse.Status status(Stored stored) {
-        java.util.Optional<String> failure = acks.failure(stored.tenant(), stored.id(), stored.version());
+        Optional<String> failure = acks.failure(stored.tenant(), stored.id(), stored.version());
         if (failure.isPresent()) {
             return new RuleResponse.Status("failed", failure.get());
         }

@@ -7,6 +7,7 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Header;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.micronaut.serde.annotation.Serdeable;
 import io.tally.model.TallyHeaders;
 import io.tally.rules.persistence.RuleStore;
 import io.tally.rules.persistence.TenantUsage;
@@ -17,11 +18,11 @@ import io.tally.rules.persistence.TenantUsage;
 public class UsageController {
 
     /** The answer: the tenant's rules, windows and state cells one event costs, and the tenant's quotas. */
-    @io.micronaut.serde.annotation.Serdeable
+    @Serdeable
     public record Usage(int rules, long windowsPerEvent, long cellsPerEvent, long worstCaseStateMiB, Quotas quotas) {
     }
 
-    @io.micronaut.serde.annotation.Serdeable
+    @Serdeable
     public record Quotas(int rules, int groupsPerWindow, int windowsPerEvent, int stateMiB) {
     }
 

@@ -1,6 +1,7 @@
 package io.tally.rules.domain;
 
 import io.tally.model.JsonPointer;
+
 import java.util.List;
 import java.util.Map;
 import java.util.Set;

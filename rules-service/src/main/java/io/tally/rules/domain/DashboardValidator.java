@@ -1,6 +1,7 @@
 package io.tally.rules.domain;
 
 import io.tally.model.JsonPointer;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

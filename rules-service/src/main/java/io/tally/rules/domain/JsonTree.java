@@ -1,11 +1,12 @@
 package io.tally.rules.domain;
 
-import io.tally.model.JsonPointer;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import io.tally.model.JsonPointer;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -55,7 +56,7 @@ public final class JsonTree {
                 throw new MalformedJson("unexpected content after the JSON value at line " + p.currentLocation().getLineNr());
             }
             return value;
-        } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+        } catch (StreamConstraintsException e) {
             throw new MalformedJson("a number, string or nesting is beyond what is accepted (numbers have at most 1000 digits)");
         } catch (JsonProcessingException e) {
             String message = e.getOriginalMessage();

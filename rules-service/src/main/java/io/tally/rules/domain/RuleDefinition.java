@@ -1,15 +1,21 @@
 package io.tally.rules.domain;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.micronaut.serde.annotation.Serdeable;
 import io.tally.model.RuleRecord;
+import io.tally.model.StateKeys;
+import io.tally.rule.Op;
+import io.tally.rule.RuleDefaults;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
  * What a tenant admin defines, validated and with defaults filled in: every filter list present (empty
  * = any), {@code allowedLateness} PT5S and {@code retention} PT24H when left out.
  */
-@io.micronaut.serde.annotation.Serdeable
-@com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+@Serdeable
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record RuleDefinition(String name, RuleRecord.Filter filter, List<String> groupBy, List<RuleRecord.Aggregation> aggregations,
                              RuleRecord.Window window, String allowedLateness, String retention) {
 
@@ -28,7 +34,7 @@ public record RuleDefinition(String name, RuleRecord.Filter filter, List<String>
         if (slide == null) {
             return 1;
         }
-        return (int) Math.max(1, java.time.Duration.parse(size).toMillis() / java.time.Duration.parse(slide).toMillis());
+        return (int) Math.max(1, Duration.parse(size).toMillis() / Duration.parse(slide).toMillis());
     }
 
     /** Bytes one hash field takes in Redis, about (field, value and the entry's overhead). */
@@ -43,16 +49,16 @@ public record RuleDefinition(String name, RuleRecord.Filter filter, List<String>
      * window's HyperLogLog of overflowed groups. Far above what most rules ever hold; it bounds what one can.
      */
     public long worstCaseStateBytes(int groupsPerWindow) {
-        long size = java.time.Duration.parse(window.size()).toMillis();
-        long slide = window.slide() == null ? size : java.time.Duration.parse(window.slide()).toMillis();
-        long kept = retention == null ? 0 : java.time.Duration.parse(retention).toMillis();
+        long size = Duration.parse(window.size()).toMillis();
+        long slide = window.slide() == null ? size : Duration.parse(window.slide()).toMillis();
+        long kept = retention == null ? 0 : Duration.parse(retention).toMillis();
         double windows = Math.ceil((double) (size + kept) / Math.max(1, slide));
         double perGroup = FIELD_BYTES; // the group's event count
         for (RuleRecord.Aggregation a : aggregations) {
-            switch (a.op().toLowerCase(java.util.Locale.ROOT)) {
-                case "distinct" -> perGroup += HLL_BYTES;
-                case "topk" -> perGroup += FIELD_BYTES * io.tally.model.StateKeys.topkCapacity(a.k() == null ? 10 : a.k());
-                case "avg" -> perGroup += 2 * FIELD_BYTES;
+            switch (Op.of(a.op())) {
+                case DISTINCT -> perGroup += HLL_BYTES;
+                case TOPK -> perGroup += FIELD_BYTES * StateKeys.topkCapacity(a.k() == null ? RuleDefaults.TOPK_K : a.k());
+                case AVG -> perGroup += 2 * FIELD_BYTES;
                 default -> perGroup += FIELD_BYTES;
             }
         }

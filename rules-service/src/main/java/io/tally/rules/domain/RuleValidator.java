@@ -2,6 +2,9 @@ package io.tally.rules.domain;
 
 import io.tally.model.JsonPointer;
 import io.tally.model.RuleRecord;
+import io.tally.rule.Dimensions;
+import io.tally.rule.Op;
+import io.tally.rule.RuleDefaults;
 
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -37,19 +40,15 @@ public final class RuleValidator {
     static final Duration MAX_SIZE = Duration.ofDays(1);
     static final Duration MAX_LATENESS = Duration.ofHours(1);
     static final Duration MAX_RETENTION = Duration.ofDays(7);
-    static final String DEFAULT_LATENESS = "PT5S";
-    static final String DEFAULT_RETENTION = "PT24H";
+    static final String DEFAULT_LATENESS = RuleDefaults.LATENESS.toString();
+    static final String DEFAULT_RETENTION = RuleDefaults.RETENTION.toString();
 
     private static final Pattern AGG_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,39}");
-    private static final Pattern ATTRIBUTE_KEY = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final Set<String> FIELDS = Set.of("name", "filter", "groupBy", "aggregations", "window", "allowedLateness", "retention",
         "id", "version", "status", "reason", "createdAt", "updatedAt", "deadLetters");
     private static final Set<String> FILTER_FIELDS = Set.of("categories", "types", "geos", "attributes");
     private static final Set<String> AGG_FIELDS = Set.of("name", "op", "field", "k");
     private static final Set<String> WINDOW_FIELDS = Set.of("size", "slide");
-    private static final Set<String> DIMENSIONS = Set.of("category", "type", "geo", "source");
-    private static final Set<String> OPS = Set.of("count", "sum", "min", "max", "avg", "rate", "distinct", "topk");
-    private static final Set<String> NUMERIC_OPS = Set.of("sum", "min", "max", "avg");
     private static final Map<String, Integer> FILTER_VALUE_LENGTH = Map.of("categories", 100, "types", 100, "geos", 64);
 
     private RuleValidator() {
@@ -104,7 +103,7 @@ public final class RuleValidator {
                 }
                 given.forEach((key, v) -> {
                     String pointer = JsonPointer.child("/filter/attributes", key);
-                    if (!ATTRIBUTE_KEY.matcher(key).matches()) {
+                    if (!Dimensions.ATTRIBUTE_KEY.matcher(key).matches()) {
                         checks.add(pointer, "attribute names match ^[A-Za-z0-9_.-]{1,64}$");
                     } else if (v instanceof String s && s.length() <= 256 || v instanceof Boolean) {
                         attributes.put(key, v);
@@ -170,11 +169,7 @@ public final class RuleValidator {
 
     /** True for {@code category}, {@code type}, {@code geo}, {@code source} and {@code attributes.<key>}. */
     public static boolean isDimension(String name) {
-        return DIMENSIONS.contains(name) || isAttribute(name);
-    }
-
-    private static boolean isAttribute(String name) {
-        return name.startsWith("attributes.") && ATTRIBUTE_KEY.matcher(name.substring("attributes.".length())).matches();
+        return Dimensions.isDimension(name);
     }
 
     private static List<RuleRecord.Aggregation> aggregations(Checks checks, Object value) {
@@ -208,18 +203,18 @@ public final class RuleValidator {
             } else {
                 name = n;
             }
-            String op = null;
+            Op op = null;
             if (!(agg.get("op") instanceof String o)) {
                 checks.add(pointer + "/op", agg.get("op") == null ? "required" : "must be a string");
-            } else if (!OPS.contains(o)) {
-                checks.add(pointer + "/op", "'" + o + "' is not an op; use count, sum, min, max, avg, rate, distinct or topk");
+            } else if (!Op.isOp(o)) {
+                checks.add(pointer + "/op", "'" + o + "' is not an op; use " + Op.names());
             } else {
-                op = o;
+                op = Op.of(o);
             }
             String field = aggregationField(checks, agg, op, pointer);
             Integer k = null;
             if (agg.get("k") != null) {
-                if (!"topk".equals(op)) {
+                if (op != Op.TOPK) {
                     checks.add(pointer + "/k", "only topk takes k");
                 } else if (!(agg.get("k") instanceof BigDecimal n) || n.stripTrailingZeros().scale() > 0
                     || n.compareTo(BigDecimal.ONE) < 0 || n.compareTo(BigDecimal.valueOf(100)) > 0) {
@@ -227,41 +222,40 @@ public final class RuleValidator {
                 } else {
                     k = n.intValue();
                 }
-            } else if ("topk".equals(op)) {
-                k = 10;
+            } else if (op == Op.TOPK) {
+                k = RuleDefaults.TOPK_K;
             }
-            result.add(new RuleRecord.Aggregation(name, op, field, k));
+            result.add(new RuleRecord.Aggregation(name, op == null ? null : op.wire(), field, k));
         }
         return List.copyOf(result);
     }
 
-    private static String aggregationField(Checks checks, Map<String, Object> agg, String op, String pointer) {
+    private static String aggregationField(Checks checks, Map<String, Object> agg, Op op, String pointer) {
         Object value = agg.get("field");
         String fieldPointer = pointer + "/field";
         if (op == null) {
             return value instanceof String s ? s : null;
         }
-        boolean numeric = NUMERIC_OPS.contains(op);
-        boolean valued = "distinct".equals(op) || "topk".equals(op);
-        if (!numeric && !valued) {
+        boolean numeric = op.numeric();
+        if (!op.needsField()) {
             if (value != null) {
-                checks.add(fieldPointer, op + " takes no field");
+                checks.add(fieldPointer, op.wire() + " takes no field");
             }
             return null;
         }
         if (value == null) {
-            checks.add(fieldPointer, "required for " + op + (numeric ? ": value or attributes.<key>" : ": a dimension, value or attributes.<key>"));
+            checks.add(fieldPointer, "required for " + op.wire() + (numeric ? ": value or attributes.<key>" : ": a dimension, value or attributes.<key>"));
             return null;
         }
         if (!(value instanceof String field)) {
             checks.add(fieldPointer, "must be a string");
             return null;
         }
-        if (numeric && !("value".equals(field) || isAttribute(field))) {
-            checks.add(fieldPointer, op + " needs a numeric field: value or attributes.<key>");
+        if (numeric && !Dimensions.isNumericField(field)) {
+            checks.add(fieldPointer, op.wire() + " needs a numeric field: value or attributes.<key>");
             return null;
         }
-        if (valued && !("value".equals(field) || isDimension(field))) {
+        if (op.valued() && !Dimensions.isField(field)) {
             checks.add(fieldPointer, "'" + field + "' is not a field; use category, type, geo, source, value or attributes.<key>");
             return null;
         }

@@ -1,84 +1,59 @@
 package io.tally.rules.messaging;
 
-import io.micronaut.context.annotation.Context;
-import io.micronaut.context.annotation.Value;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micronaut.configuration.kafka.ConsumerAware;
+import io.micronaut.configuration.kafka.annotation.ErrorStrategy;
+import io.micronaut.configuration.kafka.annotation.ErrorStrategyValue;
+import io.micronaut.configuration.kafka.annotation.KafkaListener;
+import io.micronaut.configuration.kafka.annotation.OffsetReset;
+import io.micronaut.configuration.kafka.annotation.OffsetStrategy;
+import io.micronaut.configuration.kafka.annotation.Topic;
+import io.micronaut.context.annotation.Property;
 import io.tally.model.DeadLetter;
 import io.tally.model.Topics;
 import io.tally.rules.persistence.DeadLetterStore;
+import io.tally.telemetry.Observed;
 import jakarta.annotation.PreDestroy;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Keeps each rule's dead-letter summary ({@code GET /api/v1/rules/{id}} → {@code deadLetters}) from
  * {@code tally.dead-letters}: one consumer group across the rules-service replicas, offsets committed only
- * after PostgreSQL holds the batch (a letter read twice is stored once). While PostgreSQL is away the reader
- * waits and reads the same records again.
+ * after PostgreSQL holds the batch (a letter read twice is stored once). While PostgreSQL is away the batch fails,
+ * and micronaut-kafka seeks back and reads it again every two seconds.
  */
-@Context
-public class DeadLetterReader implements AutoCloseable {
+@KafkaListener(groupId = "tally-rules-dead-letters", clientId = "rules-service-dead-letters", batch = true,
+    offsetReset = OffsetReset.EARLIEST, offsetStrategy = OffsetStrategy.SYNC,
+    errorStrategy = @ErrorStrategy(value = ErrorStrategyValue.RETRY_ON_ERROR, retryDelay = "2s", retryCount = Integer.MAX_VALUE),
+    properties = @Property(name = ConsumerConfig.MAX_POLL_RECORDS_CONFIG, value = "1000"))
+public class DeadLetterReader implements ConsumerAware<String, byte[]>, AutoCloseable {
+
+    private final Observed.ListenerMetrics metrics;
 
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterReader.class);
 
-    private final KafkaConsumer<String, byte[]> consumer;
     private final DeadLetterStore store;
-    private final Thread thread;
-    private volatile boolean running = true;
 
-    public DeadLetterReader(@Value("${kafka.bootstrap.servers}") String bootstrap, DeadLetterStore store) {
+    public DeadLetterReader(DeadLetterStore store, MeterRegistry meters) {
+        this.metrics = new Observed.ListenerMetrics(meters);
         this.store = store;
-        this.consumer = new KafkaConsumer<>(io.tally.model.KafkaClients.with(Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            ConsumerConfig.GROUP_ID_CONFIG, "tally-rules-dead-letters",
-            ConsumerConfig.CLIENT_ID_CONFIG, "rules-service-dead-letters",
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)), new StringDeserializer(), new ByteArrayDeserializer());
-        this.thread = Thread.ofPlatform().name("dead-letters").daemon().start(this::run);
     }
 
-    private void run() {
+    @Topic(Topics.DEAD_LETTERS)
+    void receive(List<ConsumerRecord<String, byte[]>> records) {
         try {
-            consumer.subscribe(List.of(Topics.DEAD_LETTERS));
-            long backoff = 0;
-            while (running) {
-                ConsumerRecords<String, byte[]> records = ConsumerRecords.empty();
-                try {
-                    records = consumer.poll(Duration.ofMillis(500));
-                    if (records.isEmpty()) {
-                        continue;
-                    }
-                    store.record(letters(records));
-                    consumer.commitSync();
-                    backoff = 0;
-                } catch (WakeupException e) {
-                    throw e;
-                } catch (RuntimeException e) {
-                    backoff = Math.min(5_000, backoff == 0 ? 500 : backoff * 2);
-                    LOG.warn("could not record {} dead letter(s) ({}); reading them again in {} ms", records.count(), e.toString(), backoff);
-                    Thread.sleep(backoff);
-                    rewind(records);
-                }
-            }
-        } catch (WakeupException e) {
-            // closing
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            consumer.close(Duration.ofSeconds(1));
+            store.record(letters(records));
+        } catch (RuntimeException e) {
+            LOG.warn("could not record {} dead letter(s) ({}); reading them again in 2 s", records.size(), e.toString());
+            throw e;
         }
     }
 
@@ -101,25 +76,14 @@ public class DeadLetterReader implements AutoCloseable {
         return letters;
     }
 
-    private void rewind(ConsumerRecords<String, byte[]> records) {
-        try {
-            for (var partition : records.partitions()) {
-                consumer.seek(partition, records.records(partition).getFirst().offset());
-            }
-        } catch (IllegalStateException e) {
-            LOG.debug("a partition went to another replica meanwhile: {}", e.getMessage()); // it reads from the committed offset
-        }
+    @Override
+    public void setKafkaConsumer(Consumer<String, byte[]> consumer) {
+        metrics.bind(consumer);
     }
 
     @PreDestroy
     @Override
-    public void close() {
-        running = false;
-        consumer.wakeup();
-        try {
-            thread.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    public void close() throws Exception {
+        metrics.close();
     }
 }

@@ -1,15 +1,17 @@
 package io.tally.rules.messaging;
 
-import io.tally.telemetry.Observed;
+import io.github.resilience4j.core.IntervalFunction;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
+import io.tally.model.KafkaClients;
 import io.tally.model.RuleRecord;
 import io.tally.model.Topics;
 import io.tally.rules.config.RulesConfig;
 import io.tally.rules.persistence.Database;
 import io.tally.rules.persistence.RuleStore;
+import io.tally.telemetry.Observed;
 import jakarta.annotation.PreDestroy;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -19,6 +21,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -50,6 +53,9 @@ import java.util.concurrent.locks.LockSupport;
 @Context
 public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
 
+    /** Between failed rounds: 500 ms doubling to 5 s, each ±50 %, from resilience4j. */
+    private static final IntervalFunction BACKOFF = IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(500), 2.0, 0.5, Duration.ofSeconds(5));
+
     private static final Logger LOG = LoggerFactory.getLogger(OutboxRelay.class);
     /** Advisory lock key of "the relay" (any constant all replicas agree on). */
     static final long RELAY_LOCK = 0x7A11_0B0CL;
@@ -74,7 +80,7 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
         this.json = json;
         this.config = config;
         this.meters = meters;
-        this.producer = new KafkaProducer<>(io.tally.model.KafkaClients.with(Map.of(
+        this.producer = new KafkaProducer<>(KafkaClients.with(Map.of(
             ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ProducerConfig.CLIENT_ID_CONFIG, "rules-outbox-relay",
             ProducerConfig.ACKS_CONFIG, "all",
@@ -99,7 +105,7 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
     }
 
     private void run() {
-        long backoffMillis = 0;
+        int failures = 0;
         while (running) {
             try {
                 int published = relayOnce();
@@ -107,13 +113,13 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
                     LOG.info("outbox relay: relaying to {} again", Topics.RULES);
                     kafkaDown = false;
                 }
-                backoffMillis = 0;
+                failures = 0;
                 if (published == config.relayBatch()) {
                     continue; // more waiting
                 }
                 LockSupport.parkNanos(config.relayInterval().toNanos());
             } catch (RuntimeException e) {
-                backoffMillis = Math.min(5000, Math.max(500, backoffMillis * 2));
+                long backoffMillis = BACKOFF.apply(++failures);
                 if (!kafkaDown) {
                     LOG.warn("outbox relay: a round failed ({}); {} rows wait for {}, retrying every ≤5 s. Rule changes are still accepted.",
                         rootMessage(e), pending.get(), Topics.RULES);
@@ -188,7 +194,7 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
         }
     }
 
-    private ProducerRecord<String, String> record(Row row) throws java.io.IOException {
+    private ProducerRecord<String, String> record(Row row) throws IOException {
         boolean delete = "RuleDeleted".equals(row.type());
         ProducerRecord<String, String> record = new ProducerRecord<>(Topics.RULES, row.aggregateId(), delete ? null : row.payload());
         record.headers().add(OUTBOX_ID_HEADER, row.id().getBytes(StandardCharsets.UTF_8));
@@ -200,7 +206,7 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
         return record;
     }
 
-    private void markPublished(Connection c, List<Row> rows, List<RecordMetadata> acked) throws SQLException, java.io.IOException {
+    private void markPublished(Connection c, List<Row> rows, List<RecordMetadata> acked) throws SQLException, IOException {
         try (PreparedStatement outbox = c.prepareStatement(
                  "UPDATE outbox SET published_at = now(), kafka_partition = ?, kafka_offset = ? WHERE seq = ?");
              PreparedStatement rules = c.prepareStatement(

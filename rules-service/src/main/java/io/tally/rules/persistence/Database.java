@@ -2,6 +2,8 @@ package io.tally.rules.persistence;
 
 import io.micronaut.transaction.TransactionCallback;
 import io.micronaut.transaction.TransactionOperations;
+import io.micronaut.transaction.exceptions.CannotCreateTransactionException;
+import io.micronaut.transaction.exceptions.TransactionSystemException;
 import jakarta.inject.Singleton;
 
 import java.sql.Connection;
@@ -9,8 +11,11 @@ import java.sql.SQLException;
 import java.sql.SQLTransientException;
 
 /**
- * Runs a unit of work in one PostgreSQL transaction (micronaut-data's transaction manager) and turns
+ * Runs a unit of work in one PostgreSQL transaction (micronaut-data's JDBC transaction manager) and turns
  * "the database is away" into {@link StoreUnavailable}, which the API answers with 503 + Retry-After.
+ * The service uses no micronaut-data repositories: its three tables are written by {@link DefinitionTable} and
+ * {@link Outbox} with conditional SQL (a replace only where the version still matches, the outbox row in the same
+ * transaction, {@code RETURNING} what the API answers) that a repository would only wrap in {@code @Query} strings.
  */
 @Singleton
 public class Database {
@@ -45,8 +50,8 @@ public class Database {
             if (t instanceof SQLException sql && isUnavailable(sql)) {
                 return new StoreUnavailable("PostgreSQL is unavailable: " + sql.getMessage(), e);
             }
-            if (t instanceof io.micronaut.transaction.exceptions.CannotCreateTransactionException
-                || t instanceof io.micronaut.transaction.exceptions.TransactionSystemException) {
+            if (t instanceof CannotCreateTransactionException
+                || t instanceof TransactionSystemException) {
                 return new StoreUnavailable("PostgreSQL is unavailable: " + t.getMessage(), e);
             }
         }

@@ -1,7 +1,7 @@
 package io.tally.rules.persistence;
 
-import io.tally.model.TimeSource;
 import io.micronaut.serde.ObjectMapper;
+import io.tally.model.TimeSource;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

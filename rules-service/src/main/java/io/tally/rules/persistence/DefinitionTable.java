@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -125,7 +126,7 @@ final class DefinitionTable {
                 }
                 return Optional.of(new Cursor(Instant.ofEpochSecond(Long.parseLong(parts[0]), Long.parseLong(parts[1])),
                     UUID.fromString(parts[2])));
-            } catch (IllegalArgumentException | java.time.DateTimeException e) {
+            } catch (IllegalArgumentException | DateTimeException e) {
                 return Optional.empty();
             }
         }

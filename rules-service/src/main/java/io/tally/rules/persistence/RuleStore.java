@@ -1,9 +1,9 @@
 package io.tally.rules.persistence;
 
-import io.tally.model.TimeSource;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.model.RuleRecord;
 import io.tally.model.TenantQuotas;
+import io.tally.model.TimeSource;
 import io.tally.problem.FieldError;
 import io.tally.problem.ProblemException;
 import io.tally.rules.domain.RuleDefinition;

@@ -1,7 +1,7 @@
 package io.tally.subscription.api;
 
-import io.micronaut.http.MediaType;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micronaut.http.MediaType;
 import io.micronaut.websocket.CloseReason;
 import io.micronaut.websocket.WebSocketSession;
 import io.tally.subscription.domain.Subscription;

@@ -2,9 +2,9 @@ package io.tally.subscription.api;
 
 import io.tally.model.TimeSource;
 import io.tally.subscription.domain.Subscription;
-import org.slf4j.LoggerFactory;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collections;

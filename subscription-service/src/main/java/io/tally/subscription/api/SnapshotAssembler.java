@@ -5,9 +5,9 @@ import io.tally.model.RuleRecord;
 import io.tally.model.TimeSource;
 import io.tally.results.ResultWindow;
 import io.tally.results.RuleState;
-import io.tally.results.RuleView;
 import io.tally.results.StateReader;
 import io.tally.results.StateUnavailableException;
+import io.tally.rule.RuleSpec;
 import io.tally.rules.catalog.RuleCatalog;
 import io.tally.subscription.domain.Fanout;
 import io.tally.subscription.domain.Subscription;
@@ -55,7 +55,7 @@ public class SnapshotAssembler {
         long[] marks = new long[parts.size()];
         int[] versions = new int[parts.size()];
         StringBuilder windows = new StringBuilder("[");
-        RuleView firstRule = null;
+        RuleSpec firstRule = null;
         StateReader.Snapshot firstSnapshot = null;
         try {
             for (Subscription.Part part : parts) {
@@ -66,7 +66,7 @@ public class SnapshotAssembler {
                 if (record.get().version() != part.ruleVersion()) {
                     s.resnapshot(part, record.get().version());
                 }
-                RuleView rule = RuleView.of(record.get());
+                RuleSpec rule = RuleSpec.of(record.get());
                 marks[part.index()] = fanout.mark(s.tenant(), part.ruleId()); // before the read: it covers these
                 StateReader.Snapshot snapshot = reader.read(rule, rule.windowsOverlapping(now - 10 * rule.sizeMillis(), now));
                 seqs[part.index()] = snapshot.seq();

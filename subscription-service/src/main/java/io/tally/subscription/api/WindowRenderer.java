@@ -5,8 +5,8 @@ import io.micronaut.serde.ObjectMapper;
 import io.tally.results.RawWindow;
 import io.tally.results.ResultAssembler;
 import io.tally.results.ResultWindow;
-import io.tally.results.RuleView;
 import io.tally.results.StateReader;
+import io.tally.rule.RuleSpec;
 import io.tally.subscription.domain.Subscription;
 import jakarta.inject.Singleton;
 
@@ -29,7 +29,7 @@ public class WindowRenderer {
     }
 
     /** The windows of a read that have groups matching {@code filter}, in the read's order. */
-    public List<Subscription.Rendered> render(RuleView rule, StateReader.Snapshot read, Map<String, String> filter) {
+    public List<Subscription.Rendered> render(RuleSpec rule, StateReader.Snapshot read, Map<String, String> filter) {
         List<Subscription.Rendered> windows = new ArrayList<>(read.windows().size());
         for (RawWindow raw : read.windows()) {
             ResultWindow window = ResultWindow.of(assembler, rule, raw, filter, read.closedUpTo());

@@ -1,5 +1,6 @@
 package io.tally.subscription.domain;
 
+import io.github.resilience4j.core.IntervalFunction;
 import io.opentelemetry.context.Context;
 import io.tally.model.RuleChange;
 import org.slf4j.Logger;
@@ -16,6 +17,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
@@ -104,6 +106,8 @@ public final class Fanout {
     private final long historyMillis;
     private final int historySize;
     private final long retryMillis;
+    /** After a failed read: 50 ms doubling up to {@link #retryMillis}, each ±50 % (resilience4j), so readers do not retry in step. */
+    private final IntervalFunction retry;
     private Pushes pushes = Pushes.NONE;
 
     /**
@@ -111,7 +115,7 @@ public final class Fanout {
      * @param historyMillis how long announcements are kept for resumes, and how long after its last
      *                      subscriber a rule still keeps them
      * @param historySize at most this many announcements per rule
-     * @param retryMillis how long a reader waits after a failed read before it tries again
+     * @param retryMillis how long a reader waits at most after a failed read before it tries again
      */
     public Fanout(Source source, Executor readers, long historyMillis, int historySize, long retryMillis,
                   Consumer<Subscription> dirty, LongSupplier clock) {
@@ -120,6 +124,7 @@ public final class Fanout {
         this.historyMillis = historyMillis;
         this.historySize = historySize;
         this.retryMillis = retryMillis;
+        this.retry = retryMillis < 1 ? attempt -> 0L : IntervalFunction.ofExponentialRandomBackoff(Math.min(50, retryMillis), 2.0, 0.5, retryMillis);
         this.dirty = dirty;
         this.clock = clock;
     }
@@ -190,6 +195,7 @@ public final class Fanout {
 
     /** The rule's reader: reads what changed, delivers it, and again while more changed meanwhile. */
     private void drain(Channel channel) {
+        int failures = 0;
         while (true) {
             TreeSet<Long> shared;
             Map<Subscription.Part, Set<Long>> extras;
@@ -221,7 +227,7 @@ public final class Fanout {
                 read = source.read(channel.key.tenant(), channel.key.ruleId(), List.copyOf(all));
             } catch (RuntimeException e) {
                 if (!channel.failing) {
-                    LOG.warn("Reading the changed windows of rule {} (tenant {}) failed; trying again every {} ms: {}",
+                    LOG.warn("Reading the changed windows of rule {} (tenant {}) failed; trying again within {} ms: {}",
                         channel.key.ruleId(), channel.key.tenant(), retryMillis, e.toString());
                     channel.failing = true;
                 }
@@ -231,7 +237,7 @@ public final class Fanout {
                     channel.dirty.addAll(shared);
                     extras.forEach((part, windows) -> channel.extras.computeIfAbsent(part, p -> new TreeSet<>()).addAll(windows));
                 }
-                if (!sleep(retryMillis)) {
+                if (!sleep(retry.apply(++failures))) {
                     synchronized (channel) {
                         channel.reading = false; // shutting down
                     }
@@ -239,6 +245,7 @@ public final class Fanout {
                 }
                 continue;
             }
+            failures = 0;
             if (channel.failing) {
                 LOG.info("Reading the changed windows of rule {} (tenant {}) works again", channel.key.ruleId(), channel.key.tenant());
                 channel.failing = false;
@@ -345,7 +352,7 @@ public final class Fanout {
 
     /** Stops the readers (on shutdown). */
     public void close() {
-        if (readers instanceof java.util.concurrent.ExecutorService service) {
+        if (readers instanceof ExecutorService service) {
             service.shutdownNow();
         }
     }

@@ -1,18 +1,18 @@
 package io.tally.subscription.messaging;
 
-import io.opentelemetry.api.OpenTelemetry;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
+import io.opentelemetry.api.OpenTelemetry;
 import io.tally.model.RuleRecord;
 import io.tally.model.TimeSource;
 import io.tally.results.RuleState;
-import io.tally.results.RuleView;
 import io.tally.results.StateReader;
+import io.tally.rule.RuleSpec;
 import io.tally.rules.catalog.RuleCatalog;
 import io.tally.subscription.api.Flusher;
 import io.tally.subscription.api.WindowRenderer;
@@ -63,7 +63,7 @@ public class Beans {
             if (record.isEmpty()) {
                 return null;
             }
-            RuleView rule = RuleView.of(record.get());
+            RuleSpec rule = RuleSpec.of(record.get());
             return new StoredRead(rule, reader.read(rule, starts), renderer);
         };
         // Each watched rule's reader runs on a virtual thread of its own while it has changes to read.
@@ -73,7 +73,7 @@ public class Beans {
     }
 
     /** Windows read from the state store for the fan-out. */
-    private record StoredRead(RuleView rule, StateReader.Snapshot read, WindowRenderer renderer) implements Fanout.Read {
+    private record StoredRead(RuleSpec rule, StateReader.Snapshot read, WindowRenderer renderer) implements Fanout.Read {
 
         @Override
         public long seq() {

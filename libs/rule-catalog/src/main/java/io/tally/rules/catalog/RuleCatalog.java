@@ -1,22 +1,28 @@
 package io.tally.rules.catalog;
 
+import io.github.resilience4j.core.IntervalFunction;
+import io.tally.model.KafkaClients;
 import io.tally.model.RuleRecord;
 import io.tally.model.Topics;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +35,9 @@ import java.util.function.Function;
  * the one held is ignored (the outbox relay may send a row twice); a tombstone deletes.
  */
 public final class RuleCatalog implements AutoCloseable {
+
+    /** Between failed reads: 250 ms doubling to 5 s, each ±50 %, from resilience4j. */
+    private static final IntervalFunction BACKOFF = IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(250), 2.0, 0.5, Duration.ofSeconds(5));
 
     private static final Logger LOG = LoggerFactory.getLogger(RuleCatalog.class);
 
@@ -47,7 +56,7 @@ public final class RuleCatalog implements AutoCloseable {
 
     public RuleCatalog(String bootstrapServers, String clientId, Function<byte[], RuleRecord> decoder) {
         this.decoder = decoder;
-        this.consumer = new KafkaConsumer<>(io.tally.model.KafkaClients.with(Map.of(
+        this.consumer = new KafkaConsumer<>(KafkaClients.with(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
             ConsumerConfig.CLIENT_ID_CONFIG, clientId + "-rules",
             ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
@@ -93,13 +102,13 @@ public final class RuleCatalog implements AutoCloseable {
         try {
             List<TopicPartition> partitions = assignFromBeginning();
             Map<TopicPartition, Long> end = endOffsets(partitions);
-            long backoff = 0;
+            int failures = 0;
             while (running) {
                 try {
                     for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                         apply(record);
                     }
-                    Map<Integer, Long> now = new java.util.TreeMap<>();
+                    Map<Integer, Long> now = new TreeMap<>();
                     for (TopicPartition p : partitions) {
                         now.put(p.partition(), consumer.position(p, Duration.ofSeconds(5)));
                     }
@@ -108,14 +117,14 @@ public final class RuleCatalog implements AutoCloseable {
                         LOG.info("rule catalog caught up: {} rules", rules.size());
                         caughtUp.countDown();
                     }
-                    backoff = 0;
-                } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                    failures = 0;
+                } catch (TimeoutException e) {
                     LOG.warn("rule catalog: {} is not answering ({}); still trying", Topics.RULES, e.getMessage());
                 } catch (WakeupException e) {
                     throw e;
                 } catch (RuntimeException e) {
                     // Never stop reading: a catalog that stopped would keep every instance on old rule versions.
-                    backoff = Math.min(5_000, Math.max(250, backoff * 2));
+                    long backoff = BACKOFF.apply(++failures);
                     LOG.warn("rule catalog: reading {} failed ({}); trying again in {} ms", Topics.RULES, e.toString(), backoff);
                     pause(backoff);
                 }
@@ -164,7 +173,7 @@ public final class RuleCatalog implements AutoCloseable {
                     consumer.seekToBeginning(partitions);
                     return partitions;
                 }
-            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            } catch (TimeoutException e) {
                 LOG.warn("rule catalog: cannot reach Kafka to read {} ({}); retrying", Topics.RULES, e.getMessage());
             }
             if (!running) {
@@ -197,12 +206,12 @@ public final class RuleCatalog implements AutoCloseable {
 
     /** The version a tombstone deleted (header {@link RuleRecord#DELETED_VERSION_HEADER}); unknown = every version. */
     private static int deletedVersion(ConsumerRecord<String, byte[]> record) {
-        org.apache.kafka.common.header.Header header = record.headers().lastHeader(RuleRecord.DELETED_VERSION_HEADER);
+        Header header = record.headers().lastHeader(RuleRecord.DELETED_VERSION_HEADER);
         if (header == null) {
             return Integer.MAX_VALUE;
         }
         try {
-            return Integer.parseInt(new String(header.value(), java.nio.charset.StandardCharsets.UTF_8));
+            return Integer.parseInt(new String(header.value(), StandardCharsets.UTF_8));
         } catch (NumberFormatException e) {
             return Integer.MAX_VALUE;
         }

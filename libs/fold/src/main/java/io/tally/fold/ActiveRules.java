@@ -1,0 +1,65 @@
+package io.tally.fold;
+
+import io.tally.model.RuleFailure;
+import io.tally.model.RuleRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** The compiled rules per tenant, swapped atomically as rule versions arrive. */
+public final class ActiveRules {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ActiveRules.class);
+
+    private final Map<String, List<CompiledRule>> byTenant = new ConcurrentHashMap<>();
+    private final Map<String, RuleFailure> failures = new ConcurrentHashMap<>();
+
+    /** Installs a rule version (or removes the rule when {@code record} is null); returns the compiled rule, if any. */
+    public CompiledRule apply(String tenant, String id, RuleRecord record) {
+        CompiledRule compiled = null;
+        if (record != null) {
+            try {
+                compiled = CompiledRule.compile(record);
+            } catch (RuntimeException e) {
+                // The version before it keeps running; the failure is reported, so its status shows 'failed'.
+                LOG.warn("rule {}:{} v{} cannot run: {}", tenant, id, record.version(), e.getMessage());
+                failures.put(tenant + ":" + id, new RuleFailure(tenant, id, record.version(), "the aggregation cannot run this version: " + e.getMessage()));
+                return null;
+            }
+        }
+        failures.remove(tenant + ":" + id);
+        CompiledRule installed = compiled;
+        byTenant.compute(tenant, (t, rules) -> {
+            List<CompiledRule> next = new ArrayList<>(rules == null ? List.of() : rules);
+            next.removeIf(r -> r.id().equals(id));
+            if (installed != null) {
+                next.add(installed);
+            }
+            return next.isEmpty() ? null : List.copyOf(next);
+        });
+        return compiled;
+    }
+
+    /** The rule versions that could not be compiled (the latest version of each rule that failed). */
+    public List<RuleFailure> failures() {
+        return List.copyOf(failures.values());
+    }
+
+    /** Every tenant's rules now. */
+    public Map<String, List<CompiledRule>> all() {
+        return Map.copyOf(byTenant);
+    }
+
+    public List<CompiledRule> of(String tenant) {
+        return byTenant.getOrDefault(tenant, List.of());
+    }
+
+    /** How long a tenant with these rules must remember ids for dedup. */
+    public static long horizonMillis(List<CompiledRule> rules) {
+        return rules.stream().mapToLong(CompiledRule::horizonMillis).max().orElse(0);
+    }
+}

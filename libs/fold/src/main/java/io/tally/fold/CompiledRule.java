@@ -1,0 +1,142 @@
+package io.tally.fold;
+
+import io.tally.model.Event;
+import io.tally.model.RuleRecord;
+import io.tally.rule.Dimensions;
+import io.tally.rule.FieldRef;
+import io.tally.rule.RuleSpec;
+import io.tally.rule.WindowSpec;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/** A rule version ready for the hot path: filter, group key, aggregations, windows and lateness, over its {@link RuleSpec}. */
+public final class CompiledRule {
+
+    private final RuleRecord record;
+    private final RuleSpec spec;
+    private final Set<String> categories;
+    private final Set<String> types;
+    private final Set<String> geos;
+    private final Map<FieldRef, String> attributeFilter;
+    private final FieldRef[] groupBy;
+    private final RuleSpec.Aggregation[] ops;
+
+    private CompiledRule(RuleRecord r) {
+        this.record = r;
+        this.spec = RuleSpec.of(r);
+        RuleRecord.Filter f = r.filter();
+        this.categories = f == null || f.categories() == null ? Set.of() : Set.copyOf(f.categories());
+        this.types = f == null || f.types() == null ? Set.of() : Set.copyOf(f.types());
+        this.geos = f == null || f.geos() == null ? Set.of() : Set.copyOf(f.geos());
+        this.attributeFilter = f == null || f.attributes() == null ? Map.of()
+            : f.attributes().entrySet().stream().collect(Collectors.toUnmodifiableMap(
+                e -> FieldRef.of(Dimensions.ATTRIBUTE_PREFIX + e.getKey()), e -> Json.value(normalize(e.getValue()))));
+        this.groupBy = spec.dimensions().stream().map(FieldRef::of).toArray(FieldRef[]::new);
+        this.ops = spec.ops().toArray(RuleSpec.Aggregation[]::new);
+    }
+
+    /** Compiles a rule record; throws {@link IllegalArgumentException} for a definition it cannot run. */
+    public static CompiledRule compile(RuleRecord record) {
+        return new CompiledRule(record);
+    }
+
+    private static Object normalize(Object v) {
+        return v instanceof Number n ? Double.valueOf(n.doubleValue()) : v;
+    }
+
+    public String tenant() {
+        return spec.tenant();
+    }
+
+    /** The rule version this was compiled from. */
+    public RuleRecord record() {
+        return record;
+    }
+
+    /** The rule as every service reads it. */
+    public RuleSpec spec() {
+        return spec;
+    }
+
+    public String id() {
+        return spec.id();
+    }
+
+    public int version() {
+        return spec.version();
+    }
+
+    /** The aggregations, as an array for the hot path (do not modify). */
+    public RuleSpec.Aggregation[] ops() {
+        return ops;
+    }
+
+    public WindowSpec windows() {
+        return spec.window();
+    }
+
+    public long latenessMillis() {
+        return spec.latenessMillis();
+    }
+
+    public long retentionMillis() {
+        return spec.retentionMillis();
+    }
+
+    /** When the stored window starting at {@code start} expires (epoch ms): its end plus the retention. */
+    public long expiresAt(long start) {
+        return start + spec.sizeMillis() + spec.retentionMillis();
+    }
+
+    /**
+     * How long the rule's fence and update sequence must outlive its last write: longer than any of its
+     * windows can live, so a window never outlives the sequence its readers order by.
+     */
+    public long metaTtlMillis() {
+        return spec.sizeMillis() + Math.max(spec.retentionMillis(), spec.latenessMillis()) + TimeUnit.DAYS.toMillis(1);
+    }
+
+    /** Dedup must remember an id while any window it could join is still open. */
+    public long horizonMillis() {
+        return spec.sizeMillis() + spec.latenessMillis();
+    }
+
+    public boolean matches(Event e) {
+        if (!categories.isEmpty() && !categories.contains(e.category())) {
+            return false;
+        }
+        if (!types.isEmpty() && (e.type() == null || !types.contains(e.type()))) {
+            return false;
+        }
+        if (!geos.isEmpty() && (e.geo() == null || !geos.contains(e.geo()))) {
+            return false;
+        }
+        for (Map.Entry<FieldRef, String> a : attributeFilter.entrySet()) {
+            Object v = a.getKey().read(e);
+            if (v == null || !a.getValue().equals(Json.value(v))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The group as a JSON array of the dimension values ({@code null} where the event lacks one). */
+    public String groupKey(Event e) {
+        StringBuilder out = new StringBuilder(32).append('[');
+        for (int i = 0; i < groupBy.length; i++) {
+            if (i > 0) {
+                out.append(',');
+            }
+            Json.appendValue(out, groupBy[i].read(e));
+        }
+        return out.append(']').toString();
+    }
+
+    public List<String> groupDimensions() {
+        return spec.dimensions();
+    }
+}

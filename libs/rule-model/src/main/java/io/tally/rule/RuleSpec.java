@@ -1,0 +1,75 @@
+package io.tally.rule;
+
+import io.tally.model.RuleRecord;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A rule version parsed once for every service that runs or reads it: its windows, retention, the dimensions it
+ * groups by and its aggregations, with the contract's defaults filled in. Built from a {@link RuleRecord} the rules
+ * service has validated; {@link IllegalArgumentException} for one that cannot run.
+ */
+public record RuleSpec(String tenant, String id, int version, WindowSpec window, long retentionMillis,
+                       List<String> dimensions, List<Aggregation> aggregations) {
+
+    /** One aggregation: its name, operation, field (null for count and rate) and k (of a topk; the default otherwise). */
+    public record Aggregation(String name, Op kind, FieldRef field, int k) {
+
+        public Aggregation {
+            if (kind.needsField() && field == null) {
+                throw new IllegalArgumentException("aggregation " + name + " (" + kind.wire() + ") needs a field");
+            }
+        }
+    }
+
+    public RuleSpec {
+        dimensions = List.copyOf(dimensions);
+        aggregations = List.copyOf(aggregations);
+    }
+
+    public static RuleSpec of(RuleRecord r) {
+        List<Aggregation> aggregations = r.aggregations().stream().map(a -> new Aggregation(a.name(), Op.of(a.op()),
+            a.field() == null ? null : FieldRef.of(a.field()), a.k() == null ? RuleDefaults.TOPK_K : a.k())).toList();
+        return new RuleSpec(r.tenant(), r.id(), r.version(), WindowSpec.of(r),
+            RuleDefaults.duration(r.retention(), RuleDefaults.RETENTION).toMillis(),
+            r.groupBy() == null ? List.of() : r.groupBy(), aggregations);
+    }
+
+    /** The aggregations, as {@link #aggregations()}: what each group of a window holds. */
+    public List<Aggregation> ops() {
+        return aggregations;
+    }
+
+    public long sizeMillis() {
+        return window.sizeMillis();
+    }
+
+    public long slideMillis() {
+        return window.slideMillis();
+    }
+
+    public long latenessMillis() {
+        return window.latenessMillis();
+    }
+
+    /** How many windows overlap {@code [from, to)}. */
+    public long countOverlapping(long from, long to) {
+        return window.countOverlapping(from, to);
+    }
+
+    /** Starts of the windows overlapping {@code [from, to)}, oldest first. */
+    public List<Long> windowsOverlapping(long from, long to) {
+        return window.windowsOverlapping(from, to);
+    }
+
+    /** Whether the window starting at {@code windowStart} is final, given how far the aggregation closed the rule. */
+    public boolean isFinal(long windowStart, Long closedUpTo) {
+        return window.isFinal(windowStart, closedUpTo);
+    }
+
+    /** How long the rule's state lives after a window ends. */
+    public Duration retention() {
+        return Duration.ofMillis(retentionMillis);
+    }
+}
