@@ -128,14 +128,6 @@ public final class RuleDelta {
         return parts;
     }
 
-    /** The windows of a delta that is one part (one that was never cut, as with the default size in tests). */
-    public Map<Long, Map<String, GroupDelta>> windows() {
-        if (parts.size() != 1) {
-            throw new IllegalStateException("the delta of rule " + rule.id() + " is cut into " + parts.size() + " parts: read parts()");
-        }
-        return current.windows;
-    }
-
     /** Late events over every part. */
     public long lateEvents() {
         return parts.stream().mapToLong(Part::lateEvents).sum();

@@ -42,7 +42,7 @@ class MicroBatchTest {
         assertTrue(batch.unreadable().getFirst().reason().startsWith("the event could not be read"));
         Map<Integer, PartitionState> states = Map.of(2, new PartitionState());
         List<PartitionFold> folds = batch.fold(states, T0 + 60_000, rule -> Long.MIN_VALUE, Map.of(), PartitionFold.DEFAULT_SCRIPT_CELLS);
-        assertEquals(2, folds.getFirst().deltas().get("acme:r").windows().get(T0).get("[]").count(0));
+        assertEquals(2, folds.getFirst().deltas().get("acme:r").parts().getFirst().windows().get(T0).get("[]").count(0));
         assertEquals(12, folds.getFirst().lastOffset());
     }
 
@@ -86,7 +86,7 @@ class MicroBatchTest {
         MicroBatch batch = new MicroBatch(records, t -> List.of(rule("acme", "r", 1, null)));
         var folds = batch.fold(Map.of(4, new PartitionState()), T0 + 60_000, rule -> Long.MIN_VALUE, Map.of(4, Map.of("acme", Map.of("a", 5L))),
             PartitionFold.DEFAULT_SCRIPT_CELLS);
-        assertEquals(1, folds.getFirst().deltas().get("acme:r").windows().values().stream()
+        assertEquals(1, folds.getFirst().deltas().get("acme:r").parts().getFirst().windows().values().stream()
             .mapToLong(groups -> groups.get("[]").count(0)).sum());
         assertEquals(1, folds.getFirst().duplicates());
     }

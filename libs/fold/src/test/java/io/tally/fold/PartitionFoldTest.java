@@ -47,7 +47,7 @@ class PartitionFoldTest {
     }
 
     private static long count(PartitionFold fold, String rule, long window, String group) {
-        return fold.deltas().get("acme:" + rule).windows().get(window).get(group).count(0);
+        return fold.deltas().get("acme:" + rule).parts().getFirst().windows().get(window).get(group).count(0);
     }
 
     @Test
@@ -72,7 +72,7 @@ class PartitionFoldTest {
         CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT1M", List.of("category"), null, agg("n", "count", null, null)));
         PartitionFold fold = fold(List.of(r), event("a", T0 + 1_000, "sports", "US", 1.0, Map.of()),
             event("a", T0 + 30_000, "movies", "FR", 2.0, Map.of()), event("a", T0 + 65_000, "sports", "US", 1.0, Map.of()));
-        assertEquals(1, fold.deltas().get("acme:r").windows().values().stream().mapToLong(w -> w.values().stream().mapToLong(d -> d.count(0)).sum()).sum());
+        assertEquals(1, fold.deltas().get("acme:r").parts().getFirst().windows().values().stream().mapToLong(w -> w.values().stream().mapToLong(d -> d.count(0)).sum()).sum());
         assertEquals(2, fold.duplicates());
     }
 
@@ -134,7 +134,7 @@ class PartitionFoldTest {
         CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("s", "sum", "value", null)));
         PartitionFold fold = fold(List.of(r), event("a", T0, "c", null, 1e308, Map.of()), event("b", T0, "c", null, 1e308, Map.of()),
             event("c", T0, "c", null, -1e308, Map.of()));
-        GroupDelta delta = fold.deltas().get("acme:r").windows().get(T0).get("[]");
+        GroupDelta delta = fold.deltas().get("acme:r").parts().getFirst().windows().get(T0).get("[]");
         assertEquals(Double.MAX_VALUE - 1e308, delta.sum(0));
         assertTrue(Double.isFinite(delta.sum(0)));
     }
@@ -148,7 +148,7 @@ class PartitionFoldTest {
         fold.add(1, event("a", T0 + 10_000), DedupIndex.NONE, t -> List.of(r));
         fold.add(2, event("b", T0 + 61_000), DedupIndex.NONE, t -> List.of(r));
         assertEquals(1, fold.deltas().get("acme:r").lateEvents());
-        assertEquals(null, fold.deltas().get("acme:r").windows().get(T0));
+        assertEquals(null, fold.deltas().get("acme:r").parts().getFirst().windows().get(T0));
         assertEquals(1, count(fold, "r", T0 + 60_000, "[]"));
     }
 
@@ -184,7 +184,7 @@ class PartitionFoldTest {
         PartitionFold fold = fold(List.of(r), event("a", T0 + 90_000), event("late", T0 + 59_999));
         assertEquals(1, fold.deltas().get("acme:r").lateEvents());
         assertEquals(List.of("late"), fold.lateEvents().stream().map(Event::id).toList());
-        assertTrue(fold.deltas().get("acme:r").windows().get(T0) == null, "a closed window never changes");
+        assertTrue(fold.deltas().get("acme:r").parts().getFirst().windows().get(T0) == null, "a closed window never changes");
     }
 
     @Test
@@ -192,7 +192,7 @@ class PartitionFoldTest {
         CompiledRule r = CompiledRule.compile(rule("r", "PT1M", "PT20S", "PT0S", List.of(), null, agg("n", "count", null, null)));
         // Watermark 10:01:05: of the windows of 10:00:50 ([10:00:00..), [10:00:20..), [10:00:40..)), the first has closed.
         PartitionFold fold = fold(List.of(r), event("a", T0 + 65_000), event("b", T0 + 50_000));
-        Map<Long, Map<String, GroupDelta>> windows = fold.deltas().get("acme:r").windows();
+        Map<Long, Map<String, GroupDelta>> windows = fold.deltas().get("acme:r").parts().getFirst().windows();
         assertEquals(null, windows.get(T0));
         // a (10:01:05) is in [10:00:20, 10:01:20), [10:00:40, 10:01:40) and [10:01:00, 10:02:00); b joins the first two.
         assertEquals(2, windows.get(T0 + 20_000).get("[]").count(0));
@@ -229,7 +229,7 @@ class PartitionFoldTest {
             event("b", T0, "sports", null, null, Map.of("league", "nba")),
             event("c", T0, "sports", "US", null, Map.of("league", "nfl")),
             event("d", T0, "movies", "US", null, Map.of("league", "nba")));
-        assertEquals(Set.of("[\"sports\",\"US\"]", "[\"sports\",null]"), fold.deltas().get("acme:r").windows().get(T0).keySet());
+        assertEquals(Set.of("[\"sports\",\"US\"]", "[\"sports\",null]"), fold.deltas().get("acme:r").parts().getFirst().windows().get(T0).keySet());
     }
 
     @Test
@@ -242,7 +242,7 @@ class PartitionFoldTest {
             event("a", T0, "c", null, 2.0, Map.of("user", "u1", "team", "Lakers", "score", 10.0)),
             event("b", T0, "c", null, -1.5, Map.of("user", "u2", "team", "Lakers")),
             event("c", T0, "c", null, null, Map.of("user", "u1", "team", "Bulls", "score", "n/a")));
-        GroupDelta d = fold.deltas().get("acme:r").windows().get(T0).get("[]");
+        GroupDelta d = fold.deltas().get("acme:r").parts().getFirst().windows().get(T0).get("[]");
         assertEquals(3, d.events());
         assertEquals(3, d.count(0));
         assertEquals(0.5, d.sum(1));
