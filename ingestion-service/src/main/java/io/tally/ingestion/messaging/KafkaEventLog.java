@@ -4,7 +4,6 @@ import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micronaut.context.annotation.Value;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -15,70 +14,46 @@ import io.opentelemetry.context.Scope;
 import io.tally.ingestion.config.IngestionConfig;
 import io.tally.model.Event;
 import io.tally.model.EventCodec;
-import io.tally.model.KafkaClients;
 import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import io.tally.telemetry.KafkaTraces;
 import io.tally.telemetry.Observed;
-import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Appends accepted events to {@link Topics#EVENTS}: idempotent producer, {@code acks=all}; returns
- * only when the broker acknowledged every event. Broker failures open a circuit breaker so requests
+ * Appends accepted events to {@link Topics#EVENTS} through {@link EventTopic} (idempotent, {@code acks=all}); returns
+ * only when the broker acknowledged every event, within the ack timeout. Broker failures open a circuit breaker so requests
  * fail fast (503) instead of piling up while Kafka is away.
  */
 @Singleton
-public class KafkaEventLog implements AutoCloseable {
+public class KafkaEventLog {
 
     private static final Logger LOG = LoggerFactory.getLogger(KafkaEventLog.class);
 
-    private final KafkaProducer<String, byte[]> producer;
+    private final EventTopic topic;
     private final CircuitBreaker breaker;
     private final Duration ackTimeout;
     private final int retryAfterSeconds;
     private final Tracer tracer;
     private final TimeSource time;
-    private final AutoCloseable metrics;
 
-    public KafkaEventLog(@Value("${kafka.bootstrap.servers}") String bootstrap, IngestionConfig config, MeterRegistry meters,
-                         OpenTelemetry telemetry, TimeSource time) {
+    public KafkaEventLog(EventTopic topic, IngestionConfig config, MeterRegistry meters, OpenTelemetry telemetry, TimeSource time) {
+        this.topic = topic;
         this.time = time;
         this.tracer = telemetry.getTracer("io.tally.ingestion");
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        props.put(ProducerConfig.CLIENT_ID_CONFIG, "ingestion-service");
-        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        props.put(ProducerConfig.ACKS_CONFIG, "all");
-        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
-        props.put(ProducerConfig.LINGER_MS_CONFIG, 2);
-        props.put(ProducerConfig.BATCH_SIZE_CONFIG, 128 * 1024);
-        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
-        // Bounded waits: metadata (broker down) and delivery both give up well before the request times out.
-        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 3000);
-        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 4000);
-        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(6000, config.ackTimeout().toMillis() - 1000));
-        props.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
-        this.producer = new KafkaProducer<>(KafkaClients.with(props), new StringSerializer(), new ByteArraySerializer());
         this.ackTimeout = config.ackTimeout();
         this.retryAfterSeconds = (int) Math.max(1, config.breakerOpenFor().toSeconds());
-        this.metrics = Observed.kafka(meters, producer);
         this.breaker = Observed.breaker(meters, "kafka-events", CircuitBreakerConfig.custom()
             .slidingWindowSize(20)
             .minimumNumberOfCalls(4)
@@ -128,19 +103,11 @@ public class KafkaEventLog implements AutoCloseable {
         try {
             for (int i = 0; i < events.size(); i++) {
                 Event event = events.get(i);
-                CompletableFuture<Void> ack = new CompletableFuture<>();
-                ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.EVENTS, event.partitionKey(), EventCodec.encode(event));
+                Headers headers = new RecordHeaders();
                 if (traceparent != null) {
-                    record.headers().add(KafkaTraces.TRACEPARENT, traceparent);
+                    headers.add(KafkaTraces.TRACEPARENT, traceparent);
                 }
-                producer.send(record, (metadata, error) -> {
-                    if (error == null) {
-                        ack.complete(null);
-                    } else {
-                        ack.completeExceptionally(error);
-                    }
-                });
-                acks[i] = ack;
+                acks[i] = topic.append(event.partitionKey(), EventCodec.encode(event), headers);
             }
             CompletableFuture.allOf(acks).get(Math.max(0, deadline - time.nanos()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
@@ -150,20 +117,9 @@ public class KafkaEventLog implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EventLogUnavailableException("interrupted while waiting for the broker", retryAfterSeconds, e);
-        } catch (KafkaException e) {
-            // send() itself fails when metadata cannot be fetched within max.block.ms (broker down)
+        } catch (RuntimeException e) {
+            // A send fails at once when metadata cannot be fetched within max.block.ms (broker down).
             throw new EventLogUnavailableException("the broker is unreachable: " + e.getMessage(), retryAfterSeconds, e);
         }
-    }
-
-    @PreDestroy
-    @Override
-    public void close() {
-        try {
-            metrics.close();
-        } catch (Exception e) {
-            LOG.debug("unbinding Kafka client metrics: {}", e.toString());
-        }
-        producer.close(Duration.ofSeconds(5));
     }
 }

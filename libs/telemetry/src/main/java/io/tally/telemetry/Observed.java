@@ -26,29 +26,6 @@ public final class Observed {
         return metrics;
     }
 
-    /** A listener's consumer, measured once micronaut-kafka hands it over ({@code ConsumerAware}); close it with the bean. */
-    public static final class ListenerMetrics implements AutoCloseable {
-
-        private final MeterRegistry meters;
-        private volatile AutoCloseable bound;
-
-        public ListenerMetrics(MeterRegistry meters) {
-            this.meters = meters;
-        }
-
-        public void bind(Consumer<?, ?> consumer) {
-            bound = kafka(meters, consumer);
-        }
-
-        @Override
-        public void close() throws Exception {
-            AutoCloseable b = bound;
-            if (b != null) {
-                b.close();
-            }
-        }
-    }
-
     /** Binds the producer's metrics; close the result when the producer closes. */
     public static AutoCloseable kafka(MeterRegistry meters, Producer<?, ?> producer) {
         KafkaClientMetrics metrics = new KafkaClientMetrics(producer);

@@ -1,7 +1,5 @@
 package io.tally.query.api;
 
-import com.github.benmanes.caffeine.cache.AsyncCache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.core.type.Argument;
@@ -27,7 +25,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -41,7 +38,7 @@ public class ResultsService {
     private final RuleCatalog catalog;
     private final StateReader reader;
     private final ResultAssembler assembler;
-    private final AsyncCache<String, StateReader.Snapshot> cache;
+    private final SnapshotCache<StateReader.Snapshot> cache;
     private final Clock clock;
 
     public ResultsService(RuleCatalog catalog, StateReader reader, ObjectMapper json,
@@ -50,7 +47,7 @@ public class ResultsService {
         this.catalog = catalog;
         this.reader = reader;
         this.assembler = new ResultAssembler(text -> read(json, text, Argument.listOf(Object.class)), text -> read(json, text, Argument.OBJECT_ARGUMENT));
-        this.cache = Caffeine.newBuilder().expireAfterWrite(cacheTtl).maximumSize(10_000).buildAsync();
+        this.cache = new SnapshotCache<>(cacheTtl, time);
     }
 
     private static <T> T read(ObjectMapper json, String text, Argument<T> type) {
@@ -131,9 +128,8 @@ public class ResultsService {
         if (starts.isEmpty()) {
             return StateReader.Snapshot.empty();
         }
-        String key = rule.tenant() + "|" + rule.id() + "|" + rule.version() + "|" + starts.getFirst() + "|" + starts.getLast();
         try {
-            return cache.get(key, (k, executor) -> CompletableFuture.supplyAsync(() -> reader.read(rule, starts), executor)).join();
+            return cache.get(rule, starts, () -> reader.read(rule, starts));
         } catch (CompletionException e) {
             if (e.getCause() instanceof RuleState.ReadTooLarge tooLarge) {
                 throw ProblemException.invalid("The range holds more values than one answer may (" + tooLarge.getMessage() + "). Ask for a shorter"

@@ -1,7 +1,5 @@
 package io.tally.rules.messaging;
 
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micronaut.configuration.kafka.ConsumerAware;
 import io.micronaut.configuration.kafka.ConsumerSeekAware;
 import io.micronaut.configuration.kafka.annotation.KafkaListener;
 import io.micronaut.configuration.kafka.annotation.OffsetReset;
@@ -15,9 +13,6 @@ import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import io.tally.rules.config.RulesConfig;
 import io.tally.runtime.ReadFromTime;
-import io.tally.telemetry.Observed;
-import jakarta.annotation.PreDestroy;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
@@ -38,9 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 @KafkaListener(groupId = "rules-service-acks", uniqueGroupId = true,
     clientId = "rules-service-acks", offsetStrategy = OffsetStrategy.DISABLED, offsetReset = OffsetReset.LATEST)
-public class AggregationAcks implements ConsumerSeekAware, ConsumerAware<String, String>, AutoCloseable {
-
-    private final Observed.ListenerMetrics metrics;
+public class AggregationAcks implements ConsumerSeekAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(AggregationAcks.class);
 
@@ -55,8 +48,7 @@ public class AggregationAcks implements ConsumerSeekAware, ConsumerAware<String,
     /** Only recent acknowledgements matter: older instances are not live any more. */
     private final ReadFromTime from;
 
-    public AggregationAcks(ObjectMapper json, RulesConfig config, TimeSource time, MeterRegistry meters) {
-        this.metrics = new Observed.ListenerMetrics(meters);
+    public AggregationAcks(ObjectMapper json, RulesConfig config, TimeSource time) {
         this.json = json;
         this.config = config;
         this.time = time;
@@ -106,16 +98,5 @@ public class AggregationAcks implements ConsumerSeekAware, ConsumerAware<String,
         } catch (IOException | RuntimeException e) {
             LOG.debug("ignoring an unreadable acknowledgement at offset {}: {}", record.offset(), e.toString());
         }
-    }
-
-    @Override
-    public void setKafkaConsumer(Consumer<String, String> consumer) {
-        metrics.bind(consumer);
-    }
-
-    @PreDestroy
-    @Override
-    public void close() throws Exception {
-        metrics.close();
     }
 }

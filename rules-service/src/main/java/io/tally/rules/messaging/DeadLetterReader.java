@@ -1,7 +1,5 @@
 package io.tally.rules.messaging;
 
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micronaut.configuration.kafka.ConsumerAware;
 import io.micronaut.configuration.kafka.annotation.ErrorStrategy;
 import io.micronaut.configuration.kafka.annotation.ErrorStrategyValue;
 import io.micronaut.configuration.kafka.annotation.KafkaListener;
@@ -12,9 +10,6 @@ import io.micronaut.context.annotation.Property;
 import io.tally.model.DeadLetter;
 import io.tally.model.Topics;
 import io.tally.rules.persistence.DeadLetterStore;
-import io.tally.telemetry.Observed;
-import jakarta.annotation.PreDestroy;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
@@ -34,16 +29,13 @@ import java.util.List;
     offsetReset = OffsetReset.EARLIEST, offsetStrategy = OffsetStrategy.SYNC,
     errorStrategy = @ErrorStrategy(value = ErrorStrategyValue.RETRY_ON_ERROR, retryDelay = "2s", retryCount = Integer.MAX_VALUE),
     properties = @Property(name = ConsumerConfig.MAX_POLL_RECORDS_CONFIG, value = "1000"))
-public class DeadLetterReader implements ConsumerAware<String, byte[]>, AutoCloseable {
-
-    private final Observed.ListenerMetrics metrics;
+public class DeadLetterReader {
 
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterReader.class);
 
     private final DeadLetterStore store;
 
-    public DeadLetterReader(DeadLetterStore store, MeterRegistry meters) {
-        this.metrics = new Observed.ListenerMetrics(meters);
+    public DeadLetterReader(DeadLetterStore store) {
         this.store = store;
     }
 
@@ -74,16 +66,5 @@ public class DeadLetterReader implements ConsumerAware<String, byte[]>, AutoClos
             }
         }
         return letters;
-    }
-
-    @Override
-    public void setKafkaConsumer(Consumer<String, byte[]> consumer) {
-        metrics.bind(consumer);
-    }
-
-    @PreDestroy
-    @Override
-    public void close() throws Exception {
-        metrics.close();
     }
 }

@@ -3,21 +3,16 @@ package io.tally.rules.messaging;
 import io.github.resilience4j.core.IntervalFunction;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.annotation.Context;
-import io.micronaut.context.annotation.Value;
 import io.micronaut.serde.ObjectMapper;
-import io.tally.model.KafkaClients;
 import io.tally.model.RuleRecord;
 import io.tally.model.Topics;
 import io.tally.rules.config.RulesConfig;
 import io.tally.rules.persistence.Database;
 import io.tally.rules.persistence.RuleStore;
-import io.tally.telemetry.Observed;
 import jakarta.annotation.PreDestroy;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +26,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -65,32 +61,21 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
     private final Database db;
     private final ObjectMapper json;
     private final RulesConfig config;
-    private final KafkaProducer<String, String> producer;
+    private final RulesTopic topic;
     private final Thread thread;
     private final AtomicLong pending = new AtomicLong();
     private final MeterRegistry meters;
     private volatile boolean running = true;
     private volatile boolean kafkaDown;
     private int batchesSent;
-    private final AutoCloseable producerMetrics;
 
-    public OutboxRelay(Database db, ObjectMapper json, RulesConfig config, MeterRegistry meters,
-                       @Value("${kafka.bootstrap.servers}") String bootstrap) {
+    public OutboxRelay(Database db, ObjectMapper json, RulesConfig config, MeterRegistry meters, RulesTopic topic) {
         this.db = db;
         this.json = json;
         this.config = config;
         this.meters = meters;
-        this.producer = new KafkaProducer<>(KafkaClients.with(Map.of(
-            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            ProducerConfig.CLIENT_ID_CONFIG, "rules-outbox-relay",
-            ProducerConfig.ACKS_CONFIG, "all",
-            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-            ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1,
-            ProducerConfig.MAX_BLOCK_MS_CONFIG, 5000,
-            ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
-            ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10000)), new StringSerializer(), new StringSerializer());
+        this.topic = topic;
         meters.gauge("tally.outbox.pending", pending);
-        this.producerMetrics = Observed.kafka(meters, producer);
         this.thread = Thread.ofPlatform().name("outbox-relay").daemon().start(this::run);
     }
 
@@ -151,9 +136,8 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
             }
             List<Future<RecordMetadata>> sent = new ArrayList<>(rows.size());
             for (Row row : rows) {
-                sent.add(producer.send(record(row)));
+                sent.add(send(row));
             }
-            producer.flush();
             List<RecordMetadata> acked = new ArrayList<>(rows.size());
             for (Future<RecordMetadata> f : sent) {
                 acked.add(f.get(15, TimeUnit.SECONDS));
@@ -194,16 +178,16 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
         }
     }
 
-    private ProducerRecord<String, String> record(Row row) throws IOException {
+    private CompletableFuture<RecordMetadata> send(Row row) throws IOException {
         boolean delete = "RuleDeleted".equals(row.type());
-        ProducerRecord<String, String> record = new ProducerRecord<>(Topics.RULES, row.aggregateId(), delete ? null : row.payload());
-        record.headers().add(OUTBOX_ID_HEADER, row.id().getBytes(StandardCharsets.UTF_8));
+        Headers headers = new RecordHeaders();
+        headers.add(OUTBOX_ID_HEADER, row.id().getBytes(StandardCharsets.UTF_8));
         if (delete) {
             Map<?, ?> payload = json.readValue(row.payload(), Map.class);
-            record.headers().add(RuleRecord.DELETED_VERSION_HEADER,
+            headers.add(RuleRecord.DELETED_VERSION_HEADER,
                 String.valueOf(((Number) payload.get("deletedVersion")).intValue()).getBytes(StandardCharsets.UTF_8));
         }
-        return record;
+        return topic.publish(row.aggregateId(), delete ? null : row.payload(), headers);
     }
 
     private void markPublished(Connection c, List<Row> rows, List<RecordMetadata> acked) throws SQLException, IOException {
@@ -251,11 +235,5 @@ public class OutboxRelay implements RuleStore.OutboxListener, AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        try {
-            producerMetrics.close();
-        } catch (Exception e) {
-            LOG.debug("unbinding the relay's Kafka client metrics: {}", e.toString());
-        }
-        producer.close(Duration.ofSeconds(2));
     }
 }

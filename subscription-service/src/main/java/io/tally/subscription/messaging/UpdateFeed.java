@@ -1,7 +1,5 @@
 package io.tally.subscription.messaging;
 
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micronaut.configuration.kafka.ConsumerAware;
 import io.micronaut.configuration.kafka.ConsumerSeekAware;
 import io.micronaut.configuration.kafka.annotation.KafkaListener;
 import io.micronaut.configuration.kafka.annotation.OffsetReset;
@@ -20,9 +18,6 @@ import io.tally.runtime.ReadFromTime;
 import io.tally.subscription.config.SubscriptionConfig;
 import io.tally.subscription.domain.Fanout;
 import io.tally.telemetry.KafkaTraces;
-import io.tally.telemetry.Observed;
-import jakarta.annotation.PreDestroy;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -41,9 +36,7 @@ import java.util.Collection;
     pollTimeout = "100ms", properties = {
         @Property(name = ConsumerConfig.MAX_POLL_RECORDS_CONFIG, value = "2000"),
         @Property(name = ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, value = "20")})
-public class UpdateFeed implements ConsumerSeekAware, ConsumerAware<String, byte[]>, AutoCloseable {
-
-    private final Observed.ListenerMetrics metrics;
+public class UpdateFeed implements ConsumerSeekAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(UpdateFeed.class);
 
@@ -53,8 +46,7 @@ public class UpdateFeed implements ConsumerSeekAware, ConsumerAware<String, byte
     private final ReadFromTime from;
     private volatile boolean started;
 
-    public UpdateFeed(Fanout fanout, ObjectMapper json, SubscriptionConfig config, TimeSource time, MeterRegistry meters) {
-        this.metrics = new Observed.ListenerMetrics(meters);
+    public UpdateFeed(Fanout fanout, ObjectMapper json, SubscriptionConfig config, TimeSource time) {
         this.fanout = fanout;
         this.json = json;
         this.historyMillis = config.history().toMillis();
@@ -83,16 +75,5 @@ public class UpdateFeed implements ConsumerSeekAware, ConsumerAware<String, byte
         // The announcement continues the trace of an event it covers, when that one was sampled.
         SpanContext trace = KafkaTraces.sampledParent(record.headers());
         fanout.offer(change, record.timestamp(), trace == null ? null : Context.root().with(Span.wrap(trace)));
-    }
-
-    @Override
-    public void setKafkaConsumer(Consumer<String, byte[]> consumer) {
-        metrics.bind(consumer);
-    }
-
-    @PreDestroy
-    @Override
-    public void close() throws Exception {
-        metrics.close();
     }
 }
