@@ -15,8 +15,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Map;
@@ -51,13 +49,7 @@ public class RuleFeed implements AutoCloseable {
         this.time = time;
         this.instance = ManagementFactory.getRuntimeMXBean().getName();
         this.acks = acks;
-        this.catalog = new RuleCatalog(bootstrap, "aggregation-service", bytes -> {
-            try {
-                return json.readValue(bytes, RuleRecord.class);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+        this.catalog = new RuleCatalog(bootstrap, "aggregation-service", bytes -> json.readValue(bytes, RuleRecord.class));
         catalog.addListener(change -> {
             active.apply(change.tenant(), change.id(), change.rule());
             // The catalog moves its positions after the listeners ran; ack (or report the failure) just after that.

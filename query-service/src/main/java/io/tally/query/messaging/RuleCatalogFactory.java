@@ -8,8 +8,6 @@ import io.micronaut.serde.ObjectMapper;
 import io.tally.model.RuleRecord;
 import io.tally.rules.catalog.RuleCatalog;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 
 /** The query service's view of every rule, from {@code tally.rules}. */
 @Factory
@@ -19,12 +17,6 @@ public class RuleCatalogFactory {
     @Context
     @Bean(preDestroy = "close")
     RuleCatalog ruleCatalog(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json) {
-        return new RuleCatalog(bootstrap, "query-service", bytes -> {
-            try {
-                return json.readValue(bytes, RuleRecord.class);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }).start();
+        return new RuleCatalog(bootstrap, "query-service", bytes -> json.readValue(bytes, RuleRecord.class)).start();
     }
 }

@@ -22,8 +22,6 @@ import io.tally.subscription.domain.Subscription;
 import jakarta.inject.Provider;
 import jakarta.inject.Singleton;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,13 +35,7 @@ public class Beans {
     @Context
     @Bean(preDestroy = "close")
     RuleCatalog ruleCatalog(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json) {
-        return new RuleCatalog(bootstrap, "subscription-service", bytes -> {
-            try {
-                return json.readValue(bytes, RuleRecord.class);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }).start();
+        return new RuleCatalog(bootstrap, "subscription-service", bytes -> json.readValue(bytes, RuleRecord.class)).start();
     }
 
     @Singleton

@@ -16,6 +16,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
@@ -27,7 +28,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * The current version of every rule, kept by reading all of the compacted {@link Topics#RULES} topic
@@ -35,6 +35,12 @@ import java.util.function.Function;
  * the one held is ignored (the outbox relay may send a row twice); a tombstone deletes.
  */
 public final class RuleCatalog implements AutoCloseable {
+
+    /** Reads one record's value (a rule version as JSON); a record it cannot read is skipped with a warning. */
+    @FunctionalInterface
+    public interface Decoder {
+        RuleRecord decode(byte[] value) throws IOException;
+    }
 
     /** Between failed reads: 250 ms doubling to 5 s, each ±50 %, from resilience4j. */
     private static final IntervalFunction BACKOFF = IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(250), 2.0, 0.5, Duration.ofSeconds(5));
@@ -50,11 +56,11 @@ public final class RuleCatalog implements AutoCloseable {
     private final List<Consumer<Change>> listeners = new CopyOnWriteArrayList<>();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private final KafkaConsumer<String, byte[]> consumer;
-    private final Function<byte[], RuleRecord> decoder;
+    private final Decoder decoder;
     private final Thread thread;
     private volatile boolean running = true;
 
-    public RuleCatalog(String bootstrapServers, String clientId, Function<byte[], RuleRecord> decoder) {
+    public RuleCatalog(String bootstrapServers, String clientId, Decoder decoder) {
         this.decoder = decoder;
         this.consumer = new KafkaConsumer<>(KafkaClients.with(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
@@ -196,8 +202,8 @@ public final class RuleCatalog implements AutoCloseable {
         }
         RuleRecord rule;
         try {
-            rule = decoder.apply(record.value());
-        } catch (RuntimeException e) {
+            rule = decoder.decode(record.value());
+        } catch (IOException | RuntimeException e) {
             LOG.warn("ignoring an unreadable rule record {} at offset {}: {}", key, record.offset(), e.getMessage());
             return;
         }
