@@ -1,6 +1,7 @@
 package io.tally.gateway.routing;
 
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.CacheLoader;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.ObjectMapper;
@@ -66,8 +67,20 @@ public class TenantCosts {
         this.time = time;
         // Loads call the rules service (blocking, with its own timeouts): on virtual threads, never on the caller's.
         Executor loads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("tenant-cost-", 0).factory());
+        // A failed fetch answers null: nothing is kept (and Caffeine logs nothing); a failed refresh keeps the last answer.
         this.cells = Caffeine.newBuilder().maximumSize(MAX_ENTRIES).refreshAfterWrite(FRESH).ticker(time::nanos).executor(loads)
-            .buildAsync(this::fetchCells);
+            .buildAsync(new CacheLoader<String, Long>() {
+                @Override
+                public Long load(String tenant) {
+                    return fetchCells(tenant);
+                }
+
+                @Override
+                public Long reload(String tenant, Long known) {
+                    Long fresh = fetchCells(tenant);
+                    return fresh == null ? known : fresh;
+                }
+            });
         this.dashboards = Caffeine.newBuilder().maximumSize(MAX_ENTRIES).expireAfterWrite(FRESH).ticker(time::nanos).executor(loads)
             .buildAsync(this::fetchQueries);
     }
@@ -75,7 +88,8 @@ public class TenantCosts {
     /** The state cells one event of the tenant updates over its rules; 0 while not known yet. */
     public long cellsPerEvent(String tenant) {
         CompletableFuture<Long> known = cells.get(tenant);
-        return known.isDone() && !known.isCompletedExceptionally() ? known.join() : 0;
+        Long cost = known.isDone() && !known.isCompletedExceptionally() ? known.join() : null;
+        return cost == null ? 0 : cost;
     }
 
     /**
@@ -84,13 +98,11 @@ public class TenantCosts {
      * off the caller's thread, kept for {@link #FRESH}.
      */
     public CompletableFuture<Long> dashboardQueries(String tenant, String dashboardId) {
-        return dashboards.get(tenant + "\u0000" + dashboardId).exceptionally(e -> {
-            LOG.debug("the rules service could not say how many queries dashboard {} of tenant {} reads: {}", dashboardId, tenant, e.toString());
-            return 1L;
-        });
+        return dashboards.get(tenant + "\u0000" + dashboardId).thenApply(queries -> queries == null ? 1L : queries);
     }
 
-    private long fetchCells(String tenant) throws DownstreamUnavailable, IOException {
+    /** The tenant's cost per event, or null when the rules service cannot say (logged at most every 10 s). */
+    private Long fetchCells(String tenant) {
         try {
             Forwarded answer = get(tenant, PATH);
             if (answer.status() != 200 || answer.body() == null) {
@@ -104,20 +116,27 @@ public class TenantCosts {
                 LOG.warn("the rules service could not say what tenant {}'s events cost ({}); its fold limit charges the last known cost"
                     + " (or nothing) until it answers", tenant, e.toString());
             }
-            throw e;
+            return null;
         }
     }
 
-    private long fetchQueries(String key) throws DownstreamUnavailable, IOException {
+    /** How many queries the dashboard reads, or null when the rules service cannot say (or it does not exist). */
+    private Long fetchQueries(String key) {
         int cut = key.indexOf('\u0000');
         String tenant = key.substring(0, cut);
-        String path = "/api/v1/dashboards/" + URLEncoder.encode(key.substring(cut + 1), StandardCharsets.UTF_8).replace("+", "%20");
-        Forwarded found = get(tenant, path);
-        if (found.status() != 200 || found.body() == null) {
-            throw new IOException("GET " + path + " answered " + found.status());
+        String dashboardId = key.substring(cut + 1);
+        String path = "/api/v1/dashboards/" + URLEncoder.encode(dashboardId, StandardCharsets.UTF_8).replace("+", "%20");
+        try {
+            Forwarded found = get(tenant, path);
+            if (found.status() != 200 || found.body() == null) {
+                return null;
+            }
+            List<Object> list = json.readValue(found.body(), Dashboard.class).queries();
+            return (long) Math.max(1, list == null ? 0 : list.size());
+        } catch (DownstreamUnavailable | IOException | RuntimeException e) {
+            LOG.debug("the rules service could not say how many queries dashboard {} of tenant {} reads: {}", dashboardId, tenant, e.toString());
+            return null;
         }
-        List<Object> list = json.readValue(found.body(), Dashboard.class).queries();
-        return Math.max(1, list == null ? 0 : list.size());
     }
 
     private Forwarded get(String tenant, String path) throws DownstreamUnavailable {

@@ -8,6 +8,8 @@ import io.tally.rule.RuleSpec;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.Supplier;
 
 /**
@@ -21,7 +23,12 @@ final class SnapshotCache<V> {
     private final AsyncCache<String, V> cache;
 
     SnapshotCache(Duration ttl, TimeSource time) {
-        this.cache = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(10_000).ticker(time::nanos).buildAsync();
+        this(ttl, time, ForkJoinPool.commonPool());
+    }
+
+    /** @param executor runs the reads and the cache's upkeep (a test passes {@code Runnable::run} to see them done at once) */
+    SnapshotCache(Duration ttl, TimeSource time, Executor executor) {
+        this.cache = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(10_000).ticker(time::nanos).executor(executor).buildAsync();
     }
 
     /** The read of these windows of the rule, from the cache or by {@code read}; a failure as a {@code CompletionException}. */

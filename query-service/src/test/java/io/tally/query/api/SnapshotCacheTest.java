@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SnapshotCacheTest {
 
     private final ManualTime time = new ManualTime(Instant.parse("2026-12-07T10:00:00Z"));
-    private final SnapshotCache<String> cache = new SnapshotCache<>(Duration.ofMillis(25), time);
+    /** Reads and upkeep on the calling thread: a read's write time is taken before the test moves the clock. */
+    private final SnapshotCache<String> cache = new SnapshotCache<>(Duration.ofMillis(25), time, Runnable::run);
     private final AtomicInteger reads = new AtomicInteger();
 
     private static RuleSpec rule(int version) {
