@@ -1,5 +1,7 @@
 package io.tally.subscription.api;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micronaut.context.event.BeanCreatedEvent;
 import io.micronaut.context.event.BeanCreatedEventListener;
 import io.micronaut.http.netty.websocket.NettyWebSocketSession;
@@ -23,6 +25,11 @@ public class SocketChannels implements BeanCreatedEventListener<NettyServerCusto
 
     /** Open connections; a closed channel leaves the group by itself. */
     private final ChannelGroup connections = new DefaultChannelGroup("subscription-connections", GlobalEventExecutor.INSTANCE);
+
+    public SocketChannels(MeterRegistry meters) {
+        Gauge.builder("tally.subscriptions.connections", connections, ChannelGroup::size)
+            .description("Open connections to the subscription service (sockets and plain HTTP)").register(meters);
+    }
 
     @Override
     public NettyServerCustomizer.Registry onCreated(BeanCreatedEvent<NettyServerCustomizer.Registry> event) {
