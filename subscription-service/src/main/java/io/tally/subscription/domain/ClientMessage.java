@@ -16,6 +16,9 @@ public sealed interface ClientMessage {
 
     int MAX_ID_LENGTH = 200;
 
+    /** The largest message version a client may resume from: 2^53 - 1. */
+    long MAX_VERSION = (1L << 53) - 1;
+
     /** The client's name for the subscription, or null when the message had none usable. */
     String id();
 
@@ -108,8 +111,12 @@ public sealed interface ClientMessage {
         Long resumeVersion = null;
         Object resume = message.get("resumeVersion");
         if (resume != null) {
-            if (!(resume instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue()) || n.longValue() < 0) {
-                return new Invalid(id, "resumeVersion must be the whole number of the last message the client received.", "/resumeVersion");
+            // At most 2^53 - 1, the largest whole number every JSON client holds exactly; a version past it (or an
+            // infinite one) would wrap the subscription's numbering below zero.
+            if (!(resume instanceof Number n) || !Double.isFinite(n.doubleValue()) || n.doubleValue() != Math.rint(n.doubleValue())
+                || n.doubleValue() < 0 || n.doubleValue() > MAX_VERSION) {
+                return new Invalid(id, "resumeVersion must be the whole number (0 to " + MAX_VERSION
+                    + ") of the last message the client received.", "/resumeVersion");
             }
             resumeVersion = n.longValue();
         }

@@ -2,6 +2,7 @@ package io.tally.subscription.domain;
 
 import org.junit.jupiter.api.Test;
 
+import java.math.BigInteger;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +65,11 @@ class ClientMessageTest {
         assertEquals("/groups/a~1b", invalid(message("op", "subscribe", "id", "a", "ruleId", "r", "groups", message("a/b", List.of()))).pointer());
         assertEquals("/resumeVersion", invalid(message("op", "subscribe", "id", "a", "ruleId", "r", "resumeVersion", -1)).pointer());
         assertEquals("/resumeVersion", invalid(message("op", "subscribe", "id", "a", "ruleId", "r", "resumeVersion", 1.5)).pointer());
+        assertEquals("/resumeVersion", invalid(message("op", "subscribe", "id", "a", "ruleId", "r", "resumeVersion", Double.POSITIVE_INFINITY)).pointer());
+        assertEquals("/resumeVersion", invalid(message("op", "subscribe", "id", "a", "ruleId", "r", "resumeVersion", new BigInteger("99999999999999999999999"))).pointer());
+        assertEquals("/resumeVersion", invalid(message("op", "subscribe", "id", "a", "ruleId", "r", "resumeVersion", Long.MAX_VALUE)).pointer());
+        assertEquals(ClientMessage.MAX_VERSION, assertInstanceOf(ClientMessage.Subscribe.class,
+            ClientMessage.of(message("op", "subscribe", "id", "a", "ruleId", "r", "resumeVersion", ClientMessage.MAX_VERSION))).resumeVersion());
         assertEquals("/x~0y", invalid(message("op", "subscribe", "id", "a", "ruleId", "r", "x~y", 1)).pointer());
     }
 
