@@ -76,7 +76,9 @@ public class DashboardClient {
         try {
             response = rules.dashboard(dashboardId, tenant, String.join(",", ROLES), signature);
         } catch (HttpClientResponseException e) {
-            if (e.getStatus() == HttpStatus.NOT_FOUND) {
+            if (e.getStatus().getCode() < 500) {
+                // 404, or a request the rules service refuses (an id too long for a URL): no such dashboard for this
+                // caller. Only the rules service's own failures count against the breaker every tenant shares.
                 return Optional.empty();
             }
             throw new Unavailable("the rules service answered " + e.getStatus().getCode(), e);

@@ -84,11 +84,11 @@ public sealed interface ClientMessage {
         if ((ruleId == null) == (dashboardId == null)) {
             return new Invalid(id, "subscribe needs exactly one of ruleId and dashboardId.", ruleId == null ? "/ruleId" : "/dashboardId");
         }
-        if (ruleId != null && (!(ruleId instanceof String r) || r.isEmpty())) {
-            return new Invalid(id, "ruleId must be a rule's id (a string).", "/ruleId");
+        if (ruleId != null && (!(ruleId instanceof String r) || r.isEmpty() || r.length() > MAX_ID_LENGTH)) {
+            return new Invalid(id, "ruleId must be a rule's id (a string of at most " + MAX_ID_LENGTH + " characters).", "/ruleId");
         }
-        if (dashboardId != null && (!(dashboardId instanceof String d) || d.isEmpty())) {
-            return new Invalid(id, "dashboardId must be a dashboard's id (a string).", "/dashboardId");
+        if (dashboardId != null && (!(dashboardId instanceof String d) || d.isEmpty() || d.length() > MAX_ID_LENGTH)) {
+            return new Invalid(id, "dashboardId must be a dashboard's id (a string of at most " + MAX_ID_LENGTH + " characters).", "/dashboardId");
         }
         Map<String, String> groups = new LinkedHashMap<>();
         Object rawGroups = message.get("groups");

@@ -60,6 +60,8 @@ class ClientMessageTest {
         assertEquals("/dashboardId", invalid(message("op", "subscribe", "id", "a", "ruleId", "r", "dashboardId", "d")).pointer());
         assertEquals("/ruleId", invalid(message("op", "subscribe", "id", "a", "ruleId", 5)).pointer());
         assertEquals("/dashboardId", invalid(message("op", "subscribe", "id", "a", "dashboardId", "")).pointer());
+        assertEquals("/dashboardId", invalid(message("op", "subscribe", "id", "a", "dashboardId", "d".repeat(201))).pointer());
+        assertEquals("/ruleId", invalid(message("op", "subscribe", "id", "a", "ruleId", "r".repeat(201))).pointer());
         assertEquals("/groups", invalid(message("op", "subscribe", "id", "a", "dashboardId", "d", "groups", Map.of())).pointer());
         assertEquals("/groups", invalid(message("op", "subscribe", "id", "a", "ruleId", "r", "groups", List.of())).pointer());
         assertEquals("/groups/a~1b", invalid(message("op", "subscribe", "id", "a", "ruleId", "r", "groups", message("a/b", List.of()))).pointer());
