@@ -11,10 +11,16 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 import static io.tally.system.Fleet.send;
 import static io.tally.system.Fleet.token;
@@ -118,8 +124,9 @@ class ExactnessIT {
     @SuppressWarnings("unchecked")
     void anIdleTenantsWindowsBecomeFinalAreSentToSubscribersAndNeverChangeAgain() throws Exception {
         String tenant = "final-" + UUID.randomUUID().toString().substring(0, 6);
+        // Kept in two shards: a window is final once both are closed.
         String rule = activeRule(token(tenant, "admin"), "{\"name\":\"f\",\"window\":{\"size\":\"PT2S\"},\"allowedLateness\":\"PT1S\","
-            + "\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"}]}");
+            + "\"shards\":2,\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"}]}");
         String producer = token(tenant, "producer");
         String viewer = token(tenant, "viewer");
         try (Socket socket = Socket.open(Socket.ws(fleet.gateway("/api/v1/subscriptions")), viewer, 0)) {
@@ -272,7 +279,7 @@ class ExactnessIT {
             assertTrue(awaitSum(token(LIMITED, "viewer"), rule, "events", sent));
         }
         Map<String, Object> window = ((List<Map<String, Object>>) results(token(LIMITED, "viewer"), rule, "").get("windows")).getFirst();
-        Map<Object, Object> byGroup = new java.util.TreeMap<>();
+        Map<Object, Object> byGroup = new TreeMap<>();
         for (Map<String, Object> g : (List<Map<String, Object>>) window.get("groups")) {
             byGroup.put(((Map<String, Object>) g.get("group")).get("category"), ((Map<String, Object>) g.get("values")).get("events"));
         }
@@ -297,7 +304,7 @@ class ExactnessIT {
             socket.send("{\"op\":\"subscribe\",\"id\":\"s\",\"ruleId\":\"" + rule + "\"}");
             Map<String, Object> snapshot = socket.next(Duration.ofSeconds(10));
             assertEquals("snapshot", snapshot.get("type"));
-            Map<String, Object> latest = new java.util.TreeMap<>();
+            Map<String, Object> latest = new TreeMap<>();
             int sent = 0;
             for (int batch = 0; batch < 40; batch++) {
                 List<String> events = new ArrayList<>();
@@ -313,7 +320,7 @@ class ExactnessIT {
             }
             assertTrue(awaitSum(viewer, rule, "events", sent), "not every event was counted");
             // The live view converges on the results: the last update of each group is what the API shows.
-            Map<String, Object> shown = new java.util.TreeMap<>();
+            Map<String, Object> shown = new TreeMap<>();
             for (Map<String, Object> w : (List<Map<String, Object>>) results(viewer, rule, "").get("windows")) {
                 for (Map<String, Object> g : (List<Map<String, Object>>) w.get("groups")) {
                     shown.put(w.get("start") + " " + g.get("group"), ((Map<String, Object>) g.get("values")).get("events"));
@@ -329,6 +336,98 @@ class ExactnessIT {
                 }
                 return latest.equals(shown);
             }, Duration.ofMillis(50)), "live view " + latest + " never equalled the results " + shown);
+        }
+    }
+
+    /** Per group of the one window: events, total, lowest, highest, distinct users. */
+    private record Truth(long events, double total, double lowest, double highest, Set<String> users) {
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRuleKeptInShardsCountsExactlyAcrossAKillAndNoLiveValueEverGoesDown() throws Exception {
+        String tenant = "shards-" + UUID.randomUUID().toString().substring(0, 6);
+        String rule = activeRule(token(tenant, "admin"), "{\"name\":\"s\",\"groupBy\":[\"category\"],\"window\":{\"size\":\"PT1H\"},"
+            + "\"allowedLateness\":\"PT1H\",\"shards\":3,\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"},"
+            + "{\"name\":\"total\",\"op\":\"sum\",\"field\":\"value\"},{\"name\":\"lowest\",\"op\":\"min\",\"field\":\"value\"},"
+            + "{\"name\":\"highest\",\"op\":\"max\",\"field\":\"value\"},{\"name\":\"users\",\"op\":\"distinct\",\"field\":\"attributes.user\"}]}");
+        String producer = token(tenant, "producer");
+        String viewer = token(tenant, "viewer");
+        Instant time = Instant.ofEpochMilli(Math.floorDiv(System.currentTimeMillis(), 3_600_000L) * 3_600_000L + 1_000);
+        Map<String, Truth> truth = new TreeMap<>();
+        // Per group and window: the highest 'events' a live message showed (it must never be shown lower).
+        Map<String, Long> highestShown = new HashMap<>();
+        List<String> wentDown = new ArrayList<>();
+        try (Socket socket = Socket.open(Socket.ws(fleet.gateway("/api/v1/subscriptions")), viewer, 0)) {
+            socket.send("{\"op\":\"subscribe\",\"id\":\"s\",\"ruleId\":\"" + rule + "\"}");
+            assertEquals("snapshot", socket.next(Duration.ofSeconds(10)).get("type"));
+            Consumer<Map<String, Object>> watch = m -> {
+                for (Map<String, Object> w : (List<Map<String, Object>>) m.getOrDefault("windows", List.of())) {
+                    for (Map<String, Object> g : (List<Map<String, Object>>) w.get("groups")) {
+                        String key = w.get("start") + " " + g.get("group");
+                        long events = ((Number) ((Map<String, Object>) g.get("values")).get("events")).longValue();
+                        Long before = highestShown.put(key, Math.max(events, highestShown.getOrDefault(key, 0L)));
+                        if (before != null && events < before) {
+                            wentDown.add(key + ": " + before + " -> " + events);
+                        }
+                    }
+                }
+            };
+            int sent = 0;
+            Random random = new Random(7);
+            for (int batch = 0; batch < 30; batch++) {
+                List<String> events = new ArrayList<>();
+                for (int i = 0; i < 40; i++, sent++) {
+                    String category = "c" + random.nextInt(24);
+                    double value = random.nextInt(1_000) - 300;
+                    String user = "u" + random.nextInt(50);
+                    String id = "e" + sent;
+                    events.add("{\"id\":\"" + id + "\",\"category\":\"" + category + "\",\"time\":\"" + time.plusMillis(sent)
+                        + "\",\"value\":" + value + ",\"attributes\":{\"user\":\"" + user + "\"}}");
+                    Truth t = truth.getOrDefault(category, new Truth(0, 0, Double.MAX_VALUE, -Double.MAX_VALUE, new TreeSet<>()));
+                    t.users().add(user);
+                    truth.put(category, new Truth(t.events() + 1, t.total() + value, Math.min(t.lowest(), value), Math.max(t.highest(), value), t.users()));
+                }
+                // A copy of an earlier event, in another category: counted once, where it was first counted.
+                events.add("{\"id\":\"e" + (sent / 2) + "\",\"category\":\"copy\",\"time\":\"" + time + "\",\"value\":1}");
+                post(producer, events.toArray(String[]::new));
+                socket.drain().forEach(watch);
+                if (batch == 15) {
+                    fleet.kill("aggregation");
+                    fleet.startOne("aggregation");
+                }
+            }
+            long expected = sent;
+            assertTrue(awaitSum(viewer, rule, "events", expected), "not every event was counted once");
+            Map<String, Object> window = ((List<Map<String, Object>>) results(viewer, rule, "").get("windows")).getFirst();
+            Map<String, Object> shown = new TreeMap<>();
+            for (Map<String, Object> g : (List<Map<String, Object>>) window.get("groups")) {
+                String category = (String) ((Map<String, Object>) g.get("group")).get("category");
+                Map<String, Object> values = (Map<String, Object>) g.get("values");
+                Truth t = truth.get(category);
+                assertEquals(t.events(), ((Number) values.get("events")).longValue(), category);
+                assertEquals(t.total(), ((Number) values.get("total")).doubleValue(), 1e-6, category);
+                assertEquals(t.lowest(), ((Number) values.get("lowest")).doubleValue(), category);
+                assertEquals(t.highest(), ((Number) values.get("highest")).doubleValue(), category);
+                assertEquals(t.users().size(), ((Number) values.get("users")).doubleValue(), 1.0, category + " (a HyperLogLog estimate of at most 50 users)");
+                shown.put(window.get("start") + " " + g.get("group"), values.get("events"));
+            }
+            assertEquals(truth.keySet().size(), shown.size(), "one group per category, no copy counted: " + shown.keySet());
+            Map<String, Object> latest = new TreeMap<>();
+            assertTrue(Deadline.in(Duration.ofSeconds(20)).await(() -> {
+                for (Map<String, Object> m : socket.drain()) {
+                    watch.accept(m);
+                    for (Map<String, Object> w : (List<Map<String, Object>>) m.getOrDefault("windows", List.of())) {
+                        for (Map<String, Object> g : (List<Map<String, Object>>) w.get("groups")) {
+                            latest.put(w.get("start") + " " + g.get("group"), ((Map<String, Object>) g.get("values")).get("events"));
+                        }
+                    }
+                }
+                return latest.equals(shown);
+            }, Duration.ofMillis(50)), "live view " + latest + " never equalled the results " + shown);
+            assertEquals(List.of(), wentDown, "a live value went down");
+            System.out.printf("EXACTNESS shards: %d events (+30 copies) over 24 groups in 3 shards, the aggregation killed halfway: every group"
+                + " exact, %d live values watched, none went down%n", sent, highestShown.size());
         }
     }
 }

@@ -351,7 +351,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         Map<String, Long> closed = writer.loadFencesAndClosedMarks(batch.rulesByPartition(), states);
         Map<Integer, Map<String, Map<String, Long>>> seen = writer.seen(batch.idLookups(states));
         phase = lap("lookup", phase);
-        List<PartitionFold> folds = batch.fold(states, now, rule -> closed.getOrDefault(rule.tenant() + ":" + rule.id(), Long.MIN_VALUE), seen,
+        List<PartitionFold> folds = batch.fold(states, now, rule -> closed.getOrDefault(rule.key(), Long.MIN_VALUE), seen,
             config.maxScriptCells());
         phase = lap("fold", phase);
         // Late events go out before any fence moves: a replay of a batch applied already never publishes them again.
@@ -425,7 +425,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             engine.deadLettered(q.rule(), held.size());
             LOG.error("quarantined {} event(s) of partition {} offsets {}..{} for rule {} of tenant {} to {} after {} failed tries: {}",
                 held.size(), partition, fence + 1, q.fold().lastOffset(), q.rule().id(), q.rule().tenant(), Topics.DEAD_LETTERS,
-                poison.failures(partition, q.rule().tenant() + ":" + q.rule().id()), q.reason());
+                poison.failures(partition, q.rule().key()), q.reason());
         }
         awaitSends(sends, "dead letters");
         for (Settlement.Quarantine q : quarantines) {
@@ -434,7 +434,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 throw new Settlement.ReadAgain("the fence of rule " + q.rule().id() + " on partition " + q.fold().partition()
                     + " moved under this instance while its batch was quarantined");
             }
-            state.setFence(q.rule().tenant(), q.rule().id(), Math.max(state.fence(q.rule()), q.fold().lastOffset()));
+            state.setFence(q.rule(), Math.max(state.fence(q.rule()), q.fold().lastOffset()));
         }
     }
 

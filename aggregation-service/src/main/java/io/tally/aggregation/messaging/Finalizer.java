@@ -105,7 +105,8 @@ public class Finalizer implements ApplicationEventListener<ServerStartupEvent>, 
             OptionalLong watermark = Finality.watermark(clocks.getOrDefault(tenant, List.of()), now, config.idleTimeout().toMillis());
             if (watermark.isPresent()) {
                 long w = watermark.getAsLong();
-                tenantRules.forEach(rule -> marks.put(rule, new FencedRedisWriter.Mark(Finality.closedUpTo(rule, w), w)));
+                tenantRules.stream().flatMap(rule -> rule.allShards().stream())
+                    .forEach(shard -> marks.put(shard, new FencedRedisWriter.Mark(Finality.closedUpTo(shard, w), w)));
             }
         });
         if (marks.isEmpty()) {

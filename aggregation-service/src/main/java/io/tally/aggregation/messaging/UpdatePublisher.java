@@ -23,7 +23,7 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -40,7 +40,7 @@ import java.util.concurrent.TimeUnit;
 @Singleton
 public class UpdatePublisher implements AutoCloseable {
 
-    /** One rule's change from one partition's batch: the windows it touched and the rule's sequence after it. */
+    /** One rule shard's change from one partition's batch: the windows it touched and the shard's sequence after it. */
     public record Change(CompiledRule rule, Set<Long> windows, long seq) {
     }
 
@@ -72,16 +72,20 @@ public class UpdatePublisher implements AutoCloseable {
      * ({@code traceparent}), so the subscribers' push joins the trace of an event it delivers.
      */
     public synchronized void publish(List<Change> changes, Map<String, Context> traces) {
-        // One flush's changes of a rule from several partitions become one record.
-        Map<CompiledRule, TreeSet<Long>> windows = new IdentityHashMap<>();
-        Map<CompiledRule, Long> seqs = new IdentityHashMap<>();
+        // One flush's changes of a rule from several partitions and shards become one record.
+        Map<String, CompiledRule> rules = new LinkedHashMap<>();
+        Map<String, TreeSet<Long>> windows = new HashMap<>();
+        Map<String, Long> seqs = new HashMap<>();
         for (Change change : changes) {
-            windows.computeIfAbsent(change.rule(), r -> new TreeSet<>()).addAll(change.windows());
-            seqs.merge(change.rule(), change.seq(), Math::max);
+            String key = change.rule().record().key();
+            rules.putIfAbsent(key, change.rule());
+            windows.computeIfAbsent(key, r -> new TreeSet<>()).addAll(change.windows());
+            seqs.merge(key, change.seq(), Math::max);
         }
         List<Future<?>> sends = new ArrayList<>(windows.size());
-        windows.forEach((rule, starts) -> {
-            long seq = announced.merge(rule.tenant() + ":" + rule.id(), seqs.get(rule), Math::max);
+        rules.forEach((key, rule) -> {
+            TreeSet<Long> starts = windows.get(key);
+            long seq = announced.merge(key, seqs.get(key), Math::max);
             RuleChange record = new RuleChange(rule.tenant(), rule.id(), rule.version(), seq, List.copyOf(starts));
             try {
                 ProducerRecord<String, byte[]> announcement = new ProducerRecord<>(Topics.UPDATES, rule.tenant() + ":" + rule.id(),

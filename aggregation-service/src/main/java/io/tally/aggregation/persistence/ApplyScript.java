@@ -27,16 +27,15 @@ record ApplyScript(String[] keys, byte[][] args) {
 
     /**
      * The keys and arguments of {@code apply-rule-delta.lua} for one part of a rule's delta of one batch of one
-     * partition ({@link RuleDelta.Part}: the script moves the fence from {@code expectedFence} to {@code lastOffset}):
+     * partition ({@link RuleDelta.Part}: the script moves the fence from {@code expectedFence} to {@code lastOffset}), to
+     * the rule shard whose keys carry {@code tag}:
      * KEYS fence, meta, then the windows; ARGV partition, expected fence, the batch's last offset, late events,
      * meta lifetime, the finality mark folded with, the number of windows, the tenant's quota of groups per window
      * (0 for a rule without dimensions: it has one group), the overflow group, the distinct-key prefix, each
      * window's expiry, close time and start, then the operations (one {@code G} per group, its writes after it).
      */
-    static ApplyScript encode(int partition, CompiledRule rule, RuleDelta.Part delta, long expectedFence, long lastOffset, long closedUpTo,
-                              int groupsPerWindow) {
-        String tenant = rule.tenant();
-        String id = rule.id();
+    static ApplyScript encode(int partition, CompiledRule rule, String tag, RuleDelta.Part delta, long expectedFence, long lastOffset,
+                              long closedUpTo, int groupsPerWindow) {
         List<String> windowKeys = new ArrayList<>();
         List<byte[]> expiries = new ArrayList<>();
         List<byte[]> closes = new ArrayList<>();
@@ -49,7 +48,7 @@ record ApplyScript(String[] keys, byte[][] args) {
         }
         for (Map.Entry<Long, Map<String, GroupDelta>> w : delta.windows().entrySet()) {
             long start = w.getKey();
-            windowKeys.add(StateKeys.window(tenant, id, rule.version(), start));
+            windowKeys.add(StateKeys.window(tag, rule.version(), start));
             expiries.add(number(rule.expiresAt(start)));
             closes.add(number(start + rule.windows().sizeMillis() + rule.latenessMillis()));
             starts.add(number(start));
@@ -106,8 +105,8 @@ record ApplyScript(String[] keys, byte[][] args) {
             }
         }
         String[] keys = new String[2 + windowKeys.size()];
-        keys[0] = StateKeys.fence(tenant, id);
-        keys[1] = StateKeys.meta(tenant, id);
+        keys[0] = StateKeys.fence(tag);
+        keys[1] = StateKeys.meta(tag);
         for (int i = 0; i < windowKeys.size(); i++) {
             keys[2 + i] = windowKeys.get(i);
         }
@@ -122,7 +121,7 @@ record ApplyScript(String[] keys, byte[][] args) {
         args.add(number(windowKeys.size()));
         args.add(number(dimensions == 0 ? 0 : groupsPerWindow));
         args.add(utf8(otherGroup(dimensions)));
-        args.add(utf8(StateKeys.distinctPrefix(tenant, id, rule.version())));
+        args.add(utf8(StateKeys.distinctPrefix(tag, rule.version())));
         args.addAll(expiries);
         args.addAll(closes);
         args.addAll(starts);

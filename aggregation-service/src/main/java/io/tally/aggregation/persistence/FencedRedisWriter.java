@@ -28,6 +28,8 @@ import io.tally.model.StateKeys;
 import io.tally.model.TenantQuotas;
 import io.tally.model.TimeSource;
 import io.tally.results.LuaScript;
+import io.tally.results.RuleShards;
+import io.tally.results.SlotTags;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
 import jakarta.inject.Provider;
@@ -134,6 +136,19 @@ public class FencedRedisWriter {
         }
     }
 
+    /** The hash tag of a rule shard's keys. */
+    private static String tag(CompiledRule rule) {
+        return RuleShards.tag(rule.tenant(), rule.id(), rule.shard(), rule.shards());
+    }
+
+    /**
+     * The tenant's quota of groups per window split over a rule's shards (rounded up): each shard keeps its share, so a
+     * rule's window keeps about the quota however it is sharded.
+     */
+    static int groupsPerShard(int groupsPerWindow, int shards) {
+        return groupsPerWindow <= 0 ? groupsPerWindow : (groupsPerWindow + shards - 1) / shards;
+    }
+
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
@@ -163,14 +178,15 @@ public class FencedRedisWriter {
             for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
                 RuleDelta delta = e.getValue();
                 CompiledRule rule = delta.rule();
-                int groupsPerWindow = quotas.of(rule.tenant()).groupsPerWindow();
+                int groupsPerWindow = groupsPerShard(quotas.of(rule.tenant()).groupsPerWindow(), rule.shards());
                 // The parts of one rule go to one slot, so one connection: Redis runs them in order, each moving the fence
                 // to where the next one expects it. A refused part refuses every later one (the fence is not there).
                 List<Part> parts = new ArrayList<>(delta.parts().size());
                 long fence = state.fence(rule);
                 for (RuleDelta.Part part : delta.parts()) {
                     long end = part.end() == RuleDelta.OPEN ? fold.lastOffset() : part.end();
-                    ApplyScript script = ApplyScript.encode(fold.partition(), rule, part, fence, end, fold.closedUpTo(rule), groupsPerWindow);
+                    ApplyScript script = ApplyScript.encode(fold.partition(), rule, tag(rule), part, fence, end, fold.closedUpTo(rule),
+                        groupsPerWindow);
                     parts.add(new Part(end, evalsha(script.keys(), script.args())));
                     fence = end;
                 }
@@ -259,7 +275,7 @@ public class FencedRedisWriter {
      */
     public boolean quarantine(CompiledRule rule, int partition, long expectedFence, long lastOffset) {
         Long result = await(QUARANTINE.<String, byte[], Long>run(bytes(), ScriptOutputType.INTEGER,
-            new String[] {StateKeys.fence(rule.tenant(), rule.id())}, number(partition), number(expectedFence), number(lastOffset),
+            new String[] {StateKeys.fence(tag(rule))}, number(partition), number(expectedFence), number(lastOffset),
             number(rule.metaTtlMillis())));
         return result >= 0;
     }
@@ -313,7 +329,7 @@ public class FencedRedisWriter {
         pending.forEach(FencedRedisWriter::await);
     }
 
-    /** Each rule's finality mark (Long.MIN_VALUE when it has none yet), keyed by {@code tenant:ruleId}; one pipelined round trip. */
+    /** Each rule shard's finality mark (Long.MIN_VALUE when it has none yet), keyed by {@link CompiledRule#key()}; one pipelined round trip. */
     public Map<String, Long> loadClosedMarks(Collection<CompiledRule> rules) {
         return closedMarks(askClosedMarks(rules));
     }
@@ -331,7 +347,7 @@ public class FencedRedisWriter {
     private Map<String, RedisFuture<byte[]>> askClosedMarks(Collection<CompiledRule> rules) {
         Map<String, RedisFuture<byte[]>> pending = new LinkedHashMap<>();
         for (CompiledRule rule : rules) {
-            pending.putIfAbsent(rule.tenant() + ":" + rule.id(), bytes().hget(StateKeys.meta(rule.tenant(), rule.id()), "closed"));
+            pending.putIfAbsent(rule.key(), bytes().hget(StateKeys.meta(tag(rule)), "closed"));
         }
         return pending;
     }
@@ -396,7 +412,7 @@ public class FencedRedisWriter {
     public Map<CompiledRule, Closing> close(Map<CompiledRule, Mark> marks) {
         Map<CompiledRule, CompletableFuture<List<Object>>> pending = new LinkedHashMap<>();
         marks.forEach((rule, mark) -> pending.put(rule, CLOSE.run(bytes(), ScriptOutputType.MULTI,
-            new String[] {StateKeys.meta(rule.tenant(), rule.id())}, number(mark.closedUpTo()), number(rule.metaTtlMillis()),
+            new String[] {StateKeys.meta(tag(rule))}, number(mark.closedUpTo()), number(rule.metaTtlMillis()),
             number(mark.watermark()))));
         Map<CompiledRule, Closing> closings = new LinkedHashMap<>();
         pending.forEach((rule, future) -> {
@@ -414,14 +430,14 @@ public class FencedRedisWriter {
             Map<CompiledRule, RedisFuture<byte[]>> byRule = new LinkedHashMap<>();
             for (CompiledRule rule : rules) {
                 if (!state.knowsFence(rule)) {
-                    byRule.put(rule, bytes().hget(StateKeys.fence(rule.tenant(), rule.id()), Integer.toString(partition)));
+                    byRule.put(rule, bytes().hget(StateKeys.fence(tag(rule)), Integer.toString(partition)));
                 }
             }
             pending.put(partition, byRule);
         });
         pending.forEach((partition, byRule) -> byRule.forEach((rule, future) -> {
             byte[] value = await(future);
-            states.get(partition).setFence(rule.tenant(), rule.id(), value == null ? -1 : parseLong(value));
+            states.get(partition).setFence(rule, value == null ? -1 : parseLong(value));
         }));
     }
 

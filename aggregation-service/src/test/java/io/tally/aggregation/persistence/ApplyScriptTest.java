@@ -93,7 +93,7 @@ class ApplyScriptTest {
         }
         var outcome = writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":" + rule.id());
         if (outcome.applied()) {
-            state.setFence(tenant, rule.id(), fold.lastOffset());
+            state.setFence(rule, fold.lastOffset());
         }
         return outcome;
     }
@@ -106,7 +106,7 @@ class ApplyScriptTest {
     void everyOpcodeLandsWhereTheReadersLookForIt() {
         CompiledRule rule = rule("ops");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         ApplyOutcome outcome = apply(rule, state, 10, event("a", 2.5, "u1", "lakers"), event("b", -1, "u2", "lakers"),
             event("c", 4, "u1", "celtics"));
         assertEquals(new ApplyOutcome(1, 1), outcome);
@@ -133,10 +133,10 @@ class ApplyScriptTest {
     void aReplayedBatchChangesNothing() {
         CompiledRule rule = rule("replay");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         apply(rule, state, 10, event("a", 1, "u1", "x"));
         PartitionState restarted = new PartitionState();
-        restarted.setFence(tenant, rule.id(), -1);
+        restarted.setFence(rule, -1);
         assertEquals(new ApplyOutcome(0, 1), apply(rule, restarted, 10, event("a", 1, "u1", "x")));
         assertEquals("1", window(rule).get(GROUP + SEP + "n"));
     }
@@ -145,7 +145,7 @@ class ApplyScriptTest {
     void aSumThatWouldOverflowSaturatesAndTheRestOfTheBatchStillApplies() {
         CompiledRule rule = rule("poison");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         apply(rule, state, 10, event("a", 1.5e308, "u1", "x"));
         ApplyOutcome second = apply(rule, state, 11, event("b", 1.5e308, "u2", "y"));
         assertEquals(new ApplyOutcome(1, 2), second, "the batch applied instead of failing half-way");
@@ -172,7 +172,7 @@ class ApplyScriptTest {
     void aBatchFoldedBeforeTheRuleWasClosedFurtherIsRefusedWhole() {
         CompiledRule rule = rule("closed");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> T0, PartitionFold.DEFAULT_SCRIPT_CELLS);
         fold.add(10, event("a", 1, "u1", "x"), DedupIndex.NONE, t -> List.of(rule));
         writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 65_000, T0 + 65_000)));
@@ -186,7 +186,7 @@ class ApplyScriptTest {
     void aBatchWritingOnlyWindowsStillOpenAppliesAlthoughTheRuleWasClosedFurther() {
         CompiledRule rule = rule("open");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> T0, PartitionFold.DEFAULT_SCRIPT_CELLS);
         fold.add(10, event("a", 1, "u1", "x"), DedupIndex.NONE, t -> List.of(rule));
         // Closed up to the window before: the batch's window [T0, T0 + 1 min) is still open.
@@ -230,7 +230,7 @@ class ApplyScriptTest {
     void aBatchForAKeyHoldingAnotherTypeIsRefusedBeforeAnythingIsWritten() {
         CompiledRule rule = rule("wrongtype");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         apply(rule, state, 10, event("a", 1, "u1", "x"));
         // Something else wrote a string where the rule keeps a HyperLogLog: the script must not half-apply.
         String hll = StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d");
@@ -252,7 +252,7 @@ class ApplyScriptTest {
     void aDeltaCutIntoPartsAppliesAsItsEventsWouldAndAPartRefusedStopsTheFenceWhereTheAppliedPartsEnd() {
         CompiledRule rule = rule("parts");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         // One write per script at most: each event is a part of its own (an event is never split).
         PartitionFold fold = new PartitionFold(3, state, T0 + 60_000, r -> Long.MIN_VALUE, 1);
         Event[] events = {event("a", 1, "u1", "x"), event("b", 2, "u2", "x"), event("c", 3, "u1", "y")};
@@ -266,7 +266,7 @@ class ApplyScriptTest {
         assertEquals("3", w.get(GROUP + SEP + "n"));
         assertEquals(6.0, Double.parseDouble(w.get(GROUP + SEP + "s")));
         assertEquals("24", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
-        state.setFence(tenant, rule.id(), 24);
+        state.setFence(rule, 24);
 
         // The second part writes a window whose key holds another type: the first part applies, the rest is refused.
         long next = T0 + 60_000;
@@ -287,7 +287,7 @@ class ApplyScriptTest {
     void quarantiningMovesOnlyTheFenceAndOnlyFromWhereTheWriterExpectsIt() {
         CompiledRule rule = rule("quarantine");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         apply(rule, state, 10, event("a", 1, "u1", "x"));
         assertTrue(writer.quarantine(rule, 3, 10, 20));
         assertEquals("20", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
@@ -313,7 +313,7 @@ class ApplyScriptTest {
         FencedRedisWriter limited = new FencedRedisWriter(() -> client,
             io.tally.model.TenantQuotas.parse(new io.tally.model.TenantQuotas.Quota(100, 10_000, 1440), tenant + "=groups:2"));
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         PartitionFold first = new PartitionFold(3, state, T0 + 60_000);
         String[] geos = {"US", "DE", "FR", "JP"};
         for (int i = 0; i < geos.length; i++) {
@@ -321,7 +321,7 @@ class ApplyScriptTest {
                 DedupIndex.NONE, t -> List.of(rule));
         }
         assertTrue(limited.apply(List.of(first), Map.of(3, state)).get(3).get(tenant + ":quota").applied());
-        state.setFence(tenant, rule.id(), first.lastOffset());
+        state.setFence(rule, first.lastOffset());
         PartitionFold second = new PartitionFold(3, state, T0 + 60_000);
         second.add(20, new Event(tenant, "g9", "c", T0 + 1_000, null, "FR", 1.0, Map.of("user", "u9", "team", "x"), null),
             DedupIndex.NONE, t -> List.of(rule));
@@ -355,7 +355,7 @@ class ApplyScriptTest {
     void aTopkKeepsABoundedSketchThatHoldsTheFrequentValues() {
         CompiledRule rule = rule("sketch");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
         long offset = 10;
         for (int i = 0; i < 300; i++) {
@@ -383,7 +383,7 @@ class ApplyScriptTest {
     void aBrokenKeyReadsAsEmptyInsteadOfFailingEveryReadOfTheRule() {
         CompiledRule rule = rule("readable");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         apply(rule, state, 10, event("a", 2, "u1", "x"));
         redis.del(StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t"));
         redis.set(StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t"), "broken");
@@ -399,7 +399,7 @@ class ApplyScriptTest {
     void aReadTooLargeForOneScriptIsReadByOneScriptPerPartAndOneTooLargeForItsBudgetFails() {
         CompiledRule rule = rule("split");
         PartitionState state = new PartitionState();
-        state.setFence(tenant, rule.id(), -1);
+        state.setFence(rule, -1);
         PartitionFold fold = new PartitionFold(3, state, T0 + 200_000);
         for (int w = 0; w < 3; w++) {
             fold.add(10 + w, new Event(tenant, "e" + w, "c", T0 + 60_000L * w + 1_000, null, "US", 1.0 + w, Map.of("user", "u" + w, "team", "t"), null),
@@ -410,11 +410,11 @@ class ApplyScriptTest {
         List<Long> starts = List.of(T0, T0 + 60_000, T0 + 120_000);
         var whole = RuleState.read(connection.async(), view, starts).join();
         // A script stops after its first window: three scripts, the same answer.
-        var parts = RuleState.read(connection.async(), view, starts, new RuleState.Budget(1, 0)).join();
+        var parts = RuleState.read(connection.async(), view, StateKeys.ruleTag(view.tenant(), view.id()), starts, new RuleState.Budget(1, 0)).join();
         assertEquals(3, whole.windows().size());
         assertEquals(whole, parts);
         var tooLarge = assertThrows(java.util.concurrent.CompletionException.class,
-            () -> RuleState.read(connection.async(), view, starts, new RuleState.Budget(1, 5)).join());
+            () -> RuleState.read(connection.async(), view, StateKeys.ruleTag(view.tenant(), view.id()), starts, new RuleState.Budget(1, 5)).join());
         assertTrue(tooLarge.getCause() instanceof RuleState.ReadTooLarge, tooLarge.toString());
     }
 }

@@ -15,7 +15,13 @@ import java.util.Map;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RuleRecord(String tenant, String id, int version, @Nullable String name, @Nullable Filter filter,
                          @Nullable List<String> groupBy, List<Aggregation> aggregations, Window window,
-                         @Nullable String allowedLateness, @Nullable String retention) {
+                         @Nullable String allowedLateness, @Nullable String retention, @Nullable Integer shards) {
+
+    /** A rule kept in one shard (the records written before rules had {@code shards}). */
+    public RuleRecord(String tenant, String id, int version, @Nullable String name, @Nullable Filter filter, @Nullable List<String> groupBy,
+                      List<Aggregation> aggregations, Window window, @Nullable String allowedLateness, @Nullable String retention) {
+        this(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, null);
+    }
 
     /** Header of a tombstone on {@link Topics#RULES}: the last version of the deleted rule (a re-sent older version must not revive it). */
     public static final String DELETED_VERSION_HEADER = "tally-deleted-version";

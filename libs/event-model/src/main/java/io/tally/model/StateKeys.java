@@ -7,8 +7,8 @@ import java.util.HexFormat;
 
 /**
  * Where aggregation state lives in Redis Cluster, shared by the writer (aggregation) and the readers
- * (query, subscriptions). All of one rule's keys share the hash tag {@code {r:tenant:rule}}, so one
- * Lua script applies a batch to a rule atomically; partition keys share {@code {p:partition}}.
+ * (query, subscriptions). All keys of one shard of a rule share a hash tag ({@link #ruleTag}: {@code {r:tenant:rule}}
+ * for the first), so one Lua script applies a batch to a shard atomically; partition keys share {@code {p:partition}}.
  */
 public final class StateKeys {
 
@@ -18,18 +18,35 @@ public final class StateKeys {
     private StateKeys() {
     }
 
-    private static String rule(String tenant, String ruleId) {
+    /**
+     * The hash tag every key of a rule's first shard shares, {@code {r:tenant:rule}}: one Lua script applies a batch to
+     * it atomically. A rule's other shards have tags of their own, on other slots (the results library's {@code RuleShards}).
+     */
+    public static String ruleTag(String tenant, String ruleId) {
         return "{r:" + tenant + ":" + ruleId + "}";
     }
 
     /** Per source partition: the last offset applied to this rule (the fence). */
     public static String fence(String tenant, String ruleId) {
-        return rule(tenant, ruleId) + ":fence";
+        return fence(ruleTag(tenant, ruleId));
     }
 
-    /** Rule-level counters: {@code late} (events behind the watermark, not counted). */
+    /** Per source partition: the last offset applied to the shard of a rule with this tag (its fence). */
+    public static String fence(String ruleTag) {
+        return ruleTag + ":fence";
+    }
+
+    /**
+     * Rule-level counters: {@code seq} (the update sequence), {@code late} (events behind the watermark, not counted),
+     * {@code closed} and {@code watermark} (the finality mark).
+     */
     public static String meta(String tenant, String ruleId) {
-        return rule(tenant, ruleId) + ":meta";
+        return meta(ruleTag(tenant, ruleId));
+    }
+
+    /** The counters of the shard of a rule with this tag ({@link #meta(String, String)}). */
+    public static String meta(String ruleTag) {
+        return ruleTag + ":meta";
     }
 
     /**
@@ -39,7 +56,12 @@ public final class StateKeys {
      * {@link #topk} sorted sets, distinct counts in {@link #distinct} HyperLogLogs.
      */
     public static String window(String tenant, String ruleId, int version, long windowStart) {
-        return rule(tenant, ruleId) + ":v" + version + ":w:" + windowStart;
+        return window(ruleTag(tenant, ruleId), version, windowStart);
+    }
+
+    /** One window of the shard of a rule version with this tag. */
+    public static String window(String ruleTag, int version, long windowStart) {
+        return ruleTag + ":v" + version + ":w:" + windowStart;
     }
 
     /**
@@ -48,7 +70,12 @@ public final class StateKeys {
      * ({@code redis.sha1hex}), so a reader finds a window's counts in the same atomic script.
      */
     public static String distinct(String tenant, String ruleId, int version, long windowStart, String groupJson, String aggregation) {
-        return distinctPrefix(tenant, ruleId, version) + windowStart + ":" + groupHash(groupJson) + ":" + aggregation;
+        return distinct(ruleTag(tenant, ruleId), version, windowStart, groupJson, aggregation);
+    }
+
+    /** As {@link #distinct(String, String, int, long, String, String)}, in the shard with this tag. */
+    public static String distinct(String ruleTag, int version, long windowStart, String groupJson, String aggregation) {
+        return distinctPrefix(ruleTag, version) + windowStart + ":" + groupHash(groupJson) + ":" + aggregation;
     }
 
     /**
@@ -56,12 +83,22 @@ public final class StateKeys {
      * number of counters (value → count), next to the distinct keys ({@code :t:} for {@code :h:}).
      */
     public static String topk(String tenant, String ruleId, int version, long windowStart, String groupJson, String aggregation) {
-        return rule(tenant, ruleId) + ":v" + version + ":t:" + windowStart + ":" + groupHash(groupJson) + ":" + aggregation;
+        return topk(ruleTag(tenant, ruleId), version, windowStart, groupJson, aggregation);
+    }
+
+    /** As {@link #topk(String, String, int, long, String, String)}, in the shard with this tag. */
+    public static String topk(String ruleTag, int version, long windowStart, String groupJson, String aggregation) {
+        return ruleTag + ":v" + version + ":t:" + windowStart + ":" + groupHash(groupJson) + ":" + aggregation;
     }
 
     /** What every distinct key of one rule version starts with. */
     public static String distinctPrefix(String tenant, String ruleId, int version) {
-        return rule(tenant, ruleId) + ":v" + version + ":h:";
+        return distinctPrefix(ruleTag(tenant, ruleId), version);
+    }
+
+    /** What every distinct key of the shard of a rule version with this tag starts with. */
+    public static String distinctPrefix(String ruleTag, int version) {
+        return ruleTag + ":v" + version + ":h:";
     }
 
     static String groupHash(String groupJson) {

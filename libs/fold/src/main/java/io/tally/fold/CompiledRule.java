@@ -13,7 +13,12 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
-/** A rule version ready for the hot path: filter, group key, aggregations, windows and lateness, over its {@link RuleSpec}. */
+/**
+ * A rule version ready for the hot path: filter, group key, aggregations, windows and lateness, over its {@link RuleSpec}.
+ * A rule kept in several shards ({@link RuleSpec#shards()}) has one instance per shard, sharing everything but the
+ * shard: {@link #compile} returns the first, whose {@link #shardOf} finds the one that holds a group. The engine treats
+ * each shard as a rule of its own (its fence, delta, finality mark and script, keyed by {@link #key()}).
+ */
 public final class CompiledRule {
 
     private final RuleRecord record;
@@ -24,6 +29,9 @@ public final class CompiledRule {
     private final Map<FieldRef, String> attributeFilter;
     private final FieldRef[] groupBy;
     private final RuleSpec.Aggregation[] ops;
+    private final int shard;
+    private final CompiledRule[] shards;
+    private final String key;
 
     private CompiledRule(RuleRecord r) {
         this.record = r;
@@ -37,6 +45,71 @@ public final class CompiledRule {
                 e -> FieldRef.of(Dimensions.ATTRIBUTE_PREFIX + e.getKey()), e -> Json.value(normalize(e.getValue()))));
         this.groupBy = spec.dimensions().stream().map(FieldRef::of).toArray(FieldRef[]::new);
         this.ops = spec.ops().toArray(RuleSpec.Aggregation[]::new);
+        this.shard = 0;
+        this.shards = new CompiledRule[spec.shards()];
+        this.shards[0] = this;
+        this.key = RuleRecord.key(spec.tenant(), spec.id());
+        for (int s = 1; s < shards.length; s++) {
+            shards[s] = new CompiledRule(this, s);
+        }
+    }
+
+    private CompiledRule(CompiledRule first, int shard) {
+        this.record = first.record;
+        this.spec = first.spec;
+        this.categories = first.categories;
+        this.types = first.types;
+        this.geos = first.geos;
+        this.attributeFilter = first.attributeFilter;
+        this.groupBy = first.groupBy;
+        this.ops = first.ops;
+        this.shard = shard;
+        this.shards = first.shards;
+        this.key = first.key + "#" + shard;
+    }
+
+    /** Which shard this is (0-based). */
+    public int shard() {
+        return shard;
+    }
+
+    /** How many shards the rule is kept in. */
+    public int shards() {
+        return shards.length;
+    }
+
+    /** Every shard of the rule, the first first. */
+    public List<CompiledRule> allShards() {
+        return List.of(shards);
+    }
+
+    /** The shard that keeps a group ({@link #groupKey}). */
+    public CompiledRule shardOf(String groupKey) {
+        return shards.length == 1 ? shards[0] : shards[shardIndex(groupKey, shards.length)];
+    }
+
+    /**
+     * The shard (0-based, of {@code shards}) that keeps a group: its text's hash, mixed (MurmurHash3's finalizer) so that
+     * groups that differ in one character spread too.
+     */
+    static int shardIndex(String groupKey, int shards) {
+        int h = groupKey.hashCode();
+        h ^= h >>> 16;
+        h *= 0x85ebca6b;
+        h ^= h >>> 13;
+        h *= 0xc2b2ae35;
+        h ^= h >>> 16;
+        return Math.floorMod(h, shards);
+    }
+
+    /** {@code tenant:ruleId} for the first shard, {@code tenant:ruleId#shard} for the others: what the engine keys a shard's state by. */
+    public String key() {
+        return key;
+    }
+
+    /** Whether this shard counts the event: the rule matches it and its group is kept here. */
+    public boolean owns(Event e) {
+        return matches(e) && (shards.length == 1 || shardOf(groupKey(e)) == this);
     }
 
     /** Compiles a rule record; throws {@link IllegalArgumentException} for a definition it cannot run. */

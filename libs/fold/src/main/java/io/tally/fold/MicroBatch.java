@@ -69,12 +69,12 @@ public final class MicroBatch {
         return rulesOf.apply(tenant);
     }
 
-    /** The rules the events of each partition may touch: whose fences and finality marks the fold needs. */
+    /** The rule shards the events of each partition may touch: whose fences and finality marks the fold needs. */
     public Map<Integer, List<CompiledRule>> rulesByPartition() {
         Map<Integer, List<CompiledRule>> involved = new HashMap<>();
         reads.forEach((partition, events) -> {
             List<CompiledRule> partitionRules = new ArrayList<>();
-            events.stream().map(r -> r.event().tenant()).distinct().forEach(tenant -> partitionRules.addAll(rulesOf(tenant)));
+            events.stream().map(r -> r.event().tenant()).distinct().forEach(tenant -> rulesOf(tenant).forEach(r -> partitionRules.addAll(r.allShards())));
             involved.put(partition, partitionRules);
         });
         return involved;
@@ -123,10 +123,10 @@ public final class MicroBatch {
         return folds;
     }
 
-    /** The events of one partition past {@code afterOffset} that {@code rule} counts: what quarantining its batch holds back. */
+    /** The events of one partition past {@code afterOffset} that the rule shard counts: what quarantining its batch holds back. */
     public List<Read> matching(int partition, CompiledRule rule, long afterOffset) {
         return reads.getOrDefault(partition, List.of()).stream()
-            .filter(r -> r.offset() > afterOffset && r.event().tenant().equals(rule.tenant()) && rule.matches(r.event()))
+            .filter(r -> r.offset() > afterOffset && r.event().tenant().equals(rule.tenant()) && rule.owns(r.event()))
             .toList();
     }
 }

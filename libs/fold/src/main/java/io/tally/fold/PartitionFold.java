@@ -107,11 +107,14 @@ public final class PartitionFold {
         newIds.computeIfAbsent(e.tenant(), t -> new HashMap<>()).computeIfAbsent(generation, g -> new HashMap<>()).put(e.id(), offset);
         long watermark = state.advance(e.tenant(), e.timeMillis());
         boolean late = false;
-        for (CompiledRule rule : rules) {
-            boolean replayed = offset <= state.fence(rule);
-            if (!rule.matches(e)) {
+        for (CompiledRule first : rules) {
+            if (!first.matches(e)) {
                 continue;
             }
+            // A rule kept in shards is folded into the shard that keeps the event's group, with that shard's fence.
+            String group = first.shards() == 1 ? null : first.groupKey(e);
+            CompiledRule rule = group == null ? first : first.shardOf(group);
+            boolean replayed = offset <= state.fence(rule);
             if (starts.length < rule.windows().windowsPerEvent()) {
                 starts = new long[rule.windows().windowsPerEvent()];
             }
@@ -122,7 +125,6 @@ public final class PartitionFold {
             if (delta != null) {
                 delta.at(offset);
             }
-            String group = null;
             boolean joined = false;
             for (int i = 0; i < n; i++) {
                 long start = starts[i];
@@ -165,10 +167,10 @@ public final class PartitionFold {
         return partition;
     }
 
-    /** The batch's deltas keyed by {@code tenant:ruleId}. */
+    /** The batch's deltas keyed by rule shard ({@link CompiledRule#key()}). */
     public Map<String, RuleDelta> deltas() {
         Map<String, RuleDelta> byKey = new HashMap<>();
-        deltas.forEach((rule, delta) -> byKey.put(rule.tenant() + ":" + rule.id(), delta));
+        deltas.forEach((rule, delta) -> byKey.put(rule.key(), delta));
         return byKey;
     }
 

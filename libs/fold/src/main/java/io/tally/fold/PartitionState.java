@@ -4,8 +4,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * What survives between batches of one partition: each tenant's watermark there, and each rule's
- * fence (the last offset of this partition already applied to it). Restored from Redis on assignment.
+ * What survives between batches of one partition: each tenant's watermark there, and the fence of each shard of each
+ * rule (the last offset of this partition already applied to it). Restored from Redis on assignment.
  */
 public final class PartitionState {
 
@@ -29,20 +29,16 @@ public final class PartitionState {
         watermarks.merge(tenant, watermark, Math::max);
     }
 
-    /** The rule's fence; -1 when nothing was ever applied from this partition. */
+    /** The fence of the rule's shard; -1 when nothing was ever applied from this partition. */
     public long fence(CompiledRule rule) {
-        return fences.getOrDefault(fenceKey(rule.tenant(), rule.id()), -1L);
+        return fences.getOrDefault(rule.key(), -1L);
     }
 
     public boolean knowsFence(CompiledRule rule) {
-        return fences.containsKey(fenceKey(rule.tenant(), rule.id()));
+        return fences.containsKey(rule.key());
     }
 
-    public void setFence(String tenant, String ruleId, long offset) {
-        fences.put(fenceKey(tenant, ruleId), offset);
-    }
-
-    private static String fenceKey(String tenant, String ruleId) {
-        return tenant + ":" + ruleId;
+    public void setFence(CompiledRule rule, long offset) {
+        fences.put(rule.key(), offset);
     }
 }

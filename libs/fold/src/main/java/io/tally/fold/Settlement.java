@@ -44,7 +44,7 @@ public final class Settlement {
     }
 
     /**
-     * Settles the outcomes (partition → {@code tenant:ruleId} → outcome) of the folds' deltas, moving the fences in
+     * Settles the outcomes (partition → rule shard key ({@link CompiledRule#key()}) → outcome) of the folds' deltas, moving the fences in
      * {@code states}; throws {@link ReadAgain} when the batch must be read again.
      */
     public static Settlement of(List<PartitionFold> folds, Map<Integer, Map<String, ApplyOutcome>> outcomes,
@@ -62,7 +62,7 @@ public final class Settlement {
                 }
                 if (!outcome.applied() && outcome.result() != 0 && outcome.appliedThrough() > state.fence(rule)) {
                     // Parts before the refused one took effect: what follows is read, retried or quarantined from there.
-                    state.setFence(rule.tenant(), rule.id(), outcome.appliedThrough());
+                    state.setFence(rule, outcome.appliedThrough());
                 }
                 if (outcome.closedMoved()) {
                     throw new ReadAgain("rule " + rule.id() + " was closed further while its batch was folded; folding again");
@@ -81,7 +81,7 @@ public final class Settlement {
                     continue;
                 }
                 poison.applied(fold.partition(), entry.getKey());
-                state.setFence(rule.tenant(), rule.id(), Math.max(state.fence(rule), fold.lastOffset()));
+                state.setFence(rule, Math.max(state.fence(rule), fold.lastOffset()));
                 Set<Long> touched = delta.touched();
                 if (!touched.isEmpty()) {
                     settlement.announcements.add(new Announcement(rule, touched, outcome.seq()));

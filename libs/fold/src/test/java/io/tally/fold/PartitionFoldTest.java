@@ -157,7 +157,7 @@ class PartitionFoldTest {
         // Offsets up to 20 were applied before a crash that came before their announcement (late events were
         // published before the fence moved).
         CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
-        state.setFence("acme", "r", 20);
+        state.setFence(r, 20);
         PartitionFold fold = new PartitionFold(3, state, NOW);
         fold.add(19, event("a", T0 + 70_000), DedupIndex.NONE, t -> List.of(r));
         fold.add(20, event("old", T0), DedupIndex.NONE, t -> List.of(r));
@@ -215,7 +215,7 @@ class PartitionFoldTest {
     @Test
     void skipsEventsAtOrBelowTheRulesFenceOnReplay() {
         CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
-        state.setFence("acme", "r", 101);
+        state.setFence(r, 101);
         PartitionFold fold = fold(List.of(r), event("a", T0), event("b", T0), event("c", T0));
         assertEquals(1, count(fold, "r", T0, "[]"), "offsets 100 and 101 were applied before the crash");
     }

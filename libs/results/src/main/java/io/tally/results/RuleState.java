@@ -24,10 +24,13 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
 
     private static final LuaScript READ = LuaScript.load(RuleState.class, "/lua/read-rule.lua");
 
-    /** Reads the windows starting at {@code starts} (those without data are left out) in one script, unbounded (tests). */
+    /**
+     * Reads the windows starting at {@code starts} (those without data are left out) of the rule's first shard in one
+     * script, unbounded (tests).
+     */
     public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleSpec rule,
                                                     List<Long> starts) {
-        return read(redis, rule, starts, Budget.NONE);
+        return read(redis, rule, StateKeys.ruleTag(rule.tenant(), rule.id()), starts, Budget.NONE);
     }
 
     /**
@@ -66,14 +69,15 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
     }
 
     /**
-     * Reads the windows starting at {@code starts} within {@code budget}. When one script cannot read them all, the
+     * Reads the windows starting at {@code starts} of the rule shard whose keys carry {@code tag} within {@code budget}.
+     * When one script cannot read them all, the
      * parts are read by successive scripts, each atomic with the sequence it read at, and the state is the one of the
      * lowest sequence: every value read is at least what that sequence holds and never more than a later read shows,
      * so readers stay monotonic; the late count, finality mark and watermark are that part's.
      */
     public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleSpec rule,
-                                                    List<Long> starts, Budget budget) {
-        return readFrom(redis, rule, starts, 0, budget, new Parts(starts.size()));
+                                                    String tag, List<Long> starts, Budget budget) {
+        return readFrom(redis, rule, tag, starts, 0, budget, new Parts(starts.size()));
     }
 
     /** What the scripts of one read returned so far. */
@@ -89,16 +93,16 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
     }
 
     private static CompletableFuture<RuleState> readFrom(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleSpec rule,
-                                                         List<Long> all, int from, Budget budget, Parts parts) {
+                                                         String tag, List<Long> all, int from, Budget budget, Parts parts) {
         List<Long> starts = all.subList(from, all.size());
         String[] keys = new String[starts.size() + 1];
-        keys[0] = StateKeys.meta(rule.tenant(), rule.id());
+        keys[0] = StateKeys.meta(tag);
         List<String> args = new ArrayList<>();
-        args.add(StateKeys.distinctPrefix(rule.tenant(), rule.id(), rule.version()));
+        args.add(StateKeys.distinctPrefix(tag, rule.version()));
         args.add(Integer.toString(starts.size()));
         args.add(Long.toString(budget.perScript()));
         for (int i = 0; i < starts.size(); i++) {
-            keys[i + 1] = StateKeys.window(rule.tenant(), rule.id(), rule.version(), starts.get(i));
+            keys[i + 1] = StateKeys.window(tag, rule.version(), starts.get(i));
             args.add(Long.toString(starts.get(i)));
         }
         List<String> distinct = rule.ops().stream().filter(o -> o.kind() == Op.DISTINCT).map(RuleSpec.Aggregation::name).toList();
@@ -119,7 +123,7 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
                 return CompletableFuture.failedFuture(new ReadTooLarge(parts.values, next, all.size(), budget.perRead()));
             }
             if (next < all.size() && read > 0) {
-                return readFrom(redis, rule, all, next, budget, parts);
+                return readFrom(redis, rule, tag, all, next, budget, parts);
             }
             RuleState lowest = parts.lowest;
             return CompletableFuture.completedFuture(new RuleState(lowest.seq(), lowest.lateEvents(), lowest.closedUpTo(), lowest.watermark(),

@@ -1,5 +1,7 @@
 package io.tally.results;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -19,6 +21,8 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -26,9 +30,9 @@ import java.util.function.BiFunction;
 import java.util.function.Supplier;
 
 /**
- * Reads a rule's windows from Redis Cluster for queries and subscription snapshots: one atomic
- * script for the windows, their distinct counts, the late count, the update sequence and the
- * finality mark with its watermark ({@link RuleState}). Reads go to the
+ * Reads a rule's windows from Redis Cluster for queries and subscription snapshots: per shard of the rule
+ * ({@link RuleShards}), one atomic script for the windows, their distinct counts, the late count, the update sequence
+ * and the finality mark with its watermark ({@link RuleState}), the shards merged. Reads go to the
  * masters (Lettuce's default), so a reader never sees a counter lower than one it saw before. A
  * circuit breaker answers at once while Redis is failing.
  */
@@ -58,6 +62,8 @@ public class StateReader {
         .ignoreExceptions(RuleState.ReadTooLarge.class)
         .build();
     private final CircuitBreaker breaker;
+    /** Per rule version kept in several shards: the newest sequence of each shard this reader returned. */
+    private final Cache<String, long[]> newest = Caffeine.newBuilder().maximumSize(100_000).expireAfterAccess(Duration.ofMinutes(10)).build();
     /** Times each read's scripts (from the registry's clock); a plain reader's timer belongs to no registry anyone reads. */
     private final Timer scripts;
 
@@ -129,11 +135,84 @@ public class StateReader {
         } catch (RuntimeException e) {
             throw new StateUnavailableException("Redis Cluster is unreachable", e);
         }
-        RuleState read = scripts.record(() -> await(RuleState.read(redis, rule, starts, budget)));
+        RuleState read = scripts.record(() -> readShards(redis, rule, starts));
         // The finality watermark, read with the mark that decides 'final', so the two always agree; only before the
         // aggregation first closed the rule are the partitions asked (the lowest of those that have seen the tenant).
         Long watermark = read.watermark() != null ? read.watermark() : lowestPartitionWatermark(redis, rule.tenant());
         return new Snapshot(read.windows(), watermark, read.lateEvents(), read.seq(), read.closedUpTo());
+    }
+
+    /** Rereads of shards behind what this reader returned before, at most, before a read gives up on them (a failover lost writes). */
+    private static final int CATCH_UP_TRIES = 3;
+
+    /**
+     * Reads every shard of the rule (pipelined: each on its own master) and merges them. Each shard is read atomically
+     * with its update sequence; the read's sequence is their sum. Reads of one reader never go back: the newest
+     * sequences it returned per shard are kept, and a shard read below them (a read that overtook another one in
+     * flight) is read again, so everything one reader returns is ordered shard by shard, and a higher sum means
+     * newer values in every shard.
+     */
+    private RuleState readShards(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleSpec rule, List<Long> starts) {
+        int shards = rule.shards();
+        List<String> tags = RuleShards.tags(rule.tenant(), rule.id(), shards);
+        RuleState.Budget perShard = new RuleState.Budget(budget.perScript(), budget.perRead());
+        List<CompletableFuture<RuleState>> pending = new ArrayList<>(shards);
+        for (String tag : tags) {
+            pending.add(RuleState.read(redis, rule, tag, starts, perShard));
+        }
+        RuleState[] read = new RuleState[shards];
+        for (int s = 0; s < shards; s++) {
+            read[s] = await(pending.get(s));
+        }
+        if (shards == 1) {
+            return read[0];
+        }
+        long[] newest = this.newest.get(rule.tenant() + ":" + rule.id() + ":v" + rule.version(), k -> new long[shards]);
+        for (int attempt = 0; ; attempt++) {
+            List<Integer> behind = new ArrayList<>();
+            synchronized (newest) {
+                for (int s = 0; s < shards; s++) {
+                    if (read[s].seq() < newest[s]) {
+                        behind.add(s);
+                    }
+                }
+                if (behind.isEmpty() || attempt == CATCH_UP_TRIES) {
+                    for (int s = 0; s < shards; s++) {
+                        newest[s] = Math.max(newest[s], read[s].seq());
+                    }
+                    break;
+                }
+            }
+            List<CompletableFuture<RuleState>> again = behind.stream().map(s -> RuleState.read(redis, rule, tags.get(s), starts, perShard)).toList();
+            for (int i = 0; i < behind.size(); i++) {
+                read[behind.get(i)] = await(again.get(i));
+            }
+        }
+        return merge(rule, starts.size(), read);
+    }
+
+    /** The shards' reads as one: windows merged, late events and sequences added up, the lowest finality mark of them. */
+    private RuleState merge(RuleSpec rule, int windows, RuleState[] shards) {
+        Map<Long, RawWindow> byStart = new TreeMap<>();
+        long seq = 0;
+        long late = 0;
+        Long closedUpTo = shards[0].closedUpTo();
+        Long watermark = shards[0].watermark();
+        long values = 0;
+        for (RuleState shard : shards) {
+            seq += shard.seq();
+            late += shard.lateEvents();
+            closedUpTo = closedUpTo == null || shard.closedUpTo() == null ? null : Math.min(closedUpTo, shard.closedUpTo());
+            watermark = watermark == null || shard.watermark() == null ? null : Math.min(watermark, shard.watermark());
+            for (RawWindow w : shard.windows()) {
+                byStart.merge(w.start(), w, (a, b) -> a.merge(b, rule));
+                values += w.values();
+            }
+        }
+        if (budget.perRead() > 0 && values > budget.perRead()) {
+            throw new RuleState.ReadTooLarge(values, windows, windows, budget.perRead());
+        }
+        return new RuleState(seq, late, closedUpTo, watermark, List.copyOf(byStart.values()));
     }
 
     private static Long lowestPartitionWatermark(RedisAdvancedClusterAsyncCommands<String, String> redis, String tenant) {

@@ -14,6 +14,10 @@ public final class RuleDefaults {
     public static final Duration RETENTION = Duration.ofHours(24);
     /** {@code k} of a {@code topk}. */
     public static final int TOPK_K = 10;
+    /** {@code shards}: over how many Redis hash slots a rule's groups are spread. */
+    public static final int SHARDS = 1;
+    /** The most {@code shards} a rule may have: every read of the rule asks each of them. */
+    public static final int MAX_SHARDS = 16;
 
     /** An ISO-8601 duration, or {@code otherwise} when none is given. */
     public static Duration duration(String iso, Duration otherwise) {

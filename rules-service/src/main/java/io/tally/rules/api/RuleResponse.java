@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
 import io.tally.model.RuleRecord;
+import io.tally.rule.RuleDefaults;
 import io.tally.rules.domain.RuleDefinition;
 import io.tally.rules.persistence.DeadLetterStore;
 import io.tally.rules.persistence.Stored;
@@ -15,7 +16,8 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RuleResponse(String id, int version, String status, @Nullable String reason, String createdAt, String updatedAt,
                            @Nullable String name, RuleRecord.Filter filter, List<String> groupBy, List<RuleRecord.Aggregation> aggregations,
-                           RuleRecord.Window window, String allowedLateness, String retention, DeadLetters deadLetters) {
+                           RuleRecord.Window window, String allowedLateness, String retention, int shards,
+                           DeadLetters deadLetters) {
 
     /**
      * The events quarantined for this rule (a batch the engine could not apply, on {@code tally.dead-letters}): how
@@ -37,7 +39,7 @@ public record RuleResponse(String id, int version, String status, @Nullable Stri
     static RuleResponse of(Stored stored, RuleDefinition d, Status status, DeadLetterStore.Summary deadLetters) {
         return new RuleResponse(stored.id(), stored.version(), status.status(), status.reason(), stored.createdAt().toString(),
             stored.updatedAt().toString(), d.name(), d.filter(), d.groupBy(), d.aggregations(), d.window(), d.allowedLateness(), d.retention(),
-            DeadLetters.of(deadLetters));
+            d.shards() == null ? RuleDefaults.SHARDS : d.shards(), DeadLetters.of(deadLetters));
     }
 
     /** A page of rules. */

@@ -1,6 +1,7 @@
 package io.tally.rules.domain;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
 import io.tally.model.RuleRecord;
 import io.tally.model.StateKeys;
@@ -12,16 +13,17 @@ import java.util.List;
 
 /**
  * What a tenant admin defines, validated and with defaults filled in: every filter list present (empty
- * = any), {@code allowedLateness} PT5S and {@code retention} PT24H when left out.
+ * = any), {@code allowedLateness} PT5S, {@code retention} PT24H and {@code shards} 1 when left out ({@code shards} is
+ * null in definitions stored before rules had it: 1).
  */
 @Serdeable
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RuleDefinition(String name, RuleRecord.Filter filter, List<String> groupBy, List<RuleRecord.Aggregation> aggregations,
-                             RuleRecord.Window window, String allowedLateness, String retention) {
+                             RuleRecord.Window window, String allowedLateness, String retention, @Nullable Integer shards) {
 
     /** This definition as the record that travels on {@code tally.rules}. */
     public RuleRecord toRecord(String tenant, String id, int version) {
-        return new RuleRecord(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention);
+        return new RuleRecord(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards);
     }
 
     /** How many windows one event joins (size / slide; 1 for tumbling windows): what an event costs this rule. */
@@ -69,6 +71,6 @@ public record RuleDefinition(String name, RuleRecord.Filter filter, List<String>
     }
 
     public static RuleDefinition of(RuleRecord r) {
-        return new RuleDefinition(r.name(), r.filter(), r.groupBy(), r.aggregations(), r.window(), r.allowedLateness(), r.retention());
+        return new RuleDefinition(r.name(), r.filter(), r.groupBy(), r.aggregations(), r.window(), r.allowedLateness(), r.retention(), r.shards());
     }
 }

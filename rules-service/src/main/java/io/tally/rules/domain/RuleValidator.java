@@ -45,7 +45,7 @@ public final class RuleValidator {
 
     private static final Pattern AGG_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,39}");
     private static final Set<String> FIELDS = Set.of("name", "filter", "groupBy", "aggregations", "window", "allowedLateness", "retention",
-        "id", "version", "status", "reason", "createdAt", "updatedAt", "deadLetters");
+        "shards", "id", "version", "status", "reason", "createdAt", "updatedAt", "deadLetters");
     private static final Set<String> FILTER_FIELDS = Set.of("categories", "types", "geos", "attributes");
     private static final Set<String> AGG_FIELDS = Set.of("name", "op", "field", "k");
     private static final Set<String> WINDOW_FIELDS = Set.of("size", "slide");
@@ -75,10 +75,25 @@ public final class RuleValidator {
         if (retention != null && windowSizes.size != null && Duration.parse(retention).compareTo(windowSizes.size) < 0) {
             checks.add("/retention", "must be at least the window size (" + window.size() + ")");
         }
+        Integer shards = shards(checks, rule.get("shards"));
         if (!checks.ok()) {
             return new Result(null, violations);
         }
-        return new Result(new RuleDefinition(name, filter, groupBy, aggregations, window, lateness, retention), List.of());
+        return new Result(new RuleDefinition(name, filter, groupBy, aggregations, window, lateness, retention, shards), List.of());
+    }
+
+    /** Over how many Redis hash slots the rule's groups are spread: 1..16, default 1. */
+    private static Integer shards(Checks checks, Object value) {
+        if (value == null) {
+            return RuleDefaults.SHARDS;
+        }
+        if (!(value instanceof BigDecimal n) || n.stripTrailingZeros().scale() > 0 || n.compareTo(BigDecimal.ONE) < 0
+            || n.compareTo(BigDecimal.valueOf(RuleDefaults.MAX_SHARDS)) > 0) {
+            checks.add("/shards", "must be a whole number 1.." + RuleDefaults.MAX_SHARDS
+                + " (how many Redis hash slots the rule's groups are spread over; more for a rule too busy for one Redis master)");
+            return null;
+        }
+        return n.intValue();
     }
 
     private static RuleRecord.Filter filter(Checks checks, Object value) {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RuleValidatorTest {
@@ -52,6 +53,25 @@ class RuleValidatorTest {
         assertEquals(List.of(), d.filter().categories());
         assertEquals(Map.of(), d.filter().attributes());
         assertEquals(10, d.aggregations().get(1).k());
+        assertEquals(1, d.shards());
+    }
+
+    @Test
+    void takesShardsFrom1To16() throws Exception {
+        String rule = """
+            {"aggregations": [{"name": "n", "op": "count"}], "window": {"size": "PT1M"}, "groupBy": ["category"], "shards": %s}""";
+        assertEquals(4, validate(rule.formatted("4")).definition().shards());
+        assertEquals(16, validate(rule.formatted("16.0")).definition().shards());
+        assertEquals(4, validate(rule.formatted("4")).definition().toRecord("t", "r", 1).shards());
+        for (String bad : List.of("0", "17", "2.5", "\"3\"", "-1", "1e400", "null")) {
+            RuleValidator.Result result = validate(rule.formatted(bad));
+            if (bad.equals("null")) {
+                assertEquals(1, result.definition().shards(), "null is left out: the default");
+                continue;
+            }
+            assertFalse(result.valid(), bad);
+            assertEquals("/shards", result.violations().getFirst().pointer(), bad);
+        }
     }
 
     @Test

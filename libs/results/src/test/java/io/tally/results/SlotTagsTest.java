@@ -1,4 +1,4 @@
-package io.tally.aggregation.persistence;
+package io.tally.results;
 
 import io.lettuce.core.cluster.SlotHash;
 import org.junit.jupiter.api.Test;

@@ -1,9 +1,9 @@
-package io.tally.aggregation.persistence;
+package io.tally.results;
 
 import io.lettuce.core.cluster.SlotHash;
 
 /** For every Redis Cluster slot, a short hash tag that maps to it (found once, by counting up). */
-final class SlotTags {
+public final class SlotTags {
 
     private static final String[] TAGS = new String[SlotHash.SLOT_COUNT];
 
@@ -23,7 +23,7 @@ final class SlotTags {
     }
 
     /** A tag whose slot is {@code slot}: a key containing {@code {tag}} lives on that slot. */
-    static String tagOf(int slot) {
+    public static String tagOf(int slot) {
         return TAGS[slot];
     }
 }
