@@ -52,7 +52,7 @@ public final class Bench {
 
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap()))) {
             Map<TopicPartition, Long> before = EnginePhase.ends(admin, Topics.EVENTS);
-            EnginePhase.write(stack, tenant, events);
+            EnginePhase.write(stack, tenant, events, Workload.rules(tenant));
             Map<TopicPartition, Long> after = EnginePhase.ends(admin, Topics.EVENTS);
 
             double raw = EnginePhase.rawConsume(stack, before, after);
@@ -98,6 +98,15 @@ public final class Bench {
                 LivePhase.live(stack, root, logs, services, results, quick);
             } finally {
                 services.forEach(ServiceJar::close);
+            }
+            // Alone on the machine: every other service is stopped.
+            Workload.Params hot = new Workload.Params(43, quick ? 800_000 : 3_000_000, params.categories(), params.zipfExponent(), params.hotShare(),
+                params.duplicateShare(), params.disorderMillis(), params.spanMillis(), params.users(), params.teams());
+            step(String.format("scale-out: one hot rule over %,d events, applied by 1, 2 and 3 aggregation instances in turn ...", hot.events()));
+            ScaleOutPhase.HotRecords records = ScaleOutPhase.run(stack, root, logs, admin, hot, run, results, 3);
+            FlinkPhase.run(stack, root, logs, records, results);
+            if (results.get("scaleOut.runs") instanceof List<?> runs && !runs.isEmpty() && runs.getFirst() instanceof Map<?, ?> one) {
+                results.put("ratioVsFlink", round2(((Number) one.get("eventsPerSec")).doubleValue() / ((Number) results.get("flink.eventsPerSec")).doubleValue()));
             }
         }
         results.put("workload", params.asMap());

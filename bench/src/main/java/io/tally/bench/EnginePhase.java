@@ -46,10 +46,11 @@ final class EnginePhase {
     private EnginePhase() {
     }
 
-    static void write(StackConfig stack, String tenant, List<Event> events) throws Exception {
+    /** Publishes the tenant's rules (id → record as JSON), then writes the events. */
+    static void write(StackConfig stack, String tenant, List<Event> events, Map<String, String> tenantRules) throws Exception {
         try (KafkaProducer<String, String> rules = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap()),
             new StringSerializer(), new StringSerializer())) {
-            for (Map.Entry<String, String> rule : Workload.rules(tenant).entrySet()) {
+            for (Map.Entry<String, String> rule : tenantRules.entrySet()) {
                 rules.send(new ProducerRecord<>(Topics.RULES, tenant + ":" + rule.getKey(), rule.getValue())).get();
             }
         }

@@ -83,7 +83,37 @@ final class Report {
             get(r, "rawConsume.eventsPerSec"), get(r, "tally.exact"), get(r, "tally.eventsPerSec"), get(r, "kafkaStreams.exact"),
             get(r, "kafkaStreams.eventsPerSec"), get(r, "ratioVsKafkaStreams"), get(r, "fractionOfRawConsume"),
             get(r, "tally.freshnessP50Ms"), get(r, "tally.freshnessP99Ms"), get(r, "query.concurrency"), get(r, "query.p50Ms"),
-            get(r, "query.p99Ms"), get(r, "query.requestsPerSec"), get(r, "push.subscriptions"), get(r, "push.p50Ms"), get(r, "push.p99Ms"), r.getOrDefault("tally.flushSecondsByPhase", "—"));
+            get(r, "query.p99Ms"), get(r, "query.requestsPerSec"), get(r, "push.subscriptions"), get(r, "push.p50Ms"), get(r, "push.p99Ms"), r.getOrDefault("tally.flushSecondsByPhase", "—"))
+            + scaleOut(r);
+    }
+
+    /** The scale-out phase's table: one row per number of aggregation instances. */
+    @SuppressWarnings("unchecked")
+    private static String scaleOut(Map<String, Object> r) {
+        if (!(r.get("scaleOut.runs") instanceof List<?> runs)) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder("""
+
+            ## Scale-out: %s, %s records (%s unique)
+
+            | aggregation instances | events/s | exact | freshness p50 / p99 at %s events/s | aggregation CPU-s per million events | Redis CPU-s per million events | per master: script share, CPU %% |
+            |---|---|---|---|---|---|---|
+            """.formatted(r.get("scaleOut.rule"), get(r, "scaleOut.events"), get(r, "scaleOut.uniqueEvents"), ScaleOutPhase.CAUGHT_UP_LOAD));
+        for (Object o : runs) {
+            Map<String, Object> run = (Map<String, Object>) o;
+            StringBuilder masters = new StringBuilder();
+            for (Object m : (List<Object>) run.get("masters")) {
+                Map<String, Object> master = (Map<String, Object>) m;
+                masters.append(masters.isEmpty() ? "" : "; ").append(':').append(master.get("master")).append(' ')
+                    .append(Math.round(100 * ((Number) master.get("scriptShare")).doubleValue())).append(" %, ").append(master.get("cpuPercent")).append(" %");
+            }
+            out.append("| ").append(run.get("instances")).append(" | ").append(get(run, "eventsPerSec")).append(" | ").append(run.get("exact"))
+                .append(" | ").append(run.get("freshnessP50Ms")).append(" / ").append(run.get("freshnessP99Ms")).append(" ms | ")
+                .append(run.get("aggregationCpuSecondsPerMillionEvents")).append(" | ").append(run.get("redisCpuSecondsPerMillionEvents"))
+                .append(" | ").append(masters).append(" |\n");
+        }
+        return out.toString();
     }
 
     static BufferedImage chart(Map<String, Object> r) {

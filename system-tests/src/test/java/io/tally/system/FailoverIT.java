@@ -75,7 +75,7 @@ class FailoverIT {
     }
 
     /**
-     * A counting rule whose state lives on the same master as the tenant's ingest bucket, so killing that
+     * A counting rule whose first shard lives on the same master as the tenant's ingest bucket, so killing that
      * master hits the gateway's rate limiter, the aggregation's writes and the query's reads at once.
      */
     private String ruleOnTheRateLimitersMaster() throws Exception {
@@ -83,8 +83,9 @@ class FailoverIT {
         RedisNodes.Node limiter = redis.masterOf("{rl:" + tenant + "}:ingest");
         String id = null;
         for (int attempt = 0; attempt < 20; attempt++) {
+            // Six categories over three shards: the first shard (on the limiter's master) dies with it, the others live on.
             id = fleet.activeRule(admin, "{\"name\":\"failover\",\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"}],"
-                + "\"window\":{\"size\":\"PT1H\"},\"allowedLateness\":\"PT10M\"}");
+                + "\"groupBy\":[\"category\"],\"shards\":3,\"window\":{\"size\":\"PT1H\"},\"allowedLateness\":\"PT10M\"}");
             if (redis.masterOf(ruleKey(id)).id().equals(limiter.id())) {
                 break;
             }

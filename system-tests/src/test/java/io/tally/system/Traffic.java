@@ -65,7 +65,7 @@ final class Traffic implements AutoCloseable {
             StringBuilder body = new StringBuilder("{\"events\":[");
             for (int i = 0; i < BATCH; i++) {
                 body.append(i == 0 ? "" : ",").append("{\"id\":\"").append(runId).append('-').append(batch).append('-').append(i)
-                    .append("\",\"category\":\"failover\",\"time\":\"").append(Instant.now()).append("\",\"value\":1}");
+                    .append("\",\"category\":\"failover-").append(i % 6).append("\",\"time\":\"").append(Instant.now()).append("\",\"value\":1}");
             }
             body.append("]}");
             // A refused batch is sent again with the same ids until it is accepted, as the contract tells clients to.

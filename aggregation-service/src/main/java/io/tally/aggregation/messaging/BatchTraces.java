@@ -44,8 +44,12 @@ final class BatchTraces {
     private final List<Traced> traced = new ArrayList<>();
 
     BatchTraces(OpenTelemetry telemetry, TimeSource time) {
+        this(telemetry.getTracer("io.tally.aggregation"), time);
+    }
+
+    private BatchTraces(Tracer tracer, TimeSource time) {
         this.time = time;
-        this.tracer = telemetry.getTracer("io.tally.aggregation");
+        this.tracer = tracer;
     }
 
     /** A record read into the batch. */
@@ -93,5 +97,13 @@ final class BatchTraces {
 
     void clear() {
         traced.clear();
+    }
+
+    /** The records traced so far, as a batch of their own; this one starts empty again (the next batch is read meanwhile). */
+    BatchTraces takeBatch() {
+        BatchTraces batch = new BatchTraces(tracer, time);
+        batch.traced.addAll(traced);
+        traced.clear();
+        return batch;
     }
 }

@@ -2,6 +2,7 @@ package io.tally.aggregation.messaging;
 
 import io.github.resilience4j.core.IntervalFunction;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -63,7 +64,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The aggregation engine's single consumer thread: poll {@code tally.events}, fold micro-batches per
  * partition, flush them with fenced scripts, persist partition state, wait until Redis replicated all of it,
- * then commit offsets. Any failure of a flush (also one while partitions are revoked) rewinds every assigned
+ * then commit offsets. Flushes are pipelined one deep: the next batch is read, looked up and folded while Redis
+ * applies the scripts of the one before ({@link #flush}). Any failure of a flush (also one while partitions are revoked) rewinds every assigned
  * partition to where Redis holds it ({@link #seekToApplied}, never past its committed offset); the fences and the offsets kept with the dedup ids make the replay
  * harmless. The loop never ends on an error: it backs off ({@link #BACKOFF}) and tries
  * again, and {@link #health()} tells readiness when it has been failing for a while.
@@ -89,6 +91,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final Counter deadLettersCounter;
     private final PoisonBatches poison;
     private final Timer flushTimer;
+    private final DistributionSummary batchEvents;
     private final MeterRegistry meters;
     private final EngineMetrics engine;
     private final BatchTraces traces;
@@ -129,6 +132,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         this.deadLettersCounter = meters.counter("tally.aggregation.dead.letters");
         this.poison = new PoisonBatches(config.poisonAttempts());
         this.flushTimer = meters.timer("tally.aggregation.flush");
+        this.batchEvents = DistributionSummary.builder("tally.aggregation.batch.events").description("Events per batch the engine cut")
+            .publishPercentiles(0.5, 0.99).register(meters);
         this.meters = meters;
         meters.gauge("tally.aggregation.partitions", states, Map::size);
         this.feed = feed;
@@ -202,7 +207,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         int failures = 0;
         while (running) {
             try {
-                var records = consumer.poll(Duration.ofMillis(10));
+                // While a batch is in flight, poll briefly: its completion is what the loop waits for.
+                var records = consumer.poll(Duration.ofMillis(inFlight == null ? 10 : 1));
                 if (rewindPending) {
                     // What this poll returned lies past the records the failed flush dropped.
                     rewind();
@@ -225,12 +231,18 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                         flush();
                     }
                 }
+                if (inFlight != null && (inFlight.applying().isDone() || buffered == 0 && records.isEmpty())) {
+                    completeInFlight();
+                }
+                // Batches size themselves: one is cut when full, or when its oldest event waited the batch delay and no
+                // batch is in flight. While Redis applies one, the next grows (to the full size when the engine is behind,
+                // so each script carries more); caught up, each is applied soon after its events arrive.
                 if (buffered >= config.maxBatchEvents()
-                    || (buffered > 0 && time.nanos() - oldestBufferedNanos >= config.maxBatchDelay().toNanos())) {
+                    || (buffered > 0 && inFlight == null && time.nanos() - oldestBufferedNanos >= config.maxBatchDelay().toNanos())) {
                     flush();
                     health.succeeded();
                     failures = 0;
-                } else if (buffered == 0) {
+                } else if (buffered == 0 && inFlight == null) {
                     health.succeeded();
                 }
                 markCaughtUp();
@@ -254,6 +266,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         }
         if (!rewindPending) {
             flushQuietly();
+        } else {
+            dropInFlight();
         }
         commitQuietly(consumer.assignment());
         consumer.close(Duration.ofSeconds(5));
@@ -278,7 +292,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         for (TopicPartition p : consumer.assignment()) {
             var lag = consumer.currentLag(p);
             lagGauge(p.partition()).set(lag.isPresent() ? lag.getAsLong() : -1);
-            if (lag.isPresent() && lag.getAsLong() == 0 && !buffer.containsKey(p.partition())) {
+            if (lag.isPresent() && lag.getAsLong() == 0 && !buffer.containsKey(p.partition()) && (inFlight == null || !inFlight.holds(p.partition()))) {
                 caughtUp.add(p.partition());
             }
         }
@@ -323,20 +337,62 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         return health;
     }
 
+    /** The buffer, cut into a batch: its records and what was read about them. */
+    private record Cut(Map<Integer, List<MicroBatch.Source>> records, int events, Map<String, Long> oldestAppended, BatchTraces traces,
+                       long cutNanos, Instant started) {
+    }
+
+    /** A batch decoded, looked up and folded, not yet sent. */
+    private record Prepared(Cut cut, MicroBatch batch, List<PartitionFold> folds, List<Event> late) {
+    }
+
+    /** A batch whose scripts Redis is running: what completing it needs. */
+    private record InFlight(Prepared prepared, FencedRedisWriter.Applying applying, long sentNanos) {
+
+        boolean holds(int partition) {
+            return prepared.cut().records().containsKey(partition);
+        }
+    }
+
+    /** The batch whose scripts Redis is running, or null. */
+    private InFlight inFlight;
+
     /**
-     * One flush, in the order that keeps it exact: decode and look up (fences, finality marks, dedup ids: one
-     * pipelined round trip each), fold, publish late events (before any fence moves), apply the rules' scripts,
-     * settle their outcomes ({@link Settlement}), quarantine poison, persist partition state, complete the flush on
-     * every Redis master (applied marks, WAIT), announce, commit.
+     * Cuts the buffer into a batch and flushes it, pipelined with the batch before: this batch is decoded, looked up
+     * and folded while Redis still applies the one before; then that one is completed and this one's scripts are sent
+     * (so the scripts of a rule shard reach Redis in offset order, each batch's expecting the fence the one before left).
+     * This batch completes later ({@link #completeInFlight}), while the next one is read and folded.
      */
     private void flush() {
         if (buffered == 0) {
+            completeInFlight();
             return;
         }
-        long start = time.nanos();
+        Prepared next = prepare(cutBuffer());
+        completeInFlight();
+        send(next);
+    }
+
+    /** Flushes everything buffered and waits until it is complete (before partitions go, and at shutdown). */
+    private void flushAndComplete() {
+        flush();
+        completeInFlight();
+    }
+
+    private Cut cutBuffer() {
+        Cut cut = new Cut(new LinkedHashMap<>(buffer), buffered, new HashMap<>(oldestAppended), traces.takeBatch(), time.nanos(),
+            Instant.ofEpochMilli(time.millis()));
+        dropBuffer();
+        return cut;
+    }
+
+    /**
+     * Decodes and looks up (fences, finality marks, dedup ids: one pipelined round trip each, on the look-up connection)
+     * and folds a batch. The ids of the batch in flight are not in the dedup index yet: they are taken from its folds.
+     */
+    private Prepared prepare(Cut cut) {
         long now = time.millis();
-        Instant started = Instant.ofEpochMilli(now);
-        MicroBatch batch = new MicroBatch(buffer, rules::of);
+        MicroBatch batch = new MicroBatch(cut.records(), rules::of);
         for (int partition : batch.partitions()) {
             states.computeIfAbsent(partition, p -> {
                 PartitionState s = new PartitionState();
@@ -350,34 +406,60 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         long phase = time.nanos();
         Map<String, Long> closed = writer.loadFencesAndClosedMarks(batch.rulesByPartition(), states);
         Map<Integer, Map<String, Map<String, Long>>> seen = writer.seen(batch.idLookups(states));
+        if (inFlight != null) {
+            inFlight.prepared().folds().forEach(fold -> fold.addNewIdsTo(seen));
+        }
         phase = lap("lookup", phase);
-        List<PartitionFold> folds = batch.fold(states, now, rule -> closed.getOrDefault(rule.key(), Long.MIN_VALUE), seen,
-            config.maxScriptCells());
-        phase = lap("fold", phase);
-        // Late events go out before any fence moves: a replay of a batch applied already never publishes them again.
+        List<PartitionFold> folds = batch.fold(states, now, rule -> closed.getOrDefault(rule.key(), Long.MIN_VALUE), seen, config.maxScriptCells());
+        lap("fold", phase);
         List<Event> late = folds.stream().flatMap(f -> f.lateEvents().stream()).toList();
-        publishLate(late);
-        Map<Integer, Map<String, ApplyOutcome>> outcomes = writer.apply(folds, states);
+        return new Prepared(cut, batch, folds, late);
+    }
+
+    /** Publishes the batch's late events (before any fence moves: a replay never publishes them again), then sends its scripts. */
+    private void send(Prepared prepared) {
+        long phase = time.nanos();
+        publishLate(prepared.late());
+        phase = lap("late", phase);
+        inFlight = new InFlight(prepared, writer.applyAsync(prepared.folds(), states), phase);
+        batchEvents.record(prepared.cut().events());
+    }
+
+    /**
+     * Completes the batch in flight, in the order that keeps it exact: await its scripts, settle their outcomes
+     * ({@link Settlement}), quarantine poison, persist partition state, complete the flush on every Redis master
+     * (applied marks, WAIT), announce, commit.
+     */
+    private void completeInFlight() {
+        InFlight flight = inFlight;
+        if (flight == null) {
+            return;
+        }
+        Prepared prepared = flight.prepared();
+        List<PartitionFold> folds = prepared.folds();
+        long phase = time.nanos();
+        Map<Integer, Map<String, ApplyOutcome>> outcomes = flight.applying().outcomes();
         phase = lap("apply", phase);
+        inFlight = null;
         if (config.haltAfterApply() > 0 && ++appliedBatches >= config.haltAfterApply()) {
             LOG.warn("fault injection: halting after batch {} reached Redis, before its offsets are committed", appliedBatches);
             Runtime.getRuntime().halt(137);
         }
         Settlement settlement = Settlement.of(folds, outcomes, states, poison);
-        quarantine(batch, settlement.quarantines(), now);
+        quarantine(prepared.batch(), settlement.quarantines(), prepared.cut().started().toEpochMilli());
         phase = lap("quarantine", phase);
-        writer.persistPartitions(folds, states);
+        writer.persistPartitions(folds);
         phase = lap("persist", phase);
         // Nothing is announced, kept or committed before a replica holds it: a failover could still take it back.
         writer.completeFlush(folds, config.minReplicas(), config.replicaTimeout());
         phase = lap("replicate", phase);
         long events = folds.stream().mapToLong(PartitionFold::events).sum();
         updates.publish(settlement.announcements().stream().map(a -> new UpdatePublisher.Change(a.rule(), a.windows(), a.seq())).toList(),
-            traces.applied(started, events));
+            prepared.cut().traces().applied(prepared.cut().started(), events));
         phase = lap("publish", phase);
         // Asynchronous: the fences make exactness independent of commits, which only shorten a replay.
         Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
-        buffer.forEach((partition, records) -> commits.put(new TopicPartition(Topics.EVENTS, partition),
+        prepared.cut().records().forEach((partition, records) -> commits.put(new TopicPartition(Topics.EVENTS, partition),
             new OffsetAndMetadata(records.getLast().offset() + 1)));
         flushedUpTo.putAll(commits);
         consumer.commitAsync(commits, (offsets, error) -> {
@@ -392,12 +474,20 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             for (var delta : fold.deltas().values()) {
                 engine.counted(delta.rule(), delta.counted(), delta.lateEvents());
             }
-            states.get(fold.partition()).watermarks().forEach(engine::watermark);
+            fold.watermarks().forEach(engine::watermark);
         }
-        oldestAppended.forEach(engine::applied);
-        lateCounter.increment(late.size());
-        dropBuffer();
-        flushTimer.record(time.nanos() - start, TimeUnit.NANOSECONDS);
+        prepared.cut().oldestAppended().forEach(engine::applied);
+        lateCounter.increment(prepared.late().size());
+        flushTimer.record(time.nanos() - prepared.cut().cutNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Drops the batch in flight after a failure, once Redis answered its scripts (so a rewind reads the fences they left). */
+    private void dropInFlight() {
+        InFlight flight = inFlight;
+        inFlight = null;
+        if (flight != null) {
+            flight.applying().awaitQuietly();
+        }
     }
 
     /**
@@ -457,7 +547,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         }
     }
 
-    /** Forgets what was read and not yet applied (applied now, or to be read again). */
+    /** Forgets what was read and not yet sent (sent now, or to be read again). */
     private void dropBuffer() {
         buffer.clear();
         buffered = 0;
@@ -500,9 +590,10 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         }
     }
 
-    /** Drops the buffer and partition state and seeks every assigned partition back to where Redis holds it. */
+    /** Drops the buffer, the batch in flight and partition state and seeks every assigned partition back to where Redis holds it. */
     private void rewind() {
         rewinds.increment();
+        dropInFlight();
         dropBuffer();
         Set<TopicPartition> assigned = consumer.assignment();
         states.clear();
@@ -540,13 +631,14 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         }
     }
 
-    /** Flushes what is buffered; false when that failed (the buffer is dropped: the caller must rewind). */
+    /** Flushes what is buffered and completes it; false when that failed (the buffer is dropped: the caller must rewind). */
     private boolean flushQuietly() {
         try {
-            flush();
+            flushAndComplete();
             return true;
         } catch (RuntimeException e) {
             LOG.warn("flush before losing partitions failed; what it held is read again: {}", e.toString());
+            dropInFlight();
             dropBuffer();
             return false;
         }

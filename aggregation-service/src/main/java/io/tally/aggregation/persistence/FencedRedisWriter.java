@@ -38,6 +38,7 @@ import jakarta.inject.Singleton;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -82,6 +83,7 @@ public class FencedRedisWriter {
     /** The applied marks this instance last read or wrote, per marks key and partition ({@link #completeFlush}). */
     private final Map<String, Map<Integer, String>> expectedMarks = new HashMap<>();
     private volatile StatefulRedisClusterConnection<String, byte[]> bytesConnection;
+    private volatile StatefulRedisClusterConnection<String, byte[]> lookupConnection;
 
     /**
      * Connects on first use, so the service starts (and reports not ready) while Redis is away. One
@@ -110,17 +112,34 @@ public class FencedRedisWriter {
         return connection().async();
     }
 
+    /**
+     * The look-ups a flush makes before it folds (fences, finality marks, dedup ids, watermarks) go on a connection
+     * of their own: on the writes' connection they would wait behind the previous batch's scripts, which Redis is
+     * still running while the engine folds the next batch. They read nothing those scripts write that the engine
+     * does not already know (a fence it asks for is one no batch in flight touched; the ids of the batch in flight
+     * are passed to the next fold from memory).
+     */
+    private RedisAdvancedClusterAsyncCommands<String, byte[]> lookups() {
+        StatefulRedisClusterConnection<String, byte[]> c = lookupConnection;
+        if (c == null) {
+            synchronized (this) {
+                c = lookupConnection;
+                if (c == null) {
+                    c = connect();
+                    lookupConnection = c;
+                }
+            }
+        }
+        return c.async();
+    }
+
     private StatefulRedisClusterConnection<String, byte[]> connection() {
         StatefulRedisClusterConnection<String, byte[]> c = bytesConnection;
         if (c == null) {
             synchronized (this) {
                 c = bytesConnection;
                 if (c == null) {
-                    try {
-                        c = client.get().connect(BYTES);
-                    } catch (RuntimeException e) {
-                        throw new StateStoreException("Redis Cluster is unreachable: " + e.getMessage(), e);
-                    }
+                    c = connect();
                     bytesConnection = c;
                 }
             }
@@ -128,11 +147,20 @@ public class FencedRedisWriter {
         return c;
     }
 
+    private StatefulRedisClusterConnection<String, byte[]> connect() {
+        try {
+            return client.get().connect(BYTES);
+        } catch (RuntimeException e) {
+            throw new StateStoreException("Redis Cluster is unreachable: " + e.getMessage(), e);
+        }
+    }
+
     @PreDestroy
     void close() {
-        StatefulRedisClusterConnection<String, byte[]> c = bytesConnection;
-        if (c != null) {
-            c.close();
+        for (StatefulRedisClusterConnection<String, byte[]> c : Arrays.asList(bytesConnection, lookupConnection)) {
+            if (c != null) {
+                c.close();
+            }
         }
     }
 
@@ -169,65 +197,107 @@ public class FencedRedisWriter {
      * Anything else (Redis away, a timeout, a failover in progress) throws {@link StateStoreException}.
      */
     public Map<Integer, Map<String, ApplyOutcome>> apply(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
-        record Part(long end, CompletableFuture<List<Object>> reply) {
+        return applyAsync(folds, states).outcomes();
+    }
+
+    /** The scripts of one batch, sent: Redis runs them while the engine folds the next batch. */
+    public static final class Applying {
+
+        private record Part(long end, CompletableFuture<List<Object>> reply) {
         }
-        Map<Integer, Map<String, List<Part>>> pending = new LinkedHashMap<>();
+
+        private final Map<Integer, Map<String, List<Part>>> pending;
+
+        private Applying(Map<Integer, Map<String, List<Part>>> pending) {
+            this.pending = pending;
+        }
+
+        /** Whether every script has its reply. */
+        public boolean isDone() {
+            return pending.values().stream().flatMap(byRule -> byRule.values().stream()).flatMap(List::stream).allMatch(p -> p.reply().isDone());
+        }
+
+        /** Waits for every reply (at most the writer's timeout each), whatever they say: before the batch is dropped and read again. */
+        public void awaitQuietly() {
+            pending.values().stream().flatMap(byRule -> byRule.values().stream()).flatMap(List::stream).forEach(p -> {
+                try {
+                    p.reply().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (Exception e) {
+                    // what it said does not matter any more: the batch is read again from where Redis holds it
+                }
+            });
+        }
+
+        /** Each rule shard's outcome, as {@link #apply} returns them. */
+        public Map<Integer, Map<String, ApplyOutcome>> outcomes() {
+            Map<Integer, Map<String, ApplyOutcome>> outcomes = new HashMap<>();
+            StateStoreException failure = null;
+            for (var p : pending.entrySet()) {
+                Map<String, ApplyOutcome> byRule = new HashMap<>();
+                for (var r : p.getValue().entrySet()) {
+                    ApplyOutcome settled = null;
+                    long appliedThrough = ApplyOutcome.NOTHING;
+                    for (Part part : r.getValue()) {
+                        try {
+                            ApplyOutcome outcome = outcome(part.reply());
+                            if (settled == null) {
+                                if (outcome.applied() || outcome.result() == 0) {
+                                    appliedThrough = part.end();
+                                } else {
+                                    settled = outcome.after(appliedThrough);
+                                }
+                            }
+                            if (settled == null && part == r.getValue().getLast()) {
+                                settled = outcome;
+                            }
+                        } catch (StateStoreException e) {
+                            failure = failure == null ? e : failure; // every reply is awaited before the flush fails
+                        }
+                    }
+                    if (settled != null) {
+                        byRule.put(r.getKey(), settled);
+                    }
+                }
+                outcomes.put(p.getKey(), byRule);
+            }
+            if (failure != null) {
+                throw failure;
+            }
+            return outcomes;
+        }
+    }
+
+    /**
+     * Sends the scripts of every rule delta of the folds, in order, without waiting ({@link Applying#outcomes} waits).
+     * The fences expected are those in {@code states} now: the batch before must have been settled.
+     */
+    public Applying applyAsync(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
+        Map<Integer, Map<String, List<Applying.Part>>> pending = new LinkedHashMap<>();
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
-            Map<String, List<Part>> byRule = new LinkedHashMap<>();
+            Map<String, List<Applying.Part>> byRule = new LinkedHashMap<>();
             for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
                 RuleDelta delta = e.getValue();
                 CompiledRule rule = delta.rule();
                 int groupsPerWindow = groupsPerShard(quotas.of(rule.tenant()).groupsPerWindow(), rule.shards());
-                // The parts of one rule go to one slot, so one connection: Redis runs them in order, each moving the fence
-                // to where the next one expects it. A refused part refuses every later one (the fence is not there).
-                List<Part> parts = new ArrayList<>(delta.parts().size());
+                // The parts of one rule shard go to one slot, so one connection: Redis runs them in order, each moving the
+                // fence to where the next one expects it. A refused part refuses every later one (the fence is not there).
+                List<Applying.Part> parts = new ArrayList<>(delta.parts().size());
                 long fence = state.fence(rule);
                 for (RuleDelta.Part part : delta.parts()) {
                     long end = part.end() == RuleDelta.OPEN ? fold.lastOffset() : part.end();
                     ApplyScript script = ApplyScript.encode(fold.partition(), rule, tag(rule), part, fence, end, fold.closedUpTo(rule),
                         groupsPerWindow);
-                    parts.add(new Part(end, evalsha(script.keys(), script.args())));
+                    parts.add(new Applying.Part(end, evalsha(script.keys(), script.args())));
                     fence = end;
                 }
                 byRule.put(e.getKey(), parts);
             }
             pending.put(fold.partition(), byRule);
         }
-        Map<Integer, Map<String, ApplyOutcome>> outcomes = new HashMap<>();
-        StateStoreException failure = null;
-        for (var p : pending.entrySet()) {
-            Map<String, ApplyOutcome> byRule = new HashMap<>();
-            for (var r : p.getValue().entrySet()) {
-                ApplyOutcome settled = null;
-                long appliedThrough = ApplyOutcome.NOTHING;
-                for (Part part : r.getValue()) {
-                    try {
-                        ApplyOutcome outcome = outcome(part.reply());
-                        if (settled == null) {
-                            if (outcome.applied() || outcome.result() == 0) {
-                                appliedThrough = part.end();
-                            } else {
-                                settled = outcome.after(appliedThrough);
-                            }
-                        }
-                        if (settled == null && part == r.getValue().getLast()) {
-                            settled = outcome;
-                        }
-                    } catch (StateStoreException e) {
-                        failure = failure == null ? e : failure; // every reply is awaited before the flush fails
-                    }
-                }
-                if (settled != null) {
-                    byRule.put(r.getKey(), settled);
-                }
-            }
-            outcomes.put(p.getKey(), byRule);
-        }
-        if (failure != null) {
-            throw failure;
-        }
-        return outcomes;
+        return new Applying(pending);
     }
 
     private static ApplyOutcome outcome(CompletableFuture<List<Object>> future) {
@@ -289,8 +359,11 @@ public class FencedRedisWriter {
     }
 
 
-    /** Persists what recovery needs after the rule scripts: watermarks and the batch's new ids with their offsets. */
-    public void persistPartitions(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
+    /**
+     * Persists what recovery needs after the rule scripts: the watermarks each batch left ({@link PartitionFold#watermarks()})
+     * and its new ids with their offsets.
+     */
+    public void persistPartitions(List<PartitionFold> folds) {
         List<Future<?>> pending = new ArrayList<>();
         long now = time.millis();
         for (PartitionFold fold : folds) {
@@ -309,7 +382,7 @@ public class FencedRedisWriter {
                     pending.add(KEEP_IDS.run(bytes(), ScriptOutputType.INTEGER, new String[] {key}, args.toArray(byte[][]::new)));
                 }
             }
-            Map<String, Long> watermarks = states.get(partition).watermarks();
+            Map<String, Long> watermarks = fold.watermarks();
             if (!watermarks.isEmpty()) {
                 List<byte[]> args = new ArrayList<>(1 + 2 * watermarks.size() + 2 * fold.tenants().size());
                 args.add(number(watermarks.size()));
@@ -347,7 +420,7 @@ public class FencedRedisWriter {
     private Map<String, RedisFuture<byte[]>> askClosedMarks(Collection<CompiledRule> rules) {
         Map<String, RedisFuture<byte[]>> pending = new LinkedHashMap<>();
         for (CompiledRule rule : rules) {
-            pending.putIfAbsent(rule.key(), bytes().hget(StateKeys.meta(tag(rule)), "closed"));
+            pending.putIfAbsent(rule.key(), lookups().hget(StateKeys.meta(tag(rule)), "closed"));
         }
         return pending;
     }
@@ -430,7 +503,7 @@ public class FencedRedisWriter {
             Map<CompiledRule, RedisFuture<byte[]>> byRule = new LinkedHashMap<>();
             for (CompiledRule rule : rules) {
                 if (!state.knowsFence(rule)) {
-                    byRule.put(rule, bytes().hget(StateKeys.fence(tag(rule)), Integer.toString(partition)));
+                    byRule.put(rule, lookups().hget(StateKeys.fence(tag(rule)), Integer.toString(partition)));
                 }
             }
             pending.put(partition, byRule);
@@ -443,7 +516,7 @@ public class FencedRedisWriter {
 
     /** Restores a partition's watermarks. */
     public void loadWatermarks(int partition, PartitionState state) {
-        Map<String, byte[]> stored = await(bytes().hgetall(StateKeys.watermarks(partition)));
+        Map<String, byte[]> stored = await(lookups().hgetall(StateKeys.watermarks(partition)));
         stored.forEach((tenant, wm) -> state.restoreWatermark(tenant, parseLong(wm)));
     }
 
@@ -458,7 +531,7 @@ public class FencedRedisWriter {
         for (IdLookup lookup : lookups) {
             String[] fields = lookup.ids().toArray(String[]::new);
             for (DedupHorizon.Generation g : lookup.generations()) {
-                asks.add(new Ask(lookup, bytes().hmget(StateKeys.dedup(lookup.partition(), lookup.tenant(), g.widthMillis(), g.index()), fields)));
+                asks.add(new Ask(lookup, lookups().hmget(StateKeys.dedup(lookup.partition(), lookup.tenant(), g.widthMillis(), g.index()), fields)));
             }
         }
         Map<Integer, Map<String, Map<String, Long>>> seen = new HashMap<>();

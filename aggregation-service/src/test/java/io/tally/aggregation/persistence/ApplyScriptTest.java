@@ -203,7 +203,7 @@ class ApplyScriptTest {
         for (int i = 0; i < 1_500; i++) {
             fold.add(100 + i, event("id-" + i, 1, "u", "x"), DedupIndex.NONE, t -> List.of(rule));
         }
-        writer.persistPartitions(List.of(fold), Map.of(3, state));
+        writer.persistPartitions(List.of(fold));
         var generation = fold.newIds().get(tenant).keySet().iterator().next();
         String key = StateKeys.dedup(3, tenant, generation.widthMillis(), generation.index());
         assertEquals(1_500L, redis.hlen(key));
@@ -219,10 +219,10 @@ class ApplyScriptTest {
         PartitionState ahead = new PartitionState();
         ahead.advance(tenant, T0 + 5_000);
         PartitionFold fold = new PartitionFold(3, ahead, T0);
-        writer.persistPartitions(List.of(fold), Map.of(3, ahead));
+        writer.persistPartitions(List.of(fold));
         PartitionState zombie = new PartitionState();
         zombie.advance(tenant, T0);
-        writer.persistPartitions(List.of(new PartitionFold(3, zombie, T0)), Map.of(3, zombie));
+        writer.persistPartitions(List.of(new PartitionFold(3, zombie, T0)));
         assertEquals(Long.toString(T0 + 5_000), redis.hget(key, tenant));
     }
 

@@ -118,6 +118,7 @@ public final class MicroBatch {
             for (Read r : events) {
                 fold.add(r.offset(), r.event(), index, rulesOf);
             }
+            fold.finish();
             folds.add(fold);
         });
         return folds;

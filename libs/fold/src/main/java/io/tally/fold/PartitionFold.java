@@ -52,6 +52,7 @@ public final class PartitionFold {
     private long lastOffset = -1;
     private long duplicates;
     private long events;
+    private Map<String, Long> watermarksAfter;
 
     /** A fold at wall-clock time {@code nowMillis} (which decides what retention has already removed), no window closed. */
     public PartitionFold(int partition, PartitionState state, long nowMillis) {
@@ -167,6 +168,20 @@ public final class PartitionFold {
         return partition;
     }
 
+    /** The batch is folded: the watermarks it leaves are kept ({@link #watermarks()}), whatever later batches fold. */
+    public void finish() {
+        watermarksAfter = Map.copyOf(state.watermarks());
+    }
+
+    /**
+     * Each tenant's watermark on the partition after this batch: what is persisted with it. Not the partition's state
+     * now, which the next batch may already have moved (folded while this one is applied): persisted with this batch, a
+     * crash before that one is applied would make its own events look late when it is read again.
+     */
+    public Map<String, Long> watermarks() {
+        return watermarksAfter != null ? watermarksAfter : Map.copyOf(state.watermarks());
+    }
+
     /** The batch's deltas keyed by rule shard ({@link CompiledRule#key()}). */
     public Map<String, RuleDelta> deltas() {
         Map<String, RuleDelta> byKey = new HashMap<>();
@@ -177,6 +192,16 @@ public final class PartitionFold {
     /** New ids of this batch (with the offset each was first seen at) by tenant and generation, for the dedup index. */
     public Map<String, Map<DedupHorizon.Generation, Map<String, Long>>> newIds() {
         return newIds;
+    }
+
+    /**
+     * Adds this batch's new ids to {@code seen} (partition → tenant → id → the lowest offset it was seen at), as the
+     * dedup index will hold them once the batch is persisted: the next batch, folded while this one is still applied,
+     * must find them there.
+     */
+    public void addNewIdsTo(Map<Integer, Map<String, Map<String, Long>>> seen) {
+        newIds.forEach((tenant, generations) -> generations.values().forEach(ids -> ids.forEach((id, offset) ->
+            seen.computeIfAbsent(partition, p -> new HashMap<>()).computeIfAbsent(tenant, t -> new HashMap<>()).merge(id, offset, Math::min))));
     }
 
     /** The tenants with events in this batch. */

@@ -5,6 +5,7 @@ import io.tally.model.RuleRecord;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -56,6 +57,27 @@ class PartitionFoldTest {
         PartitionFold fold = fold(List.of(r), event("a", T0 + 1), event("a", T0 + 1), event("b", T0 + 2), event("a", T0 + 1));
         assertEquals(2, count(fold, "r", T0, "[]"));
         assertEquals(2, fold.duplicates());
+    }
+
+    @Test
+    void aBatchFoldedWhileTheOneBeforeIsStillAppliedFindsThatOnesIds() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT5S", List.of(), null, agg("n", "count", null, null)));
+        PartitionFold first = new PartitionFold(3, state, NOW);
+        first.add(10, event("x", T0), DedupIndex.NONE, t -> List.of(r));
+        first.add(11, event("y", T0), DedupIndex.NONE, t -> List.of(r));
+        first.finish();
+        // The dedup index in Redis does not hold x and y yet: the first batch is not persisted.
+        Map<Integer, Map<String, Map<String, Long>>> seen = new HashMap<>();
+        first.addNewIdsTo(seen);
+        assertEquals(Map.of(3, Map.of("acme", Map.of("x", 10L, "y", 11L))), seen);
+        PartitionFold second = new PartitionFold(3, state, NOW);
+        DedupIndex index = (p, tenant, id) -> seen.getOrDefault(p, Map.of()).getOrDefault(tenant, Map.of()).getOrDefault(id, -1L);
+        second.add(20, event("x", T0 + 5), index, t -> List.of(r));
+        second.add(21, event("z", T0 + 5), index, t -> List.of(r));
+        assertEquals(1, count(second, "r", T0, "[]"), "x was counted by the batch before");
+        assertEquals(1, second.duplicates());
+        assertEquals(Map.of("acme", T0), first.watermarks(), "the first batch keeps the watermark it left, not the second's");
+        assertEquals(Map.of("acme", T0 + 5), state.watermarks());
     }
 
     @Test
