@@ -78,9 +78,18 @@ local added = {}       -- window index -> groups added by this batch
 local overflowed = {}  -- op position -> true when the group went to "__other__"
 local new = {}         -- op position -> true when the group is new to its window (and counted there)
 local places = {}      -- op position -> window start .. ':' .. the written group's hash .. ':' (its distinct and topk keys)
-local place
+local gAt              -- the position of the 'G' whose place the distinct and topk ops after it need
 local checked = {}
 local window, group
+-- A group's place costs a SHA-1: only groups with distinct or topk values get one.
+local function placeOf(at)
+  local p = places[at]
+  if p == nil then
+    p = ARGV[10 + 2 * n + tonumber(ARGV[at + 1])] .. ':' .. string.sub(redis.sha1hex(groups[at]), 1, 16) .. ':'
+    places[at] = p
+  end
+  return p
+end
 local i = first
 while i <= #ARGV do
   local op = ARGV[i]
@@ -108,11 +117,10 @@ while i <= #ARGV do
       end
     end
     groups[i] = group
-    place = ARGV[10 + 2 * n + window] .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':'
-    places[i] = place
+    gAt = i
     i = i + 3
   elseif op == 'H' then
-    local key = prefix .. place .. ARGV[i + 1]
+    local key = prefix .. placeOf(gAt) .. ARGV[i + 1]
     if not checked[key] then
       if badHll(key) then
         return {-3, key}
@@ -121,7 +129,7 @@ while i <= #ARGV do
     end
     i = i + 3 + tonumber(ARGV[i + 2])
   elseif op == 'T' then
-    local key = tprefix .. place .. ARGV[i + 1]
+    local key = tprefix .. placeOf(gAt) .. ARGV[i + 1]
     if not checked[key] then
       if wrongType(key, 'zset') then
         return {-3, key}
@@ -142,7 +150,7 @@ while i <= #ARGV do
   if op == 'G' then
     window = tonumber(ARGV[i + 1])
     group = groups[i]
-    place = places[i]
+    gAt = i
     local key = KEYS[2 + window]
     if overflowed[i] then
       local spill = key .. ':of'
@@ -154,12 +162,12 @@ while i <= #ARGV do
     i = i + 3
   elseif op == 'H' then
     local count = tonumber(ARGV[i + 2])
-    local key = prefix .. place .. ARGV[i + 1]
+    local key = prefix .. placeOf(gAt) .. ARGV[i + 1]
     redis.call('PFADD', key, unpack(ARGV, i + 3, i + 2 + count))
     expiring[key] = ARGV[10 + window]
     i = i + 3 + count
   elseif op == 'T' then
-    local key = tprefix .. place .. ARGV[i + 1]
+    local key = tprefix .. placeOf(gAt) .. ARGV[i + 1]
     local value = ARGV[i + 3]
     local count = tonumber(ARGV[i + 4])
     if redis.call('ZSCORE', key, value) then

@@ -34,6 +34,8 @@ public final class Bench {
 
     public static void main(String[] args) throws Exception {
         boolean quick = List.of(args).contains("--quick");
+        // --scale-out: only the scale-out phase and the Flink baseline (the engine and live phases take most of a run).
+        boolean scaleOutOnly = List.of(args).contains("--scale-out");
         Path root = Path.of(System.getProperty("tally.root", "."));
         Workload.Params params = new Workload.Params(42, quick ? 400_000 : 2_000_000, 3_000, 1.1, 0.10, 0.05, 4_000,
             quick ? 20 * 60_000L : 40 * 60_000L, 100_000, 30);
@@ -51,62 +53,25 @@ public final class Bench {
             .flatMap(m -> m.keySet().stream()).distinct().count()));
 
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap()))) {
-            Map<TopicPartition, Long> before = EnginePhase.ends(admin, Topics.EVENTS);
-            EnginePhase.write(stack, tenant, events, Workload.rules(tenant));
-            Map<TopicPartition, Long> after = EnginePhase.ends(admin, Topics.EVENTS);
-
-            double raw = EnginePhase.rawConsume(stack, before, after);
-            step(String.format("raw consume: %,.0f events/s", raw));
-            results.put("rawConsume.eventsPerSec", Math.round(raw));
-
             Path logs = Files.createDirectories(root.resolve("bench/results/logs"));
-            int aggregationPort = Ports.findFreeRange(1, false);
-            String group = "bench-" + run;
-            String aggregationJar = root.resolve("aggregation-service/target/aggregation-service.jar").toString();
-            long backlog = after.values().stream().mapToLong(Long::longValue).sum();
-            // The aggregation group starts at the beginning: earlier runs' records are backlog too, and count in the rate.
-            ServiceJar aggregation = ServiceJar.start(aggregationJar, aggregationPort, Map.of("TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap(),
-                "TALLY_REDIS_URIS", stack.redisUris(), "TALLY_AGGREGATION_PORT", Integer.toString(aggregationPort),
-                "TALLY_AGGREGATION_GROUP_ID", group, "TALLY_AGGREGATION_INSTANCE_ID", group), logs.resolve("aggregation.log"), false,
-                "-Xmx512m", "-XX:+UseParallelGC");
-            List<ServiceJar> services = new ArrayList<>(List.of(aggregation));
-            try {
-                double tally = EnginePhase.timeGroup(admin, group, Set.of(Topics.EVENTS), "Tally (1 aggregation instance)");
-                double tallyRate = backlog / tally;
-                String exact = EnginePhase.checkTally(stack, tenant, truth);
-                step(String.format("Tally: %,.0f events/s over %,d records; results %s", tallyRate, backlog, exact));
-                results.put("tally.eventsPerSec", Math.round(tallyRate));
-                Map<String, Object> phases = EnginePhase.flushPhases(aggregationPort);
-                results.put("tally.flushSecondsByPhase", phases);
-                step("  where the aggregation's time went (s per flush phase): " + phases);
-                results.put("tally.exact", exact.equals("EXACT"));
-
-                Path state = Files.createTempDirectory("tally-kstreams");
-                double ksRate;
-                try (StreamsBaseline streams = new StreamsBaseline(stack.kafkaBootstrap(), tenant, state)) {
-                    streams.start();
-                    double seconds = EnginePhase.timeGroup(admin, streams.applicationId, null, "Kafka Streams (exactly_once_v2, 2 threads)");
-                    ksRate = backlog / seconds;
-                    long counted = streams.countedByTrending();
-                    step(String.format("Kafka Streams: %,.0f events/s; trending counted %,d of %,d unique events", ksRate, counted, truth.unique));
-                    results.put("kafkaStreams.eventsPerSec", Math.round(ksRate));
-                    results.put("kafkaStreams.exact", counted == truth.unique);
-                }
-                results.put("ratioVsKafkaStreams", round2(tallyRate / ksRate));
-                results.put("fractionOfRawConsume", round2(tallyRate / raw));
-
-                LivePhase.live(stack, root, logs, services, results, quick);
-            } finally {
-                services.forEach(ServiceJar::close);
+            if (!scaleOutOnly) {
+                engineAndLive(stack, root, logs, admin, tenant, events, truth, run, results, quick);
             }
             // Alone on the machine: every other service is stopped.
             Workload.Params hot = new Workload.Params(43, quick ? 800_000 : 3_000_000, params.categories(), params.zipfExponent(), params.hotShare(),
                 params.duplicateShare(), params.disorderMillis(), params.spanMillis(), params.users(), params.teams());
             step(String.format("scale-out: one hot rule over %,d events, applied by 1, 2 and 3 aggregation instances in turn ...", hot.events()));
-            ScaleOutPhase.HotRecords records = ScaleOutPhase.run(stack, root, logs, admin, hot, run, results, 3);
-            FlinkPhase.run(stack, root, logs, records, results);
-            if (results.get("scaleOut.runs") instanceof List<?> runs && !runs.isEmpty() && runs.getFirst() instanceof Map<?, ?> one) {
-                results.put("ratioVsFlink", round2(((Number) one.get("eventsPerSec")).doubleValue() / ((Number) results.get("flink.eventsPerSec")).doubleValue()));
+            try {
+                int instances = List.of(args).contains("--instances") ? Integer.parseInt(args[List.of(args).indexOf("--instances") + 1]) : 3;
+                ScaleOutPhase.HotRecords records = ScaleOutPhase.run(stack, root, logs, admin, hot, run, results, instances);
+                FlinkPhase.run(stack, root, logs, records, results);
+                if (results.get("scaleOut.runs") instanceof List<?> runs && !runs.isEmpty() && runs.getFirst() instanceof Map<?, ?> one) {
+                    results.put("ratioVsFlink", round2(((Number) one.get("eventsPerSec")).doubleValue()
+                        / ((Number) results.get("flink.eventsPerSec")).doubleValue()));
+                }
+            } catch (Exception e) {
+                step("the scale-out phase failed (its results so far are kept): " + e);
+                results.put("scaleOut.error", e.toString());
             }
         }
         results.put("workload", params.asMap());
@@ -123,6 +88,59 @@ public final class Bench {
         Report.write(out, results);
         step("results: " + out.resolve("latest.json") + ", latest.md, latest.png");
         System.exit(0);
+    }
+
+
+    /** The engine phase (raw consume, Tally, Kafka Streams over the mixed workload) and the live phase through the gateway. */
+    private static void engineAndLive(StackConfig stack, Path root, Path logs, Admin admin, String tenant, List<Event> events, Truth truth,
+                                  String run, Map<String, Object> results, boolean quick) throws Exception {
+        Map<TopicPartition, Long> before = EnginePhase.ends(admin, Topics.EVENTS);
+        EnginePhase.write(stack, tenant, events, Workload.rules(tenant));
+        Map<TopicPartition, Long> after = EnginePhase.ends(admin, Topics.EVENTS);
+
+        double raw = EnginePhase.rawConsume(stack, before, after);
+        step(String.format("raw consume: %,.0f events/s", raw));
+        results.put("rawConsume.eventsPerSec", Math.round(raw));
+
+        int aggregationPort = Ports.findFreeRange(1, false);
+        String group = "bench-" + run;
+        String aggregationJar = root.resolve("aggregation-service/target/aggregation-service.jar").toString();
+        long backlog = after.values().stream().mapToLong(Long::longValue).sum();
+        // The aggregation group starts at the beginning: earlier runs' records are backlog too, and count in the rate.
+        ServiceJar aggregation = ServiceJar.start(aggregationJar, aggregationPort, Map.of("TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap(),
+            "TALLY_REDIS_URIS", stack.redisUris(), "TALLY_AGGREGATION_PORT", Integer.toString(aggregationPort),
+            "TALLY_AGGREGATION_GROUP_ID", group, "TALLY_AGGREGATION_INSTANCE_ID", group), logs.resolve("aggregation.log"), false,
+            "-Xmx512m", "-XX:+UseParallelGC");
+        List<ServiceJar> services = new ArrayList<>(List.of(aggregation));
+        try {
+            double tally = EnginePhase.timeGroup(admin, group, Set.of(Topics.EVENTS), "Tally (1 aggregation instance)");
+            double tallyRate = backlog / tally;
+            String exact = EnginePhase.checkTally(stack, tenant, truth);
+            step(String.format("Tally: %,.0f events/s over %,d records; results %s", tallyRate, backlog, exact));
+            results.put("tally.eventsPerSec", Math.round(tallyRate));
+            Map<String, Object> phases = EnginePhase.flushPhases(aggregationPort);
+            results.put("tally.flushSecondsByPhase", phases);
+            step("  where the aggregation's time went (s per flush phase): " + phases);
+            results.put("tally.exact", exact.equals("EXACT"));
+
+            Path state = Files.createTempDirectory("tally-kstreams");
+            double ksRate;
+            try (StreamsBaseline streams = new StreamsBaseline(stack.kafkaBootstrap(), tenant, state)) {
+                streams.start();
+                double seconds = EnginePhase.timeGroup(admin, streams.applicationId, null, "Kafka Streams (exactly_once_v2, 2 threads)");
+                ksRate = backlog / seconds;
+                long counted = streams.countedByTrending();
+                step(String.format("Kafka Streams: %,.0f events/s; trending counted %,d of %,d unique events", ksRate, counted, truth.unique));
+                results.put("kafkaStreams.eventsPerSec", Math.round(ksRate));
+                results.put("kafkaStreams.exact", counted == truth.unique);
+            }
+            results.put("ratioVsKafkaStreams", round2(tallyRate / ksRate));
+            results.put("fractionOfRawConsume", round2(tallyRate / raw));
+
+            LivePhase.live(stack, root, logs, services, results, quick);
+        } finally {
+            services.forEach(ServiceJar::close);
+        }
     }
 
     static void step(String message) {

@@ -180,6 +180,8 @@ final class EnginePhase {
                 int at = line.indexOf("phase=\"");
                 String phase = at < 0 ? line.substring(0, line.indexOf('{')) : line.substring(at + 7, line.indexOf('"', at + 7));
                 phases.put(phase, round2(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))));
+            } else if (line.startsWith("tally_aggregation_flush_seconds_count{")) {
+                phases.put("flushes", Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
             }
         }
         return phases;

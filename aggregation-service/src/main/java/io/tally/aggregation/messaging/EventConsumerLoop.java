@@ -207,8 +207,14 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         int failures = 0;
         while (running) {
             try {
-                // While a batch is in flight, poll briefly: its completion is what the loop waits for.
-                var records = consumer.poll(Duration.ofMillis(inFlight == null ? 10 : 1));
+                // While a batch is in flight, the loop waits for its scripts (a few ms at a time) and polls without blocking
+                // in between: its completion is what the loop waits for, and polling in a tight loop would take the CPU
+                // Redis needs to apply it.
+                Duration pollFor = POLL;
+                if (inFlight != null && buffered < config.maxBatchEvents()) {
+                    pollFor = inFlight.applying().awaitDone(IN_FLIGHT_WAIT) ? Duration.ZERO : Duration.ofMillis(1);
+                }
+                var records = consumer.poll(pollFor);
                 if (rewindPending) {
                     // What this poll returned lies past the records the failed flush dropped.
                     rewind();
@@ -273,6 +279,9 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         consumer.close(Duration.ofSeconds(5));
         health.stopped();
     }
+
+    private static final Duration POLL = Duration.ofMillis(10);
+    private static final Duration IN_FLIGHT_WAIT = Duration.ofMillis(5);
 
     /** Between failed flushes: 250 ms doubling to 2 s, each ±50 % so instances failing together do not retry together. */
     static final IntervalFunction BACKOFF = IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(250), 2.0, 0.5, Duration.ofSeconds(2));

@@ -207,14 +207,29 @@ public class FencedRedisWriter {
         }
 
         private final Map<Integer, Map<String, List<Part>>> pending;
+        private final CompletableFuture<Void> all;
 
         private Applying(Map<Integer, Map<String, List<Part>>> pending) {
             this.pending = pending;
+            this.all = CompletableFuture.allOf(pending.values().stream().flatMap(byRule -> byRule.values().stream()).flatMap(List::stream)
+                .map(Part::reply).toArray(CompletableFuture[]::new));
         }
 
         /** Whether every script has its reply. */
         public boolean isDone() {
-            return pending.values().stream().flatMap(byRule -> byRule.values().stream()).flatMap(List::stream).allMatch(p -> p.reply().isDone());
+            return all.isDone();
+        }
+
+        /** Waits until every script has its reply, at most {@code timeout}; whether they all have. */
+        public boolean awaitDone(Duration timeout) {
+            try {
+                all.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                // a failed reply is reported by outcomes(); a slow one is waited for again
+            }
+            return all.isDone();
         }
 
         /** Waits for every reply (at most the writer's timeout each), whatever they say: before the batch is dropped and read again. */
