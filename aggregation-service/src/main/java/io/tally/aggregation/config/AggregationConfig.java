@@ -28,6 +28,8 @@ import java.time.Duration;
  * @param maxScriptCells one rule's share of a batch of one partition is applied by scripts of at most about this many
  *                       writes each ({@link io.tally.fold.RuleDelta}), so that no script holds a Redis
  *                       master (and every read of every tenant on it) for long: ~20,000 writes take 10-40 ms
+ * @param pipeline       {@code TALLY_AGGREGATION_PIPELINE}: fold the next batch while Redis applies the one before (true), or
+ *                       flush each batch to its end before reading the next (false)
  * @param poisonAttempts how often a batch whose script fails on a rule's own data is tried before it is quarantined
  *                       to the dead-letter topic ({@link io.tally.fold.PoisonBatches})
  */
@@ -45,6 +47,7 @@ public record AggregationConfig(
     @Bindable(defaultValue = "3") int poisonAttempts,
     @Bindable(defaultValue = "500000") long maxBatchCells,
     @Bindable(defaultValue = "20000") long maxScriptCells,
+    @Bindable(defaultValue = "true") boolean pipeline,
     @Bindable(defaultValue = "50") int metricsMaxTenants,
     @Bindable(defaultValue = "200") int metricsMaxRules) {
 

@@ -380,6 +380,9 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         Prepared next = prepare(cutBuffer());
         completeInFlight();
         send(next);
+        if (!config.pipeline()) {
+            completeInFlight();
+        }
     }
 
     /** Flushes everything buffered and waits until it is complete (before partitions go, and at shutdown). */
