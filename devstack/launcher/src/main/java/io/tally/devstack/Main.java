@@ -22,7 +22,9 @@ public final class Main {
           status                         each process, its pid, state and address
           token --tenant <t> --roles <r1,r2> [--ttl PT1H] [--sub <name>]
                                          print a signed development token (roles: producer, admin, viewer)
-          bench [--quick]                the end-to-end benchmark against Kafka Streams (results in bench/results)
+          bench [--quick] [--scale-out]  the end-to-end benchmark against Kafka Streams and Apache Flink, and the
+                                         scale-out phase (1-3 aggregation instances); --scale-out runs only that and
+                                         Flink (results in bench/results)
           base-image [<tar>]             a Java runtime base image tarball from this machine's JDK, for
                                          ./mvnw -B -Pimages package -Dtally.image.base=tar://<tar> without a registry
         environment: TALLY_GATEWAY_PORT (8080), TALLY_KAFKA_PORT (19092), TALLY_REDIS_BASE_PORT (17001),
