@@ -2,6 +2,7 @@ package io.tally.aggregation.persistence;
 
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import io.tally.fold.ApplyOutcome;
@@ -18,7 +19,9 @@ import io.tally.redis.ClusterFailoverOptions;
 import io.tally.redis.RedisClientSettings;
 import io.tally.results.RawWindow;
 import io.tally.results.ResultAssembler;
+import io.tally.results.RuleShards;
 import io.tally.results.RuleState;
+import io.tally.results.StateReader;
 import io.tally.rule.RuleSpec;
 import io.tally.testinfra.TestStack;
 import org.junit.jupiter.api.AfterAll;
@@ -27,9 +30,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -416,5 +422,51 @@ class ApplyScriptTest {
         var tooLarge = assertThrows(java.util.concurrent.CompletionException.class,
             () -> RuleState.read(connection.async(), view, StateKeys.ruleTag(view.tenant(), view.id()), starts, new RuleState.Budget(1, 5)).join());
         assertTrue(tooLarge.getCause() instanceof RuleState.ReadTooLarge, tooLarge.toString());
+    }
+
+    @Test
+    void aRuleKeptInShardsIsWrittenToEachShardsSlotAndReadBackMerged() {
+        CompiledRule first = CompiledRule.compile(new RuleRecord(tenant, "sharded", 1, "sharded", null, List.of("geo"), List.of(
+            new RuleRecord.Aggregation("n", "count", null, null),
+            new RuleRecord.Aggregation("s", "sum", "value", null),
+            new RuleRecord.Aggregation("hi", "max", "value", null),
+            new RuleRecord.Aggregation("d", "distinct", "attributes.user", null)), new RuleRecord.Window("PT1M", null), "PT5S", "PT24H", 3));
+        List<String> geos = List.of("US", "DE", "FR", "JP", "BR", "IN", "MX", "CA", "GB", "KR", "IT", "ES");
+        PartitionState state = new PartitionState();
+        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
+        for (int i = 0; i < 120; i++) {
+            fold.add(100 + i, new Event(tenant, "sh" + i, "c", T0 + 1_000, null, geos.get(i % 12), (double) i, Map.of("user", "u" + i % 5), null),
+                DedupIndex.NONE, t -> List.of(first));
+        }
+        var outcomes = writer.apply(List.of(fold), Map.of(3, state)).get(3);
+        assertEquals(3, outcomes.size(), "one script per shard: " + outcomes.keySet());
+        outcomes.values().forEach(o -> assertTrue(o.applied()));
+        // Each shard on its own slot, with its own fence.
+        Set<Integer> slots = new HashSet<>();
+        for (CompiledRule shard : first.allShards()) {
+            String tag = RuleShards.tag(tenant, "sharded", shard.shard(), 3);
+            slots.add(SlotHash.getSlot(StateKeys.fence(tag)));
+            assertEquals("219", redis.hget(StateKeys.fence(tag), "3"), "shard " + shard.shard());
+        }
+        assertEquals(3, slots.size());
+
+        StateReader reader = new StateReader(() -> connection);
+        StateReader.Snapshot read = reader.read(RuleSpec.of(first.record()), List.of(T0));
+        assertEquals(3, read.seq(), "one applied batch in each of three shards");
+        RawWindow window = read.windows().getFirst();
+        long groups = 0;
+        for (int g = 0; g < 12; g++) {
+            String group = "[\"" + geos.get(g) + "\"]";
+            assertEquals("10", window.fields().get(group + SEP + "n"), group);
+            int gg = g;
+            double sum = IntStream.range(0, 120).filter(i -> i % 12 == gg).sum();
+            assertEquals(sum, Double.parseDouble(window.fields().get(group + SEP + "s")), group);
+            assertEquals(108.0 + g, Double.parseDouble(window.fields().get(group + SEP + "hi")), group);
+            assertEquals(Long.valueOf(IntStream.range(0, 120).filter(i -> i % 12 == gg).map(i -> i % 5).distinct().count()),
+                window.distinct().get(group + SEP + "d"), group);
+            groups++;
+        }
+        assertEquals("12", window.fields().get(SEP + "g"), "the shards' group counts add up");
+        assertEquals(12, groups);
     }
 }
