@@ -399,7 +399,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     }
 
     /**
-     * Decodes and looks up (fences, finality marks, dedup ids: one pipelined round trip each, on the look-up connection)
+     * Decodes and looks up (fences, finality marks, dedup ids: one pipelined round trip, on the look-up connection)
      * and folds a batch. The ids of the batch in flight are not in the dedup index yet: they are taken from its folds.
      */
     private Prepared prepare(Cut cut) {
@@ -416,8 +416,9 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
             LOG.warn("an unreadable event at {}-{}@{} goes to {}: {}", Topics.EVENTS, bad.partition(), bad.offset(), Topics.DEAD_LETTERS, bad.reason());
         }
         long phase = time.nanos();
-        Map<String, Long> closed = writer.loadFencesAndClosedMarks(batch.rulesByPartition(), states);
-        Map<Integer, Map<String, Map<String, Long>>> seen = writer.seen(batch.idLookups(states));
+        FencedRedisWriter.Lookups found = writer.lookUp(batch.rulesByPartition(), states, batch.idLookups(states));
+        Map<String, Long> closed = found.closedMarks();
+        Map<Integer, Map<String, Map<String, Long>>> seen = found.seen();
         if (inFlight != null) {
             inFlight.prepared().folds().forEach(fold -> fold.addNewIdsTo(seen));
         }

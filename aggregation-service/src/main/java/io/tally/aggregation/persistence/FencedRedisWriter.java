@@ -422,16 +422,6 @@ public class FencedRedisWriter {
         return closedMarks(askClosedMarks(rules));
     }
 
-    /**
-     * Loads the unknown fences of these rules and every rule's finality mark in one pipelined round trip (what a
-     * flush needs before it folds); returns the marks as {@link #loadClosedMarks} does.
-     */
-    public Map<String, Long> loadFencesAndClosedMarks(Map<Integer, List<CompiledRule>> rulesByPartition, Map<Integer, PartitionState> states) {
-        Map<String, RedisFuture<byte[]>> marks = askClosedMarks(rulesByPartition.values().stream().flatMap(List::stream).toList());
-        loadFences(rulesByPartition, states);
-        return closedMarks(marks);
-    }
-
     private Map<String, RedisFuture<byte[]>> askClosedMarks(Collection<CompiledRule> rules) {
         Map<String, RedisFuture<byte[]>> pending = new LinkedHashMap<>();
         for (CompiledRule rule : rules) {
@@ -512,6 +502,11 @@ public class FencedRedisWriter {
 
     /** Loads the unknown fences of these rules, for every partition at once (one pipelined round trip). */
     public void loadFences(Map<Integer, List<CompiledRule>> rulesByPartition, Map<Integer, PartitionState> states) {
+        takeFences(askFences(rulesByPartition, states), states);
+    }
+
+    private Map<Integer, Map<CompiledRule, RedisFuture<byte[]>>> askFences(Map<Integer, List<CompiledRule>> rulesByPartition,
+                                                                          Map<Integer, PartitionState> states) {
         Map<Integer, Map<CompiledRule, RedisFuture<byte[]>>> pending = new LinkedHashMap<>();
         rulesByPartition.forEach((partition, rules) -> {
             PartitionState state = states.get(partition);
@@ -523,10 +518,31 @@ public class FencedRedisWriter {
             }
             pending.put(partition, byRule);
         });
+        return pending;
+    }
+
+    private static void takeFences(Map<Integer, Map<CompiledRule, RedisFuture<byte[]>>> pending, Map<Integer, PartitionState> states) {
         pending.forEach((partition, byRule) -> byRule.forEach((rule, future) -> {
             byte[] value = await(future);
             states.get(partition).setFence(rule, value == null ? -1 : parseLong(value));
         }));
+    }
+
+    /** What a flush looks up before it folds: each rule shard's finality mark, and where the batch's ids were first seen. */
+    public record Lookups(Map<String, Long> closedMarks, Map<Integer, Map<String, Map<String, Long>>> seen) {
+    }
+
+    /**
+     * Everything a flush looks up before it folds, in one pipelined round trip: the unknown fences of these rule
+     * shards (into {@code states}), every rule shard's finality mark ({@link #loadClosedMarks}) and where the ids were
+     * first seen ({@link #seen}).
+     */
+    public Lookups lookUp(Map<Integer, List<CompiledRule>> rulesByPartition, Map<Integer, PartitionState> states, List<IdLookup> ids) {
+        Map<String, RedisFuture<byte[]>> marks = askClosedMarks(rulesByPartition.values().stream().flatMap(List::stream).toList());
+        Map<Integer, Map<CompiledRule, RedisFuture<byte[]>>> fences = askFences(rulesByPartition, states);
+        List<SeenAsk> seen = askSeen(ids);
+        takeFences(fences, states);
+        return new Lookups(closedMarks(marks), takeSeen(seen));
     }
 
     /** Restores a partition's watermarks. */
@@ -540,17 +556,26 @@ public class FencedRedisWriter {
      * Output: partition → tenant → id → the lowest offset it was recorded at (only ids seen).
      */
     public Map<Integer, Map<String, Map<String, Long>>> seen(List<IdLookup> lookups) {
-        record Ask(IdLookup lookup, RedisFuture<List<KeyValue<String, byte[]>>> answer) {
-        }
-        List<Ask> asks = new ArrayList<>();
+        return takeSeen(askSeen(lookups));
+    }
+
+    private record SeenAsk(IdLookup lookup, RedisFuture<List<KeyValue<String, byte[]>>> answer) {
+    }
+
+    private List<SeenAsk> askSeen(List<IdLookup> lookups) {
+        List<SeenAsk> asks = new ArrayList<>();
         for (IdLookup lookup : lookups) {
             String[] fields = lookup.ids().toArray(String[]::new);
             for (DedupHorizon.Generation g : lookup.generations()) {
-                asks.add(new Ask(lookup, lookups().hmget(StateKeys.dedup(lookup.partition(), lookup.tenant(), g.widthMillis(), g.index()), fields)));
+                asks.add(new SeenAsk(lookup, lookups().hmget(StateKeys.dedup(lookup.partition(), lookup.tenant(), g.widthMillis(), g.index()), fields)));
             }
         }
+        return asks;
+    }
+
+    private static Map<Integer, Map<String, Map<String, Long>>> takeSeen(List<SeenAsk> asks) {
         Map<Integer, Map<String, Map<String, Long>>> seen = new HashMap<>();
-        for (Ask ask : asks) {
+        for (SeenAsk ask : asks) {
             for (KeyValue<String, byte[]> member : await(ask.answer())) {
                 if (member.hasValue()) {
                     seen.computeIfAbsent(ask.lookup().partition(), p -> new HashMap<>()).computeIfAbsent(ask.lookup().tenant(), t -> new HashMap<>())
