@@ -155,10 +155,9 @@ public class StateReader {
     private RuleState readShards(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleSpec rule, List<Long> starts) {
         int shards = rule.shards();
         List<String> tags = RuleShards.tags(rule.tenant(), rule.id(), shards);
-        RuleState.Budget perShard = new RuleState.Budget(budget.perScript(), budget.perRead());
         List<CompletableFuture<RuleState>> pending = new ArrayList<>(shards);
         for (String tag : tags) {
-            pending.add(RuleState.read(redis, rule, tag, starts, perShard));
+            pending.add(RuleState.read(redis, rule, tag, starts, budget));
         }
         RuleState[] read = new RuleState[shards];
         for (int s = 0; s < shards; s++) {
@@ -183,7 +182,7 @@ public class StateReader {
                     break;
                 }
             }
-            List<CompletableFuture<RuleState>> again = behind.stream().map(s -> RuleState.read(redis, rule, tags.get(s), starts, perShard)).toList();
+            List<CompletableFuture<RuleState>> again = behind.stream().map(s -> RuleState.read(redis, rule, tags.get(s), starts, budget)).toList();
             for (int i = 0; i < behind.size(); i++) {
                 read[behind.get(i)] = await(again.get(i));
             }
