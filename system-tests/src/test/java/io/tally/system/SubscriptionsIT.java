@@ -349,7 +349,9 @@ class SubscriptionsIT {
             assertTrue(slowView.until(slow, Duration.ofSeconds(60), v -> v.total() == 2L * changes), "slow view has " + slowView.total());
             assertEquals(results(viewer, ruleId), slowView.windows, "the slow reader ends with the latest values");
             assertTrue(slowView.messages < changes / 2, "the slow reader got " + slowView.messages + " messages for " + changes + " changes");
-            assertTrue(slowView.messages <= fastView.messages, "slow " + slowView.messages + " vs fast " + fastView.messages);
+            // Both get one message per fan-out read at most; the slow one subscribed second, so its snapshot can come
+            // one read after the fast one's and leave it one update the fast one's snapshot already held.
+            assertTrue(slowView.messages <= fastView.messages + 1, "slow " + slowView.messages + " vs fast " + fastView.messages);
         }
     }
 
