@@ -30,6 +30,10 @@ import java.time.Duration;
  *                       master (and every read of every tenant on it) for long: ~20,000 writes take 10-40 ms
  * @param pipeline       {@code TALLY_AGGREGATION_PIPELINE}: fold the next batch while Redis applies the one before (true), or
  *                       flush each batch to its end before reading the next (false)
+ * @param backfillConcurrency {@code TALLY_BACKFILL_CONCURRENCY}: how many rule versions' backfills one instance runs at once
+ *                       (the others wait, or run on other instances)
+ * @param backfillMaxIds {@code TALLY_BACKFILL_MAX_IDS}: how many event ids one backfill may hold at once to count duplicates
+ *                       once (about 100 bytes each); a span that needs more fails, saying so
  * @param poisonAttempts how often a batch whose script fails on a rule's own data is tried before it is quarantined
  *                       to the dead-letter topic ({@link io.tally.fold.PoisonBatches})
  */
@@ -49,7 +53,9 @@ public record AggregationConfig(
     @Bindable(defaultValue = "20000") long maxScriptCells,
     @Bindable(defaultValue = "true") boolean pipeline,
     @Bindable(defaultValue = "50") int metricsMaxTenants,
-    @Bindable(defaultValue = "200") int metricsMaxRules) {
+    @Bindable(defaultValue = "200") int metricsMaxRules,
+    @Bindable(defaultValue = "1") int backfillConcurrency,
+    @Bindable(defaultValue = "2000000") long backfillMaxIds) {
 
     public static final String PREFIX = "tally.aggregation";
 }

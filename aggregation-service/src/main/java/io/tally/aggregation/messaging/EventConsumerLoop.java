@@ -14,6 +14,7 @@ import io.tally.aggregation.config.AggregationConfig;
 import io.tally.aggregation.persistence.FencedRedisWriter;
 import io.tally.fold.ActiveRules;
 import io.tally.fold.ApplyOutcome;
+import io.tally.fold.CompiledRule;
 import io.tally.fold.MicroBatch;
 import io.tally.fold.PartitionFold;
 import io.tally.fold.PartitionState;
@@ -82,6 +83,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
     private final RuleFeed feed;
     private final UpdatePublisher updates;
     private final Map<Integer, PartitionState> states = new ConcurrentHashMap<>();
+    /** Versions being backfilled handed off on a partition by this instance ({@code ruleKey/partition}), since it was assigned. */
+    private final Set<String> handedOff = new HashSet<>();
     private final Map<Integer, List<MicroBatch.Source>> buffer = new LinkedHashMap<>();
     private final Map<TopicPartition, OffsetAndMetadata> flushedUpTo = new HashMap<>();
     private final Counter eventsCounter;
@@ -180,6 +183,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     rewindPending = true;
                 }
                 commitQuietly(partitions);
+                handedOff.clear();
                 partitions.forEach(p -> {
                     states.remove(p.partition());
                     poison.forget(p.partition());
@@ -404,7 +408,10 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
      */
     private Prepared prepare(Cut cut) {
         long now = time.millis();
-        MicroBatch batch = new MicroBatch(cut.records(), rules::of);
+        // One view of the rules for the whole batch: a version being backfilled is handed off before it is folded at all.
+        Map<String, List<CompiledRule>> ruleView = rules.all();
+        handOffShadows(ruleView, cut);
+        MicroBatch batch = new MicroBatch(cut.records(), tenant -> ruleView.getOrDefault(tenant, List.of()));
         for (int partition : batch.partitions()) {
             states.computeIfAbsent(partition, p -> {
                 PartitionState s = new PartitionState();
@@ -427,6 +434,39 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         lap("fold", phase);
         List<Event> late = folds.stream().flatMap(f -> f.lateEvents().stream()).toList();
         return new Prepared(cut, batch, folds, late);
+    }
+
+    /**
+     * Hands each version being backfilled ({@link CompiledRule#shadow()}) over on every assigned partition it was not handed
+     * over on yet, before the first batch that folds it: this instance counts it from the first record of this batch (or,
+     * for a partition without records in it, from the next one read), the backfill up to there. A hand-off set before (by
+     * another instance, or before a crash) stays where it is.
+     */
+    private void handOffShadows(Map<String, List<CompiledRule>> ruleView, Cut cut) {
+        Set<TopicPartition> assigned = null;
+        for (List<CompiledRule> tenantRules : ruleView.values()) {
+            for (CompiledRule rule : tenantRules) {
+                if (!rule.shadow()) {
+                    continue;
+                }
+                if (assigned == null) {
+                    assigned = consumer.assignment();
+                }
+                Map<Integer, Long> at = new HashMap<>();
+                for (TopicPartition p : assigned) {
+                    if (!handedOff.contains(rule.key() + "/" + p.partition())) {
+                        List<MicroBatch.Source> records = cut.records().get(p.partition());
+                        at.put(p.partition(), (records == null || records.isEmpty() ? consumer.position(p) : records.getFirst().offset()) - 1);
+                    }
+                }
+                if (!at.isEmpty()) {
+                    Map<Integer, Long> handoffs = writer.handOff(rule, at);
+                    LOG.info("rule {} of tenant {} version {} (being backfilled) handed off on partitions {}: counted here after offsets {}",
+                        rule.id(), rule.tenant(), rule.version(), at.keySet(), handoffs);
+                    at.keySet().forEach(p -> handedOff.add(rule.key() + "/" + p));
+                }
+            }
+        }
     }
 
     /** Publishes the batch's late events (before any fence moves: a replay never publishes them again), then sends its scripts. */

@@ -105,7 +105,8 @@ public class Finalizer implements ApplicationEventListener<ServerStartupEvent>, 
             OptionalLong watermark = Finality.watermark(clocks.getOrDefault(tenant, List.of()), now, config.idleTimeout().toMillis());
             if (watermark.isPresent()) {
                 long w = watermark.getAsLong();
-                tenantRules.stream().flatMap(rule -> rule.allShards().stream())
+                // A version being backfilled is not closed until it serves: its backfill still writes its older windows.
+                tenantRules.stream().filter(rule -> !rule.shadow()).flatMap(rule -> rule.allShards().stream())
                     .forEach(shard -> marks.put(shard, new FencedRedisWriter.Mark(Finality.closedUpTo(shard, w), w)));
             }
         });

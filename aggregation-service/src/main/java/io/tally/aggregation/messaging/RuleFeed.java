@@ -19,6 +19,7 @@ import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -45,6 +46,11 @@ public class RuleFeed implements AutoCloseable {
     private final ScheduledExecutorService ticker =
         Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("rule-acks").daemon().factory());
 
+    /** This instance's name on {@code tally.rule-acks}. */
+    public String instance() {
+        return instance;
+    }
+
     public RuleFeed(@Value("${kafka.bootstrap.servers}") String bootstrap, ObjectMapper json, RuleAcks acks, TimeSource time) {
         this.time = time;
         this.instance = ManagementFactory.getRuntimeMXBean().getName();
@@ -64,11 +70,38 @@ public class RuleFeed implements AutoCloseable {
             Map<Integer, Long> positions = catalog.positions();
             if (!positions.isEmpty()) {
                 List<RuleFailure> failed = active.failures();
-                send(new RuleAck(instance, time.instant(), positions, catalog.all().size(), null, failed.isEmpty() ? null : failed));
+                List<RuleAck.BackfillReport> backfills = backfillReports();
+                send(new RuleAck(instance, time.instant(), positions, catalog.all().size(), null, failed.isEmpty() ? null : failed,
+                    backfills.isEmpty() ? null : backfills));
             }
         } catch (RuntimeException e) {
             LOG.warn("could not acknowledge applied rules on {}: {}", Topics.RULE_ACKS, e.toString());
         }
+    }
+
+    /** A report and until when it is sent (ms): a running backfill's while it reports, an ended one's for a while after. */
+    private record Report(RuleAck.BackfillReport report, long until) {
+    }
+
+    private final Map<String, Report> reports = new ConcurrentHashMap<>();
+
+    /**
+     * Reports how a backfill goes; sent with every acknowledgement (every second) while it reports, and at once when it
+     * ended. An ended backfill's report is sent for five minutes, so a rules service that missed it still hears it.
+     */
+    public void report(RuleAck.BackfillReport report) {
+        boolean ended = !RuleRecord.Backfill.RUNNING.equals(report.state());
+        reports.put(report.tenant() + ":" + report.ruleId() + ":" + report.version(),
+            new Report(report, time.millis() + (ended ? 300_000 : 10_000)));
+        if (ended) {
+            ticker.execute(this::acknowledge);
+        }
+    }
+
+    private List<RuleAck.BackfillReport> backfillReports() {
+        long now = time.millis();
+        reports.values().removeIf(r -> r.until() < now);
+        return reports.values().stream().map(Report::report).toList();
     }
 
     private CompletableFuture<RecordMetadata> send(RuleAck ack) {

@@ -7,6 +7,7 @@ import io.opentelemetry.context.Context;
 import io.tally.fold.CompiledRule;
 import io.tally.model.KafkaClients;
 import io.tally.model.RuleChange;
+import io.tally.model.RuleRecord;
 import io.tally.model.Topics;
 import io.tally.telemetry.KafkaTraces;
 import io.tally.telemetry.Observed;
@@ -77,7 +78,11 @@ public class UpdatePublisher implements AutoCloseable {
         Map<String, TreeSet<Long>> windows = new HashMap<>();
         Map<String, Long> seqs = new HashMap<>();
         for (Change change : changes) {
-            String key = change.rule().record().key();
+            if (change.rule().shadow()) {
+                continue; // a version being backfilled serves nobody yet: its subscribers get a snapshot when it switches over
+            }
+            // Keyed by where the version's state lives: a backfilled version has an update sequence of its own.
+            String key = RuleRecord.key(change.rule().tenant(), change.rule().stateId());
             rules.putIfAbsent(key, change.rule());
             windows.computeIfAbsent(key, r -> new TreeSet<>()).addAll(change.windows());
             seqs.merge(key, change.seq(), Math::max);

@@ -28,13 +28,13 @@ record ApplyScript(String[] keys, byte[][] args) {
     /**
      * The keys and arguments of {@code apply-rule-delta.lua} for one part of a rule's delta of one batch of one
      * partition ({@link RuleDelta.Part}: the script moves the fence from {@code expectedFence} to {@code lastOffset}), to
-     * the rule shard whose keys carry {@code tag}:
+     * the rule shard whose keys carry {@code tag}, checking and moving the fence at {@code fenceKey}:
      * KEYS fence, meta, then the windows; ARGV partition, expected fence, the batch's last offset, late events,
      * meta lifetime, the finality mark folded with, the number of windows, the tenant's quota of groups per window
      * (0 for a rule without dimensions: it has one group), the overflow group, the distinct-key prefix, each
      * window's expiry, close time and start, then the operations (one {@code G} per group, its writes after it).
      */
-    static ApplyScript encode(int partition, CompiledRule rule, String tag, RuleDelta.Part delta, long expectedFence, long lastOffset,
+    static ApplyScript encode(int partition, CompiledRule rule, String tag, String fenceKey, RuleDelta.Part delta, long expectedFence, long lastOffset,
                               long closedUpTo, int groupsPerWindow) {
         List<String> windowKeys = new ArrayList<>();
         List<byte[]> expiries = new ArrayList<>();
@@ -105,7 +105,7 @@ record ApplyScript(String[] keys, byte[][] args) {
             }
         }
         String[] keys = new String[2 + windowKeys.size()];
-        keys[0] = StateKeys.fence(tag);
+        keys[0] = fenceKey;
         keys[1] = StateKeys.meta(tag);
         for (int i = 0; i < windowKeys.size(); i++) {
             keys[2 + i] = windowKeys.get(i);

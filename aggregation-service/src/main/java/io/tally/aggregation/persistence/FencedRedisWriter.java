@@ -68,6 +68,8 @@ public class FencedRedisWriter {
     private static final LuaScript QUARANTINE = LuaScript.load(FencedRedisWriter.class, "/lua/quarantine.lua");
     /** Run on each master's own connection (its keys are on that master, not found by slot). */
     private static final LuaScript MARK_APPLIED = LuaScript.load(FencedRedisWriter.class, "/lua/mark-applied.lua");
+    private static final LuaScript HAND_OFF = LuaScript.load(FencedRedisWriter.class, "/lua/hand-off.lua");
+    private static final LuaScript LEASE = LuaScript.load(FencedRedisWriter.class, "/lua/lease.lua");
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     /**
@@ -166,7 +168,12 @@ public class FencedRedisWriter {
 
     /** The hash tag of a rule shard's keys. */
     private static String tag(CompiledRule rule) {
-        return RuleShards.tag(rule.tenant(), rule.id(), rule.shard(), rule.shards());
+        return RuleShards.tag(rule.tenant(), rule.stateId(), rule.shard(), rule.shards());
+    }
+
+    /** The fence a rule shard's writes check and move: the engine's, or the backfill's ({@link CompiledRule#backfill()}). */
+    private static String fenceKey(CompiledRule rule) {
+        return rule.backfill() ? StateKeys.backfillFence(tag(rule)) : StateKeys.fence(tag(rule));
     }
 
     /**
@@ -303,7 +310,7 @@ public class FencedRedisWriter {
                 long fence = state.fence(rule);
                 for (RuleDelta.Part part : delta.parts()) {
                     long end = part.end() == RuleDelta.OPEN ? fold.lastOffset() : part.end();
-                    ApplyScript script = ApplyScript.encode(fold.partition(), rule, tag(rule), part, fence, end, fold.closedUpTo(rule),
+                    ApplyScript script = ApplyScript.encode(fold.partition(), rule, tag(rule), fenceKey(rule), part, fence, end, fold.closedUpTo(rule),
                         groupsPerWindow);
                     parts.add(new Applying.Part(end, evalsha(script.keys(), script.args())));
                     fence = end;
@@ -360,7 +367,7 @@ public class FencedRedisWriter {
      */
     public boolean quarantine(CompiledRule rule, int partition, long expectedFence, long lastOffset) {
         Long result = await(QUARANTINE.<String, byte[], Long>run(bytes(), ScriptOutputType.INTEGER,
-            new String[] {StateKeys.fence(tag(rule))}, number(partition), number(expectedFence), number(lastOffset),
+            new String[] {fenceKey(rule)}, number(partition), number(expectedFence), number(lastOffset),
             number(rule.metaTtlMillis())));
         return result >= 0;
     }
@@ -513,7 +520,7 @@ public class FencedRedisWriter {
             Map<CompiledRule, RedisFuture<byte[]>> byRule = new LinkedHashMap<>();
             for (CompiledRule rule : rules) {
                 if (!state.knowsFence(rule)) {
-                    byRule.put(rule, lookups().hget(StateKeys.fence(tag(rule)), Integer.toString(partition)));
+                    byRule.put(rule, lookups().hget(fenceKey(rule), Integer.toString(partition)));
                 }
             }
             pending.put(partition, byRule);
@@ -698,6 +705,97 @@ public class FencedRedisWriter {
     /** The applied-marks hash of a master: on its first slot, so a promoted replica (same slots) has the same one. */
     private static String marksKey(RedisClusterNode master) {
         return "tally:applied:{" + SlotTags.tagOf(master.getSlots().getFirst()) + "}";
+    }
+
+    /**
+     * Hands a version being backfilled over to the engine on these partitions ({@code hand-off.lua}): each partition's
+     * hand-off is the offset given unless one was set before; every shard gets the first shard's hand-offs (and its engine
+     * fence starts there). Returns the hand-offs (partition → last offset left to the backfill).
+     */
+    public Map<Integer, Long> handOff(CompiledRule rule, Map<Integer, Long> at) {
+        Map<Integer, Long> handoffs = null;
+        for (CompiledRule shard : rule.allShards()) {
+            Map<Integer, Long> ask = handoffs == null ? at : handoffs;
+            List<byte[]> args = new ArrayList<>(1 + 2 * ask.size());
+            args.add(number(rule.metaTtlMillis()));
+            ask.forEach((partition, offset) -> {
+                args.add(number(partition));
+                args.add(number(offset));
+            });
+            List<Object> reply = await(HAND_OFF.<String, byte[], List<Object>>run(bytes(), ScriptOutputType.MULTI,
+                new String[] {StateKeys.handoff(tag(shard)), StateKeys.fence(tag(shard))}, args.toArray(byte[][]::new)));
+            Map<Integer, Long> found = new HashMap<>();
+            for (int i = 0; i + 1 < reply.size(); i += 2) {
+                found.put((int) parseLong((byte[]) reply.get(i)), parseLong((byte[]) reply.get(i + 1)));
+            }
+            handoffs = found;
+        }
+        return handoffs;
+    }
+
+    /** Where the engine took over a version being backfilled, per partition (those not handed off yet are absent). */
+    public Map<Integer, Long> handoffs(CompiledRule rule) {
+        return longs(await(bytes().hgetall(StateKeys.handoff(tag(rule.allShards().getFirst())))));
+    }
+
+    /** The backfill's fence of each shard of a version ({@link CompiledRule#backfill()}), keyed by the shard's key. */
+    public Map<String, Map<Integer, Long>> backfillFences(List<CompiledRule> shards) {
+        Map<String, RedisFuture<Map<String, byte[]>>> asks = new LinkedHashMap<>();
+        shards.forEach(shard -> asks.put(shard.key(), bytes().hgetall(StateKeys.backfillFence(tag(shard)))));
+        Map<String, Map<Integer, Long>> fences = new HashMap<>();
+        asks.forEach((key, ask) -> fences.put(key, longs(await(ask))));
+        return fences;
+    }
+
+    private static Map<Integer, Long> longs(Map<String, byte[]> hash) {
+        Map<Integer, Long> values = new HashMap<>();
+        hash.forEach((field, value) -> values.put(Integer.parseInt(field), parseLong(value)));
+        return values;
+    }
+
+    /**
+     * Takes or keeps the lease on a version's backfill for {@code owner} ({@code lease.lua}); returns who holds it after
+     * ({@code "done"} once the backfill ended).
+     */
+    public String lease(CompiledRule rule, String owner, Duration time) {
+        return leaseCall(rule, owner, time, "take");
+    }
+
+    /** Marks a version's backfill done for {@code time}: no instance starts it again. */
+    public String leaseDone(CompiledRule rule, String owner, Duration time) {
+        return leaseCall(rule, owner, time, "done");
+    }
+
+    private String leaseCall(CompiledRule rule, String owner, Duration time, String what) {
+        byte[] holder = await(LEASE.<String, byte[], byte[]>run(bytes(), ScriptOutputType.VALUE,
+            new String[] {StateKeys.backfillLease(tag(rule.allShards().getFirst()))}, utf8(owner), number(time.toMillis()), utf8(what)));
+        return holder == null ? "" : new String(holder, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Waits until every Redis master passed what it holds to {@code required} replicas (at most as many as it has): what a
+     * backfill does before it moves on, so a failover cannot take back what it reported applied.
+     */
+    public void awaitReplicas(int required, Duration timeout) {
+        StatefulRedisClusterConnection<String, byte[]> cluster = connection();
+        Partitions topology = cluster.getPartitions();
+        Map<RedisClusterNode, RedisFuture<Long>> asks = new LinkedHashMap<>();
+        Map<RedisClusterNode, Integer> wanted = new HashMap<>();
+        for (RedisClusterNode master : masters(topology)) {
+            int replicas = (int) topology.getPartitions().stream().filter(n -> master.getNodeId().equals(n.getSlaveOf())).count();
+            int want = Math.min(Math.max(required, 0), replicas);
+            if (want > 0) {
+                wanted.put(master, want);
+                asks.put(master, cluster.getConnection(master.getNodeId()).async().waitForReplication(want, timeout.toMillis()));
+            }
+        }
+        asks.forEach((master, ask) -> {
+            long acknowledged = await(ask);
+            if (acknowledged < wanted.get(master)) {
+                throw new StateStoreException("Redis master " + master.getUri() + " passed its writes to " + acknowledged + " of "
+                    + wanted.get(master) + " replica(s) within " + timeout.toMillis() + " ms");
+            }
+        });
     }
 
     static <T> T await(Future<T> future) {

@@ -47,6 +47,8 @@ public record Route(Service service, Set<String> roles, Limits.Kind bucket) {
             case "subscriptions" -> depth == 0 ? only(method, Set.of("GET"), new Route(Service.SUBSCRIPTION, READERS, Limits.Kind.QUERY)) : new NotFound();
             case "dashboards" -> crud(method, depth);
             case "usage" -> depth == 0 ? only(method, Set.of("GET"), new Route(Service.RULES, READERS, Limits.Kind.QUERY)) : new NotFound();
+            case "admin" -> depth == 1 && parts[4].equals("replay") ? only(method, Set.of("POST"), new Route(Service.RULES, ADMIN, Limits.Kind.QUERY))
+                : new NotFound();
             case "rules" -> {
                 if (depth == 2 && (parts[5].equals("results") || parts[5].equals("top"))) {
                     yield only(method, Set.of("GET"), new Route(Service.QUERY, READERS, Limits.Kind.QUERY));

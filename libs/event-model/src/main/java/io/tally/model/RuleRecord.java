@@ -15,12 +15,20 @@ import java.util.Map;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RuleRecord(String tenant, String id, int version, @Nullable String name, @Nullable Filter filter,
                          @Nullable List<String> groupBy, List<Aggregation> aggregations, Window window,
-                         @Nullable String allowedLateness, @Nullable String retention, @Nullable Integer shards) {
+                         @Nullable String allowedLateness, @Nullable String retention, @Nullable Integer shards,
+                         @Nullable Backfill backfill, @Nullable RuleRecord previous) {
+
+    /** A rule version without a backfill. */
+    public RuleRecord(String tenant, String id, int version, @Nullable String name, @Nullable Filter filter, @Nullable List<String> groupBy,
+                      List<Aggregation> aggregations, Window window, @Nullable String allowedLateness, @Nullable String retention,
+                      @Nullable Integer shards) {
+        this(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards, null, null);
+    }
 
     /** A rule kept in one shard (the records written before rules had {@code shards}). */
     public RuleRecord(String tenant, String id, int version, @Nullable String name, @Nullable Filter filter, @Nullable List<String> groupBy,
                       List<Aggregation> aggregations, Window window, @Nullable String allowedLateness, @Nullable String retention) {
-        this(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, null);
+        this(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, null, null, null);
     }
 
     /** Header of a tombstone on {@link Topics#RULES}: the last version of the deleted rule (a re-sent older version must not revive it). */
@@ -28,6 +36,74 @@ public record RuleRecord(String tenant, String id, int version, @Nullable String
 
     public String key() {
         return key(tenant, id);
+    }
+
+    /**
+     * Where the version's state lives: the rule id for a version that counts from when it became active; {@code id@version}
+     * for a version that was backfilled (its state is computed beside the version it replaces while that one keeps serving,
+     * so it needs keys, fences and finality marks of its own).
+     */
+    public String stateId() {
+        return backfill == null ? id : id + "@" + version;
+    }
+
+    /** True while this version is computed from the retained events (its {@link #previous} version serves readers meanwhile). */
+    public boolean backfilling() {
+        return backfill != null && Backfill.RUNNING.equals(backfill.state());
+    }
+
+    /** True when this version's backfill failed: its {@link #previous} version keeps serving. */
+    public boolean backfillFailed() {
+        return backfill != null && Backfill.FAILED.equals(backfill.state());
+    }
+
+    /**
+     * The version readers are served: this one, or while it is backfilling or after its backfill failed the version it
+     * replaces ({@link #previous}); for a new rule without one, version 0 of the same definition, which holds nothing (no
+     * version 0 is ever written), so readers see an empty rule until the backfill switches over.
+     */
+    public RuleRecord serving() {
+        if (!backfilling() && !backfillFailed()) {
+            return this;
+        }
+        return previous != null ? previous
+            : new RuleRecord(tenant, id, 0, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards, null, null);
+    }
+
+    /**
+     * Orders two records of one version: a version is first published backfilling (0), then once more when its backfill
+     * ended (1, done or failed); a record of a version without a backfill is 1.
+     */
+    public int stage() {
+        return backfilling() ? 0 : 1;
+    }
+
+    /** True when this record supersedes {@code held} (a newer version, or the same version at a later stage). */
+    public boolean supersedes(RuleRecord held) {
+        return version > held.version || version == held.version && stage() > held.stage();
+    }
+
+    /** This version at the end of its backfill: {@code done} (it serves from now on) or {@code failed} with the reason. */
+    public RuleRecord withBackfill(Backfill ended) {
+        return new RuleRecord(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards, ended,
+            ended.state().equals(Backfill.DONE) ? null : previous);
+    }
+
+    /**
+     * A version computed from the retained events of {@code span} (ISO-8601) before it was made, from {@code from} on (the
+     * instant the span starts, fixed when the version is made, so every engine instance and every resumed run reads the same
+     * events); {@code state} running, done or failed (with {@code reason}).
+     */
+    @Serdeable
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Backfill(String span, String from, String state, @Nullable String reason) {
+        public static final String RUNNING = "running";
+        public static final String DONE = "done";
+        public static final String FAILED = "failed";
+
+        public Backfill ended(String state, @Nullable String why) {
+            return new Backfill(span, from, state, why);
+        }
     }
 
     public static String key(String tenant, String id) {

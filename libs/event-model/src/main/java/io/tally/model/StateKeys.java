@@ -37,6 +37,27 @@ public final class StateKeys {
     }
 
     /**
+     * Per source partition: the last offset the backfill of the version whose shard has this tag applied (the engine's own
+     * fence takes over past the {@link #handoff}).
+     */
+    public static String backfillFence(String ruleTag) {
+        return ruleTag + ":bfence";
+    }
+
+    /**
+     * Per source partition: where the engine took over a version being backfilled (the last offset it left to the
+     * backfill; it counts the version from the next one on). Written once, before the engine's first batch with the version.
+     */
+    public static String handoff(String ruleTag) {
+        return ruleTag + ":handoff";
+    }
+
+    /** Which aggregation instance runs the backfill of the version whose first shard has this tag (a lease with an expiry). */
+    public static String backfillLease(String ruleTag) {
+        return ruleTag + ":lease";
+    }
+
+    /**
      * Rule-level counters: {@code seq} (the update sequence), {@code late} (events behind the watermark, not counted),
      * {@code closed} and {@code watermark} (the finality mark).
      */

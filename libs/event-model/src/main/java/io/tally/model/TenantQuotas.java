@@ -26,7 +26,9 @@ public record TenantQuotas(Quota defaults, Map<String, Map<Kind, Integer>> overr
          * MiB of state the tenant's rules may hold at most, worst case: the windows each keeps at once times the groups
          * quota times what a group stores (counters, dense HyperLogLogs, full topk sketches).
          */
-        STATE("state");
+        STATE("state"),
+        /** Hours of retained events a rule version may be backfilled from ({@code "backfill": "PT6H"}). */
+        BACKFILL("backfill");
 
         private final String key;
 
@@ -40,10 +42,17 @@ public record TenantQuotas(Quota defaults, Map<String, Map<Kind, Integer>> overr
     }
 
     /** A tenant's quotas. */
-    public record Quota(int rules, int groupsPerWindow, int windowsPerEvent, int stateMib) {
+    public record Quota(int rules, int groupsPerWindow, int windowsPerEvent, int stateMib, int backfillHours) {
+
+        /** The default backfill quota: the week {@code tally.events} retains. */
+        public static final int DEFAULT_BACKFILL_HOURS = 168;
+
+        public Quota(int rules, int groupsPerWindow, int windowsPerEvent, int stateMib) {
+            this(rules, groupsPerWindow, windowsPerEvent, stateMib, DEFAULT_BACKFILL_HOURS);
+        }
 
         public Quota {
-            if (rules < 1 || groupsPerWindow < 1 || windowsPerEvent < 1 || stateMib < 1) {
+            if (rules < 1 || groupsPerWindow < 1 || windowsPerEvent < 1 || stateMib < 1 || backfillHours < 1) {
                 throw new IllegalArgumentException("every quota must be at least 1");
             }
         }
@@ -72,7 +81,8 @@ public record TenantQuotas(Quota defaults, Map<String, Map<Kind, Integer>> overr
             return defaults;
         }
         return new Quota(own.getOrDefault(Kind.RULES, defaults.rules()), own.getOrDefault(Kind.GROUPS, defaults.groupsPerWindow()),
-            own.getOrDefault(Kind.WINDOWS, defaults.windowsPerEvent()), own.getOrDefault(Kind.STATE, defaults.stateMib()));
+            own.getOrDefault(Kind.WINDOWS, defaults.windowsPerEvent()), own.getOrDefault(Kind.STATE, defaults.stateMib()),
+            own.getOrDefault(Kind.BACKFILL, defaults.backfillHours()));
     }
 
     /** Parses the overrides; {@link IllegalArgumentException} saying what is wrong and how it should look. */
@@ -89,7 +99,7 @@ public record TenantQuotas(Quota defaults, Map<String, Map<Kind, Integer>> overr
                 }
                 if (kind == null) {
                     throw new IllegalArgumentException("tenant quota '" + key + ":" + text + "' for " + tenant
-                        + " should be rules:<n>, groups:<n>, windows:<n> or state:<MiB>");
+                        + " should be rules:<n>, groups:<n>, windows:<n>, state:<MiB> or backfill:<hours>");
                 }
                 int value;
                 try {

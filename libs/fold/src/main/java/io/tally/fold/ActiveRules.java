@@ -18,12 +18,25 @@ public final class ActiveRules {
     private final Map<String, List<CompiledRule>> byTenant = new ConcurrentHashMap<>();
     private final Map<String, RuleFailure> failures = new ConcurrentHashMap<>();
 
-    /** Installs a rule version (or removes the rule when {@code record} is null); returns the compiled rule, if any. */
+    /**
+     * Installs a rule version (or removes the rule when {@code record} is null); returns the compiled rule, if any. A version
+     * being backfilled is installed beside the version it replaces: that one keeps counting (and serving), this one counts
+     * from its hand-off on as a {@link CompiledRule#shadow()}. After a failed backfill only the version before runs.
+     */
     public CompiledRule apply(String tenant, String id, RuleRecord record) {
-        CompiledRule compiled = null;
+        List<CompiledRule> compiled = new ArrayList<>(2);
         if (record != null) {
             try {
-                compiled = CompiledRule.compile(record);
+                if (record.backfilling() || record.backfillFailed()) {
+                    if (record.previous() != null) {
+                        compiled.add(CompiledRule.compile(record.previous()));
+                    }
+                    if (record.backfilling()) {
+                        compiled.add(CompiledRule.compile(record));
+                    }
+                } else {
+                    compiled.add(CompiledRule.compile(record));
+                }
             } catch (RuntimeException e) {
                 // The version before it keeps running; the failure is reported, so its status shows 'failed'.
                 LOG.warn("rule {}:{} v{} cannot run: {}", tenant, id, record.version(), e.getMessage());
@@ -32,16 +45,18 @@ public final class ActiveRules {
             }
         }
         failures.remove(tenant + ":" + id);
-        CompiledRule installed = compiled;
         byTenant.compute(tenant, (t, rules) -> {
             List<CompiledRule> next = new ArrayList<>(rules == null ? List.of() : rules);
             next.removeIf(r -> r.id().equals(id));
-            if (installed != null) {
-                next.add(installed);
-            }
+            next.addAll(compiled);
             return next.isEmpty() ? null : List.copyOf(next);
         });
-        return compiled;
+        return compiled.isEmpty() ? null : compiled.getLast();
+    }
+
+    /** The versions being backfilled now (their first shards), over every tenant. */
+    public List<CompiledRule> shadows() {
+        return byTenant.values().stream().flatMap(List::stream).filter(CompiledRule::shadow).toList();
     }
 
     /** The rule versions that could not be compiled (the latest version of each rule that failed). */

@@ -32,9 +32,11 @@ public final class CompiledRule {
     private final int shard;
     private final CompiledRule[] shards;
     private final String key;
+    private final boolean backfill;
 
-    private CompiledRule(RuleRecord r) {
+    private CompiledRule(RuleRecord r, boolean backfill) {
         this.record = r;
+        this.backfill = backfill;
         this.spec = RuleSpec.of(r);
         RuleRecord.Filter f = r.filter();
         this.categories = f == null || f.categories() == null ? Set.of() : Set.copyOf(f.categories());
@@ -48,7 +50,7 @@ public final class CompiledRule {
         this.shard = 0;
         this.shards = new CompiledRule[spec.shards()];
         this.shards[0] = this;
-        this.key = RuleRecord.key(spec.tenant(), spec.id());
+        this.key = RuleRecord.key(spec.tenant(), spec.stateId());
         for (int s = 1; s < shards.length; s++) {
             shards[s] = new CompiledRule(this, s);
         }
@@ -56,6 +58,7 @@ public final class CompiledRule {
 
     private CompiledRule(CompiledRule first, int shard) {
         this.record = first.record;
+        this.backfill = first.backfill;
         this.spec = first.spec;
         this.categories = first.categories;
         this.types = first.types;
@@ -102,7 +105,10 @@ public final class CompiledRule {
         return Math.floorMod(h, shards);
     }
 
-    /** {@code tenant:ruleId} for the first shard, {@code tenant:ruleId#shard} for the others: what the engine keys a shard's state by. */
+    /**
+     * {@code tenant:stateId} for the first shard, {@code tenant:stateId#shard} for the others ({@link RuleRecord#stateId()}: the
+     * rule id, or {@code id@version} for a backfilled version): what the engine keys a shard's state by.
+     */
     public String key() {
         return key;
     }
@@ -114,7 +120,29 @@ public final class CompiledRule {
 
     /** Compiles a rule record; throws {@link IllegalArgumentException} for a definition it cannot run. */
     public static CompiledRule compile(RuleRecord record) {
-        return new CompiledRule(record);
+        return new CompiledRule(record, false);
+    }
+
+    /**
+     * The version as its backfill counts it: the same keys, but its own fence ({@link #backfill()}), so the backfill (the
+     * retained events up to where the engine took the version over) and the engine (from there on) each apply their
+     * events once.
+     */
+    public static CompiledRule compileBackfill(RuleRecord record) {
+        return new CompiledRule(record, true);
+    }
+
+    /** True for the backfill's view of a version ({@link #compileBackfill}): its writes move the backfill's fence. */
+    public boolean backfill() {
+        return backfill;
+    }
+
+    /**
+     * True while this version is being backfilled: the engine counts it from its hand-off on (so nothing is missing when it
+     * switches over) but nobody reads it yet; its windows are not announced or closed until it serves.
+     */
+    public boolean shadow() {
+        return record.backfilling();
     }
 
     private static Object normalize(Object v) {
@@ -137,6 +165,11 @@ public final class CompiledRule {
 
     public String id() {
         return spec.id();
+    }
+
+    /** The id its state is kept under ({@link RuleRecord#stateId()}). */
+    public String stateId() {
+        return spec.stateId();
     }
 
     public int version() {

@@ -55,6 +55,11 @@ public final class MicroBatch {
         });
     }
 
+    /** The decoded events of each partition, in offset order. */
+    public Map<Integer, List<Read>> reads() {
+        return reads;
+    }
+
     /** The partitions of the batch, in the order they were read. */
     public Set<Integer> partitions() {
         return reads.keySet();

@@ -30,7 +30,7 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
      */
     public static CompletableFuture<RuleState> read(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleSpec rule,
                                                     List<Long> starts) {
-        return read(redis, rule, StateKeys.ruleTag(rule.tenant(), rule.id()), starts, Budget.NONE);
+        return read(redis, rule, StateKeys.ruleTag(rule.tenant(), rule.stateId()), starts, Budget.NONE);
     }
 
     /**

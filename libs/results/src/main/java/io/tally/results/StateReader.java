@@ -154,7 +154,7 @@ public class StateReader {
      */
     private RuleState readShards(RedisAdvancedClusterAsyncCommands<String, String> redis, RuleSpec rule, List<Long> starts) {
         int shards = rule.shards();
-        List<String> tags = RuleShards.tags(rule.tenant(), rule.id(), shards);
+        List<String> tags = RuleShards.tags(rule.tenant(), rule.stateId(), shards);
         List<CompletableFuture<RuleState>> pending = new ArrayList<>(shards);
         for (String tag : tags) {
             pending.add(RuleState.read(redis, rule, tag, starts, budget));

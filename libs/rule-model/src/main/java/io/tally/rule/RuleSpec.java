@@ -9,10 +9,11 @@ import java.util.List;
  * A rule version parsed once for every service that runs or reads it: its windows, retention, the dimensions it
  * groups by and its aggregations, with the contract's defaults filled in. Built from a {@link RuleRecord} the rules
  * service has validated; {@link IllegalArgumentException} for one that cannot run. {@code shards}: over how many Redis
- * hash slots the rule's groups are spread (each shard with its own fence and update sequence; readers merge them).
+ * hash slots the rule's groups are spread (each shard with its own fence and update sequence; readers merge them);
+ * {@code stateId}: the id its state is kept under ({@link RuleRecord#stateId()}).
  */
 public record RuleSpec(String tenant, String id, int version, WindowSpec window, long retentionMillis,
-                       List<String> dimensions, List<Aggregation> aggregations, int shards) {
+                       List<String> dimensions, List<Aggregation> aggregations, int shards, String stateId) {
 
     /** One aggregation: its name, operation, field (null for count and rate) and k (of a topk; the default otherwise). */
     public record Aggregation(String name, Op kind, FieldRef field, int k) {
@@ -37,7 +38,8 @@ public record RuleSpec(String tenant, String id, int version, WindowSpec window,
             a.field() == null ? null : FieldRef.of(a.field()), a.k() == null ? RuleDefaults.TOPK_K : a.k())).toList();
         return new RuleSpec(r.tenant(), r.id(), r.version(), WindowSpec.of(r),
             RuleDefaults.duration(r.retention(), RuleDefaults.RETENTION).toMillis(),
-            r.groupBy() == null ? List.of() : r.groupBy(), aggregations, r.shards() == null ? RuleDefaults.SHARDS : r.shards());
+            r.groupBy() == null ? List.of() : r.groupBy(), aggregations, r.shards() == null ? RuleDefaults.SHARDS : r.shards(),
+            r.stateId());
     }
 
     /** The aggregations, as {@link #aggregations()}: what each group of a window holds. */

@@ -120,7 +120,7 @@ public class ResultsService {
                 throw ProblemException.unavailable("Interrupted while reading the rules; retry shortly.", 1);
             }
         }
-        RuleRecord record = catalog.get(tenant, ruleId).orElseThrow(() -> ProblemException.notFound("No rule " + ruleId + " for this tenant."));
+        RuleRecord record = catalog.serving(tenant, ruleId).orElseThrow(() -> ProblemException.notFound("No rule " + ruleId + " for this tenant."));
         return RuleSpec.of(record);
     }
 

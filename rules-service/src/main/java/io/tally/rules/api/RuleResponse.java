@@ -17,7 +17,16 @@ import java.util.List;
 public record RuleResponse(String id, int version, String status, @Nullable String reason, String createdAt, String updatedAt,
                            @Nullable String name, RuleRecord.Filter filter, List<String> groupBy, List<RuleRecord.Aggregation> aggregations,
                            RuleRecord.Window window, String allowedLateness, String retention, int shards,
-                           DeadLetters deadLetters) {
+                           DeadLetters deadLetters, @Nullable Progress backfill) {
+
+    /**
+     * How a backfilling version's backfill goes: the tenant's events read so far, the log time it has read up to (absent
+     * until it read one), and the seconds left at its rate so far (absent while unknown).
+     */
+    @Serdeable
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Progress(long eventsRead, @Nullable String position, @Nullable Long estimatedSecondsLeft) {
+    }
 
     /**
      * The events quarantined for this rule (a batch the engine could not apply, on {@code tally.dead-letters}): how
@@ -32,14 +41,14 @@ public record RuleResponse(String id, int version, String status, @Nullable Stri
         }
     }
 
-    /** A version's status: {@code pending}, {@code active}, or {@code failed} with the reason. */
-    record Status(String status, @Nullable String reason) {
+    /** A version's status: {@code pending}, {@code backfilling} with its progress, {@code active}, or {@code failed} with the reason. */
+    record Status(String status, @Nullable String reason, @Nullable Progress backfill) {
     }
 
     static RuleResponse of(Stored stored, RuleDefinition d, Status status, DeadLetterStore.Summary deadLetters) {
         return new RuleResponse(stored.id(), stored.version(), status.status(), status.reason(), stored.createdAt().toString(),
             stored.updatedAt().toString(), d.name(), d.filter(), d.groupBy(), d.aggregations(), d.window(), d.allowedLateness(), d.retention(),
-            d.shards() == null ? RuleDefaults.SHARDS : d.shards(), DeadLetters.of(deadLetters));
+            d.shards() == null ? RuleDefaults.SHARDS : d.shards(), DeadLetters.of(deadLetters), status.backfill());
     }
 
     /** A page of rules. */

@@ -23,7 +23,7 @@ public class UsageController {
     }
 
     @Serdeable
-    public record Quotas(int rules, int groupsPerWindow, int windowsPerEvent, int stateMiB) {
+    public record Quotas(int rules, int groupsPerWindow, int windowsPerEvent, int stateMiB, int backfillHours) {
     }
 
     private final RuleStore store;
@@ -36,6 +36,7 @@ public class UsageController {
     public Usage usage(@Header(TallyHeaders.TENANT) @Nullable String tenant) {
         TenantUsage usage = store.usage(Requests.tenant(tenant));
         return new Usage(usage.rules(), usage.windowsPerEvent(), usage.cellsPerEvent(), usage.worstCaseStateMib(),
-            new Quotas(usage.quotas().rules(), usage.quotas().groupsPerWindow(), usage.quotas().windowsPerEvent(), usage.quotas().stateMib()));
+            new Quotas(usage.quotas().rules(), usage.quotas().groupsPerWindow(), usage.quotas().windowsPerEvent(), usage.quotas().stateMib(),
+                usage.quotas().backfillHours()));
     }
 }

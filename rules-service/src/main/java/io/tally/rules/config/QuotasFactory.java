@@ -12,7 +12,7 @@ public class QuotasFactory {
     @Singleton
     TenantQuotas quotas(@Value("${tally.quotas.rules:100}") int rules, @Value("${tally.quotas.groups-per-window:10000}") int groups,
                         @Value("${tally.quotas.windows-per-event:1440}") int windows, @Value("${tally.quotas.state-mib:2147483647}") int stateMib,
-                        @Value("${tally.quotas.tenants:}") String overrides) {
-        return TenantQuotas.parse(new TenantQuotas.Quota(rules, groups, windows, stateMib), overrides);
+                        @Value("${tally.quotas.backfill-hours:168}") int backfillHours, @Value("${tally.quotas.tenants:}") String overrides) {
+        return TenantQuotas.parse(new TenantQuotas.Quota(rules, groups, windows, stateMib, backfillHours), overrides);
     }
 }

@@ -20,12 +20,18 @@ import java.util.regex.Pattern;
 /**
  * Validates a rule body against the contract (API.md, "Rules") and names every problem at once, each with
  * its JSON pointer. Read-only fields a client got from a GET ({@code id}, {@code version}, {@code status},
- * {@code createdAt}, {@code updatedAt}, {@code deadLetters}) are accepted and ignored so that GET → edit → PUT works.
+ * {@code createdAt}, {@code updatedAt}, {@code deadLetters}, and {@code backfill} as the progress object a GET shows) are
+ * accepted and ignored so that GET → edit → PUT works.
  */
 public final class RuleValidator {
 
     /** A validated definition, or the problems that prevent one. */
-    public record Result(RuleDefinition definition, List<Violation> violations) {
+    public record Result(RuleDefinition definition, List<Violation> violations, String backfill) {
+
+        public Result(RuleDefinition definition, List<Violation> violations) {
+            this(definition, violations, null);
+        }
+
         public boolean valid() {
             return violations.isEmpty();
         }
@@ -45,7 +51,7 @@ public final class RuleValidator {
 
     private static final Pattern AGG_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,39}");
     private static final Set<String> FIELDS = Set.of("name", "filter", "groupBy", "aggregations", "window", "allowedLateness", "retention",
-        "shards", "id", "version", "status", "reason", "createdAt", "updatedAt", "deadLetters");
+        "shards", "backfill", "id", "version", "status", "reason", "createdAt", "updatedAt", "deadLetters");
     private static final Set<String> FILTER_FIELDS = Set.of("categories", "types", "geos", "attributes");
     private static final Set<String> AGG_FIELDS = Set.of("name", "op", "field", "k");
     private static final Set<String> WINDOW_FIELDS = Set.of("size", "slide");
@@ -76,10 +82,31 @@ public final class RuleValidator {
             checks.add("/retention", "must be at least the window size (" + window.size() + ")");
         }
         Integer shards = shards(checks, rule.get("shards"));
+        String backfill = backfill(checks, rule.get("backfill"), retention);
         if (!checks.ok()) {
             return new Result(null, violations);
         }
-        return new Result(new RuleDefinition(name, filter, groupBy, aggregations, window, lateness, retention, shards), List.of());
+        return new Result(new RuleDefinition(name, filter, groupBy, aggregations, window, lateness, retention, shards), List.of(), backfill);
+    }
+
+    /** The longest backfill: what {@code tally.events} retains. */
+    static final Duration MAX_BACKFILL = Duration.ofDays(7);
+
+    /**
+     * How much of the retained events the new version first counts ({@code "backfill": "PT6H"}): PT1S..P7D and at most the
+     * rule's retention (older windows would be gone at once). An object there is the progress a GET showed, sent back with
+     * the rule: ignored, like the other read-only fields.
+     */
+    private static String backfill(Checks checks, Object value, String retention) {
+        if (value == null || value instanceof Map<?, ?>) {
+            return null;
+        }
+        String span = duration(checks, value, "/backfill", null, Duration.ofSeconds(1), MAX_BACKFILL, "PT1S", "P7D (what the event log retains)");
+        if (span != null && retention != null && Duration.parse(span).compareTo(Duration.parse(retention)) > 0) {
+            checks.add("/backfill", "must be at most the rule's retention (" + retention + "): windows older than that are not kept");
+            return null;
+        }
+        return span;
     }
 
     /** Over how many Redis hash slots the rule's groups are spread: 1..16, default 1. */

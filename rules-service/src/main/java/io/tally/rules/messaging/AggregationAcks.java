@@ -9,9 +9,11 @@ import io.micronaut.configuration.kafka.seek.KafkaSeeker;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.model.RuleAck;
 import io.tally.model.RuleFailure;
+import io.tally.model.RuleRecord;
 import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import io.tally.rules.config.RulesConfig;
+import io.tally.rules.persistence.RuleStore;
 import io.tally.runtime.ReadFromTime;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -48,8 +50,13 @@ public class AggregationAcks implements ConsumerSeekAware {
     /** Only recent acknowledgements matter: older instances are not live any more. */
     private final ReadFromTime from;
 
-    public AggregationAcks(ObjectMapper json, RulesConfig config, TimeSource time) {
+    private final RuleStore store;
+    /** The latest report of each backfill ({@code tenant:id:version}) from whichever instance runs it. */
+    private final Map<String, RuleAck.BackfillReport> backfills = new ConcurrentHashMap<>();
+
+    public AggregationAcks(ObjectMapper json, RulesConfig config, TimeSource time, RuleStore store) {
         this.json = json;
+        this.store = store;
         this.config = config;
         this.time = time;
         this.from = new ReadFromTime(() -> time.millis() - 2 * config.instanceLiveness().toMillis());
@@ -68,12 +75,43 @@ public class AggregationAcks implements ConsumerSeekAware {
             .map(RuleFailure::reason).findFirst();
     }
 
+    /** How the backfill of this rule version goes, as the instance running it last reported. */
+    public Optional<RuleAck.BackfillReport> backfill(String tenant, String ruleId, int version) {
+        return Optional.ofNullable(backfills.get(tenant + ":" + ruleId + ":" + version));
+    }
+
     /** The aggregation instances heard from within the liveness interval that have not said goodbye. */
     public List<RuleAck> live() {
         long now = time.millis();
         return instances.values().stream()
             .filter(l -> !l.ack().isLeaving() && now - l.sentAt() <= config.instanceLiveness().toMillis())
             .map(Latest::ack).toList();
+    }
+
+    /**
+     * Keeps a backfill's progress; an ended one ends the version's backfill in the store (once, whichever replica gets there
+     * first): done publishes the version serving, failed keeps the version before.
+     */
+    private void backfillReported(RuleAck.BackfillReport report) {
+        String key = report.tenant() + ":" + report.ruleId() + ":" + report.version();
+        RuleAck.BackfillReport held = backfills.get(key);
+        boolean ended = !RuleRecord.Backfill.RUNNING.equals(report.state());
+        if (held != null && !RuleRecord.Backfill.RUNNING.equals(held.state()) && !ended) {
+            return; // a late progress report of a backfill that ended
+        }
+        backfills.put(key, report);
+        if (ended) {
+            try {
+                if (store.endBackfill(report.tenant(), report.ruleId(), report.version(), report.state(), report.reason())) {
+                    LOG.info("the backfill of rule {} of tenant {} version {} is {}{}: {} events counted", report.ruleId(), report.tenant(),
+                        report.version(), report.state(), report.reason() == null ? "" : " (" + report.reason() + ")", report.eventsRead());
+                }
+            } catch (RuntimeException e) {
+                backfills.remove(key); // heard again within a second: tried again then
+                LOG.warn("could not record that the backfill of rule {} version {} is {} (tried again at its next report): {}", report.ruleId(),
+                    report.version(), report.state(), e.toString());
+            }
+        }
     }
 
     @Override
@@ -95,6 +133,9 @@ public class AggregationAcks implements ConsumerSeekAware {
             }
             instances.merge(ack.instance(), new Latest(ack, record.timestamp()),
                 (held, next) -> next.sentAt() >= held.sentAt() ? next : held);
+            if (ack.backfills() != null) {
+                ack.backfills().forEach(this::backfillReported);
+            }
         } catch (IOException | RuntimeException e) {
             LOG.debug("ignoring an unreadable acknowledgement at offset {}: {}", record.offset(), e.toString());
         }

@@ -28,7 +28,7 @@ abstract class DefinitionStore<D> {
 
     protected final DefinitionTable table;
     protected final Database db;
-    private final ObjectMapper json;
+    protected final ObjectMapper json;
     private final Class<D> type;
     private final TimeSource time;
 

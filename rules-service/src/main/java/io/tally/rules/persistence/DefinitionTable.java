@@ -50,6 +50,16 @@ final class DefinitionTable {
         return new Stored(tenant, id.toString(), 1, definitionJson, now, now, null, null);
     }
 
+    /** Forgets where the current version was published: a record published for it again (its backfill ended) is not relayed yet. */
+    void resetPublished(Connection c, String tenant, UUID id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + table + " SET published_partition = NULL, published_offset = NULL"
+            + " WHERE tenant = ? AND id = ?")) {
+            ps.setString(1, tenant);
+            ps.setObject(2, id);
+            ps.executeUpdate();
+        }
+    }
+
     /** Locks the row for this transaction: concurrent changes of one definition queue up behind each other. */
     Optional<Stored> lock(Connection c, String tenant, UUID id) throws SQLException {
         return select(c, "SELECT " + columns() + " FROM " + table + " WHERE tenant = ? AND id = ? FOR UPDATE", tenant, id);

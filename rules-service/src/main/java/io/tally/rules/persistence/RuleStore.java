@@ -9,12 +9,19 @@ import io.tally.problem.ProblemException;
 import io.tally.rules.domain.RuleDefinition;
 import jakarta.inject.Singleton;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 
 /**
  * Rules in PostgreSQL. Each change and its outbox row commit in one transaction; the relay is woken
@@ -38,10 +45,20 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
     }
 
     public Stored create(String tenant, RuleDefinition definition) {
+        return create(tenant, definition, null);
+    }
+
+    /**
+     * A new rule; with {@code backfill} (an ISO-8601 span) its first version first counts the tenant's retained events of
+     * that span and serves once that is done (nothing serves before).
+     */
+    public Stored create(String tenant, RuleDefinition definition, String backfill) {
         Stored stored = db.write(status -> {
-            checkQuotas(status.getConnection(), tenant, definition, null);
-            Stored s = table.insert(status.getConnection(), tenant, write(definition), now());
-            Outbox.append(status.getConnection(), RuleRecord.key(tenant, s.id()), Outbox.UPSERTED, write(definition.toRecord(tenant, s.id(), 1)));
+            Connection c = status.getConnection();
+            checkQuotas(c, tenant, definition, null);
+            checkBackfill(tenant, backfill);
+            Stored s = table.insert(c, tenant, write(definition), now());
+            Outbox.append(c, RuleRecord.key(tenant, s.id()), Outbox.UPSERTED, write(newVersion(c, s, definition, backfill, null)));
             return s;
         });
         outboxAppended();
@@ -50,20 +67,129 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
 
     /** Full replacement; empty when no such rule; {@link VersionConflict} when {@code ifMatch} is stale. */
     public Optional<Stored> replace(String tenant, String id, RuleDefinition definition, Integer ifMatch) {
+        return replace(tenant, id, definition, ifMatch, null);
+    }
+
+    /**
+     * Full replacement; with {@code backfill} the new version first counts the retained events of that span while the version
+     * serving now keeps serving. Empty when no such rule; {@link VersionConflict} when {@code ifMatch} is stale.
+     */
+    public Optional<Stored> replace(String tenant, String id, RuleDefinition definition, Integer ifMatch, String backfill) {
         Optional<Stored> stored = change(tenant, id, ifMatch, (c, current) -> {
             checkQuotas(c, tenant, definition, current.id());
+            checkBackfill(tenant, backfill);
+            RuleRecord serving = published(c, current).serving();
             Stored s = table.replace(c, current, write(definition), now());
-            Outbox.append(c, RuleRecord.key(tenant, s.id()), Outbox.UPSERTED, write(definition.toRecord(tenant, s.id(), s.version())));
+            Outbox.append(c, RuleRecord.key(tenant, s.id()), Outbox.UPSERTED,
+                write(newVersion(c, s, definition, backfill, serving.version() == 0 ? null : serving)));
             return s;
         });
         stored.ifPresent(s -> outboxAppended());
         return stored;
     }
 
+    /** The record of a new version: plain, or backfilling from now minus the span (its row written) with the version serving meanwhile. */
+    private RuleRecord newVersion(Connection c, Stored s, RuleDefinition definition, String backfill, RuleRecord serving) throws SQLException {
+        RuleRecord record = definition.toRecord(s.tenant(), s.id(), s.version());
+        if (backfill == null) {
+            return record;
+        }
+        Instant from = s.updatedAt().minus(Duration.parse(backfill));
+        Backfills.insert(c, s.tenant(), s.id(), s.version(), backfill, from, serving == null ? null : write(serving), s.updatedAt());
+        return withBackfill(record, new RuleRecord.Backfill(backfill, from.toString(), RuleRecord.Backfill.RUNNING, null), serving);
+    }
+
+    private static RuleRecord withBackfill(RuleRecord r, RuleRecord.Backfill backfill, RuleRecord previous) {
+        return new RuleRecord(r.tenant(), r.id(), r.version(), r.name(), r.filter(), r.groupBy(), r.aggregations(), r.window(),
+            r.allowedLateness(), r.retention(), r.shards(), backfill, previous);
+    }
+
+    /** The record last published for the rule's current version (with its backfill, as it stands). */
+    private RuleRecord published(Connection c, Stored current) throws SQLException {
+        RuleRecord record = parse(current.definitionJson()).toRecord(current.tenant(), current.id(), current.version());
+        Optional<Backfills.Row> row = Backfills.find(c, current.tenant(), current.id(), current.version());
+        if (row.isEmpty()) {
+            return record;
+        }
+        Backfills.Row b = row.get();
+        RuleRecord previous = b.previousJson() == null ? null : readRecord(b.previousJson());
+        RuleRecord.Backfill backfill = new RuleRecord.Backfill(b.span(), b.from().toString(), b.state(), b.reason());
+        return withBackfill(record, backfill, RuleRecord.Backfill.DONE.equals(b.state()) ? null : previous);
+    }
+
+    private RuleRecord readRecord(String text) {
+        try {
+            return json.readValue(text, RuleRecord.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Refuses (400, pointer /backfill) a backfill longer than the tenant's quota. */
+    private void checkBackfill(String tenant, String backfill) {
+        if (backfill == null) {
+            return;
+        }
+        int hours = quotas.of(tenant).backfillHours();
+        if (Duration.parse(backfill).compareTo(Duration.ofHours(hours)) > 0) {
+            throw ProblemException.invalid("The backfill asked for (" + backfill + ") is longer than the tenant's quota of " + hours + " hours; nothing"
+                + " was changed. Ask for a shorter span, or ask the operator for a higher quota (TALLY_TENANT_QUOTAS backfill:<hours>).",
+                List.of(new FieldError("/backfill", "quota backfill: " + hours + " hours of retained events per backfill")));
+        }
+    }
+
+    /** How a rule's current version's backfill stands, if it has one. */
+    public Optional<Backfill> backfill(Stored stored) {
+        return backfills(stored.tenant(), List.of(stored)).values().stream().findFirst();
+    }
+
+    /** How the backfills of these rules' current versions stand, keyed by rule id (rules without one are absent). */
+    public Map<String, Backfill> backfills(String tenant, List<Stored> rules) {
+        Map<String, Integer> versions = new HashMap<>();
+        rules.forEach(r -> versions.put(r.id(), r.version()));
+        return db.read(status -> {
+            Map<String, Backfill> found = new HashMap<>();
+            Backfills.current(status.getConnection(), tenant, versions).forEach((id, row) ->
+                found.put(id, new Backfill(row.span(), row.from(), row.state(), row.reason())));
+            return found;
+        });
+    }
+
+    /** A version's backfill: its span, where it starts, and {@code running}, {@code done} or {@code failed} (with the reason). */
+    public record Backfill(String span, Instant from, String state, String reason) {
+    }
+
+    /**
+     * Ends a running backfill of a rule's current version as an aggregation instance reported it: {@code done} publishes the
+     * version serving (the switch-over), {@code failed} keeps the version before serving. False when there is nothing to end
+     * (ended before, by this replica or another, or the rule moved on to another version, or is gone).
+     */
+    public boolean endBackfill(String tenant, String id, int version, String state, String reason) {
+        Optional<UUID> uuid = DefinitionTable.parseId(id);
+        if (uuid.isEmpty()) {
+            return false;
+        }
+        boolean ended = db.write(status -> {
+            Connection c = status.getConnection();
+            Optional<Stored> current = table.lock(c, tenant, uuid.get());
+            if (current.isEmpty() || current.get().version() != version || !Backfills.end(c, tenant, id, version, state, reason, now())) {
+                return false;
+            }
+            table.resetPublished(c, tenant, uuid.get());
+            Outbox.append(c, RuleRecord.key(tenant, id), Outbox.UPSERTED, write(published(c, current.get())));
+            return true;
+        });
+        if (ended) {
+            outboxAppended();
+        }
+        return ended;
+    }
+
     /** False when no such rule; {@link VersionConflict} when {@code ifMatch} is stale. Publishes a tombstone. */
     public boolean delete(String tenant, String id, Integer ifMatch) {
         boolean deleted = change(tenant, id, ifMatch, (c, current) -> {
             table.delete(c, current);
+            Backfills.deleteAll(c, tenant, current.id());
             Outbox.append(c, RuleRecord.key(tenant, current.id()), Outbox.DELETED, "{\"deletedVersion\":" + current.version() + "}");
             return true;
         }).isPresent();

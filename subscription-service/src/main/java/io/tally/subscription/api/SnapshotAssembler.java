@@ -59,7 +59,7 @@ public class SnapshotAssembler {
         StateReader.Snapshot firstSnapshot = null;
         try {
             for (Subscription.Part part : parts) {
-                Optional<RuleRecord> record = catalog.get(s.tenant(), part.ruleId());
+                Optional<RuleRecord> record = catalog.serving(s.tenant(), part.ruleId());
                 if (record.isEmpty()) {
                     return Optional.of(new Failure(404, "Not Found", "Rule " + JsonText.quote(part.ruleId()) + " was deleted."));
                 }

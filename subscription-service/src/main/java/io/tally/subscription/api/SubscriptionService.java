@@ -185,7 +185,7 @@ public class SubscriptionService implements AutoCloseable {
         }
         List<RuleRecord> rules = new ArrayList<>();
         for (DashboardClient.Query q : queries) {
-            Optional<RuleRecord> rule = catalog.get(c.tenant(), q.ruleId());
+            Optional<RuleRecord> rule = catalog.serving(c.tenant(), q.ruleId());
             if (rule.isEmpty()) {
                 c.send(Messages.error(id, 404, "Not Found", "The dashboard's rule " + JsonText.quote(q.ruleId()) + " no longer exists; fix the dashboard.", "/dashboardId"));
                 return;
@@ -233,7 +233,7 @@ public class SubscriptionService implements AutoCloseable {
     private List<DashboardClient.Query> queries(Connection c, ClientMessage.Subscribe request) {
         String id = request.id();
         if (request.ruleId() != null) {
-            Optional<RuleRecord> rule = catalog.get(c.tenant(), request.ruleId());
+            Optional<RuleRecord> rule = catalog.serving(c.tenant(), request.ruleId());
             if (rule.isEmpty()) {
                 c.send(Messages.error(id, 404, "Not Found", "No rule " + JsonText.quote(request.ruleId()) + " for this tenant.", "/ruleId"));
                 return null;
@@ -303,10 +303,12 @@ public class SubscriptionService implements AutoCloseable {
             Connection c = (Connection) s.sink();
             if (change.rule() == null) {
                 c.submit(() -> failAndRemove(s, 404, "Not Found", "Rule " + JsonText.quote(change.id()) + " was deleted."));
-            } else if (change.rule().version() > part.ruleVersion()) {
+            } else if (change.rule().serving().version() > part.ruleVersion()) {
+                // A new version serving (a backfilled one once it switched over): one snapshot of it, never a mix.
+                int serving = change.rule().serving().version();
                 c.submit(() -> {
-                    if (s.state() != Subscription.State.CLOSED && change.rule().version() > part.ruleVersion()) {
-                        s.resnapshot(part, change.rule().version());
+                    if (s.state() != Subscription.State.CLOSED && serving > part.ruleVersion()) {
+                        s.resnapshot(part, serving);
                         snapshot(s);
                     }
                 });

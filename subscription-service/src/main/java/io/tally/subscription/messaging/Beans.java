@@ -51,7 +51,7 @@ public class Beans {
     Fanout fanout(SubscriptionConfig config, Flusher flusher, RuleCatalog catalog, StateReader reader, WindowRenderer renderer,
                   MeterRegistry meters, OpenTelemetry telemetry, TimeSource time) {
         Fanout.Source source = (tenant, ruleId, starts) -> {
-            Optional<RuleRecord> record = catalog.get(tenant, ruleId);
+            Optional<RuleRecord> record = catalog.serving(tenant, ruleId);
             if (record.isEmpty()) {
                 return null;
             }

@@ -92,6 +92,14 @@ public final class RuleCatalog implements AutoCloseable {
         return Optional.ofNullable(rules.get(tenant, id));
     }
 
+    /**
+     * The version of a rule readers are served ({@link RuleRecord#serving()}): while a new version is backfilled, the one it
+     * replaces; the new one from the record that ends its backfill on.
+     */
+    public Optional<RuleRecord> serving(String tenant, String id) {
+        return get(tenant, id).map(RuleRecord::serving);
+    }
+
     public Collection<RuleRecord> all() {
         return rules.all();
     }

@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * What the catalog keeps of the records on {@code tally.rules}: each rule's newest version. A version not newer than
- * the one held changes nothing (the outbox relay may send a row twice); a tombstone deletes the rule and remembers the
+ * What the catalog keeps of the records on {@code tally.rules}: each rule's newest version (a backfilled version comes twice:
+ * backfilling, then once its backfill ended; {@link RuleRecord#supersedes}). A record not newer than the one held changes nothing (the outbox relay may send a row twice); a tombstone deletes the rule and remembers the
  * version it deleted, so a re-sent older version cannot bring the rule back, while a newer one (the rule created
  * again) can.
  */
@@ -22,7 +22,7 @@ final class RuleVersions {
     RuleCatalog.Change put(String tenant, String id, RuleRecord rule) {
         String key = RuleRecord.key(tenant, id);
         RuleRecord held = rules.get(key);
-        if (held != null && held.version() >= rule.version()) {
+        if (held != null && !rule.supersedes(held)) {
             return null;
         }
         Integer deletedAt = deleted.get(key);
