@@ -74,6 +74,27 @@ final class RedisNodes implements AutoCloseable {
         }
     }
 
+    /** Deletes the keys matching {@code pattern} on every master (SCAN, then DEL): data lost the way an operator may lose it. */
+    long deleteMatching(String pattern) {
+        long deleted = 0;
+        for (Node node : nodes()) {
+            if (!node.master()) {
+                continue;
+            }
+            try (StatefulRedisConnection<String, String> c = connect(node.port())) {
+                io.lettuce.core.ScanCursor cursor = io.lettuce.core.ScanCursor.INITIAL;
+                do {
+                    io.lettuce.core.KeyScanCursor<String> page = c.sync().scan(cursor, io.lettuce.core.ScanArgs.Builder.matches(pattern).limit(1_000));
+                    if (!page.getKeys().isEmpty()) {
+                        deleted += c.sync().del(page.getKeys().toArray(String[]::new));
+                    }
+                    cursor = page;
+                } while (!cursor.isFinished());
+            }
+        }
+        return deleted;
+    }
+
     /** Asks a replica to take over from its master (CLUSTER FAILOVER: coordinated, no write lost). */
     void failover(Node replica) {
         try (StatefulRedisConnection<String, String> c = connect(replica.port())) {

@@ -34,6 +34,8 @@ import java.time.Duration;
  *                       (the others wait, or run on other instances)
  * @param backfillMaxIds {@code TALLY_BACKFILL_MAX_IDS}: how many event ids one backfill may hold at once to count duplicates
  *                       once (about 100 bytes each); a span that needs more fails, saying so
+ * @param backfillRate   {@code TALLY_BACKFILL_RATE}: at most this many records of the event log per second one backfill reads (0:
+ *                       as fast as it can), so a long backfill leaves the live engine its share of a busy machine
  * @param poisonAttempts how often a batch whose script fails on a rule's own data is tried before it is quarantined
  *                       to the dead-letter topic ({@link io.tally.fold.PoisonBatches})
  */
@@ -55,7 +57,8 @@ public record AggregationConfig(
     @Bindable(defaultValue = "50") int metricsMaxTenants,
     @Bindable(defaultValue = "200") int metricsMaxRules,
     @Bindable(defaultValue = "1") int backfillConcurrency,
-    @Bindable(defaultValue = "2000000") long backfillMaxIds) {
+    @Bindable(defaultValue = "2000000") long backfillMaxIds,
+    @Bindable(defaultValue = "0") long backfillRate) {
 
     public static final String PREFIX = "tally.aggregation";
 }

@@ -160,7 +160,10 @@ public class BackfillRunner implements ApplicationEventListener<ServerStartupEve
         private final CompiledRule rule;
         private volatile boolean stopped;
         private volatile boolean ending;
+        /** The tenant's events folded so far. */
         private long eventsRead;
+        /** Records of the event log read so far (every tenant's: they share the log): the progress reported. */
+        private volatile long recordsRead;
 
         Job(CompiledRule rule) {
             this.rule = rule;
@@ -220,11 +223,13 @@ public class BackfillRunner implements ApplicationEventListener<ServerStartupEve
                 throw new Failed("the backfill's start " + record.backfill().from() + " is not an instant");
             }
             eventsRead = 0;
+            recordsRead = 0;
             try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaClients.with(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ConsumerConfig.CLIENT_ID_CONFIG, "aggregation-backfill",
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxBatchEvents())), new StringDeserializer(), new ByteArrayDeserializer())) {
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, (int) (config.backfillRate() > 0 ? Math.max(1, Math.min(config.maxBatchEvents(),
+                    config.backfillRate() / 4)) : config.maxBatchEvents()))), new StringDeserializer(), new ByteArrayDeserializer())) {
                 List<TopicPartition> partitions = consumer.partitionsFor(Topics.EVENTS).stream()
                     .map(info -> new TopicPartition(info.topic(), info.partition())).toList();
                 consumer.assign(partitions);
@@ -284,6 +289,7 @@ public class BackfillRunner implements ApplicationEventListener<ServerStartupEve
                             continue;
                         }
                         scanned++;
+                        recordsRead = scanned;
                         positions.put(r.partition(), r.timestamp());
                         if (r.key() != null && r.key().startsWith(prefix)) {
                             buffer.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(new MicroBatch.Source(r.offset(), r.value()));
@@ -303,6 +309,14 @@ public class BackfillRunner implements ApplicationEventListener<ServerStartupEve
                         buffered = 0;
                     }
                     long now = time.millis();
+                    if (config.backfillRate() > 0) {
+                        // Paced: never ahead of the rate since the start (checked between polls of at most a quarter second's records).
+                        long ahead;
+                        while (!stopped && (ahead = started + scanned * 1_000 / config.backfillRate() - time.millis()) > 0) {
+                            sleep(Math.min(ahead, 250));
+                        }
+                        now = time.millis();
+                    }
                     if (now - reported >= 1_000) {
                         reported = now;
                         long left = 0;
@@ -382,7 +396,7 @@ public class BackfillRunner implements ApplicationEventListener<ServerStartupEve
         }
 
         private RuleAck.BackfillReport report(String state, String position, Long eta, String reason) {
-            RuleAck.BackfillReport report = new RuleAck.BackfillReport(rule.tenant(), rule.id(), rule.version(), state, eventsRead, position, eta, reason);
+            RuleAck.BackfillReport report = new RuleAck.BackfillReport(rule.tenant(), rule.id(), rule.version(), state, recordsRead, position, eta, reason);
             feed.report(report);
             return report;
         }

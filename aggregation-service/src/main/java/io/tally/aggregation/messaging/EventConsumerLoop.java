@@ -254,6 +254,10 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                     failures = 0;
                 } else if (buffered == 0 && inFlight == null) {
                     health.succeeded();
+                    // Idle: a version being backfilled is handed off now, not when the next event comes (its backfill waits for it).
+                    if (rules.anyShadow()) {
+                        handOffShadows(rules.all(), Map.of());
+                    }
                 }
                 markCaughtUp();
             } catch (WakeupException e) {
@@ -410,7 +414,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         long now = time.millis();
         // One view of the rules for the whole batch: a version being backfilled is handed off before it is folded at all.
         Map<String, List<CompiledRule>> ruleView = rules.all();
-        handOffShadows(ruleView, cut);
+        handOffShadows(ruleView, cut.records());
         MicroBatch batch = new MicroBatch(cut.records(), tenant -> ruleView.getOrDefault(tenant, List.of()));
         for (int partition : batch.partitions()) {
             states.computeIfAbsent(partition, p -> {
@@ -442,7 +446,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
      * for a partition without records in it, from the next one read), the backfill up to there. A hand-off set before (by
      * another instance, or before a crash) stays where it is.
      */
-    private void handOffShadows(Map<String, List<CompiledRule>> ruleView, Cut cut) {
+    private void handOffShadows(Map<String, List<CompiledRule>> ruleView, Map<Integer, List<MicroBatch.Source>> batch) {
         Set<TopicPartition> assigned = null;
         for (List<CompiledRule> tenantRules : ruleView.values()) {
             for (CompiledRule rule : tenantRules) {
@@ -455,7 +459,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
                 Map<Integer, Long> at = new HashMap<>();
                 for (TopicPartition p : assigned) {
                     if (!handedOff.contains(rule.key() + "/" + p.partition())) {
-                        List<MicroBatch.Source> records = cut.records().get(p.partition());
+                        List<MicroBatch.Source> records = batch.get(p.partition());
                         at.put(p.partition(), (records == null || records.isEmpty() ? consumer.position(p) : records.getFirst().offset()) - 1);
                     }
                 }

@@ -25,7 +25,8 @@ public record RuleAck(String instance, Instant at, @Nullable Map<Integer, Long> 
 
     /**
      * How the backfill of one rule version goes: {@code state} running, done or failed (with {@code reason});
-     * {@code eventsRead} the tenant's events read so far, {@code position} the log time (ISO-8601) it has read up to,
+     * {@code eventsRead} the records of the event log read so far (every tenant's events share the log, so this is what the
+     * backfill's duration follows), {@code position} the log time (ISO-8601) it has read up to,
      * {@code estimatedSecondsLeft} at the rate so far (null while unknown).
      */
     @Serdeable

@@ -17,6 +17,7 @@ public final class ActiveRules {
 
     private final Map<String, List<CompiledRule>> byTenant = new ConcurrentHashMap<>();
     private final Map<String, RuleFailure> failures = new ConcurrentHashMap<>();
+    private volatile boolean anyShadow;
 
     /**
      * Installs a rule version (or removes the rule when {@code record} is null); returns the compiled rule, if any. A version
@@ -51,7 +52,13 @@ public final class ActiveRules {
             next.addAll(compiled);
             return next.isEmpty() ? null : List.copyOf(next);
         });
+        anyShadow = byTenant.values().stream().flatMap(List::stream).anyMatch(CompiledRule::shadow);
         return compiled.isEmpty() ? null : compiled.getLast();
+    }
+
+    /** Whether any version is being backfilled now (cheap: the engine asks while idle). */
+    public boolean anyShadow() {
+        return anyShadow;
     }
 
     /** The versions being backfilled now (their first shards), over every tenant. */
