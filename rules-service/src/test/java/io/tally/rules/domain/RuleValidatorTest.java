@@ -10,6 +10,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RuleValidatorTest {
@@ -72,6 +73,22 @@ class RuleValidatorTest {
             assertFalse(result.valid(), bad);
             assertEquals("/shards", result.violations().getFirst().pointer(), bad);
         }
+    }
+
+    @Test
+    void takesABackfillUpToTheRetentionAndIgnoresTheProgressAGetShowed() throws Exception {
+        String rule = """
+            {"aggregations": [{"name": "n", "op": "count"}], "window": {"size": "PT1M"}, "retention": "PT6H", "backfill": %s}""";
+        assertEquals("PT6H", validate(rule.formatted("\"PT6H\"")).backfill());
+        assertEquals("PT1S", validate(rule.formatted("\"PT1S\"")).backfill());
+        assertNull(validate(rule.formatted("{\"eventsRead\": 12, \"position\": \"2026-12-07T10:00:00Z\"}")).backfill(), "GET → PUT");
+        assertNull(validate(rule.formatted("null")).backfill());
+        for (String bad : List.of("\"PT0S\"", "\"PT7H\"", "\"P8D\"", "\"six hours\"", "6", "true", "[]", "\"-PT1H\"")) {
+            RuleValidator.Result result = validate(rule.formatted(bad));
+            assertFalse(result.valid(), bad);
+            assertEquals("/backfill", result.violations().getFirst().pointer(), bad);
+        }
+        assertTrue(validate(rule.formatted("\"PT7H\"")).violations().getFirst().message().contains("retention (PT6H)"));
     }
 
     @Test

@@ -55,4 +55,33 @@ class RuleVersionsTest {
         versions.delete("other", "r", 1);
         assertEquals(1, versions.get("acme", "r").version());
     }
+
+    private static RuleRecord backfilled(int version, String state, RuleRecord previous) {
+        RuleRecord r = rule("r", version);
+        return new RuleRecord(r.tenant(), r.id(), version, r.name(), r.filter(), r.groupBy(), r.aggregations(), r.window(), r.allowedLateness(),
+            r.retention(), null, new RuleRecord.Backfill("PT1H", "2026-12-07T10:00:00Z", state, null), previous);
+    }
+
+    @Test
+    void aBackfilledVersionComesTwiceAndTheRecordThatEndsItsBackfillWinsOverTheOneThatStartedIt() {
+        versions.put("acme", "r", rule("r", 1));
+        RuleCatalog.Change started = versions.put("acme", "r", backfilled(2, RuleRecord.Backfill.RUNNING, rule("r", 1)));
+        assertEquals(1, started.rule().serving().version(), "version 1 serves while version 2 is backfilled");
+        assertEquals("r@2", started.rule().stateId());
+        RuleCatalog.Change done = versions.put("acme", "r", backfilled(2, RuleRecord.Backfill.DONE, null));
+        assertEquals(2, done.rule().serving().version());
+        assertEquals("r@2", done.rule().serving().stateId(), "version 2 serves from the state its backfill built");
+        assertNull(versions.put("acme", "r", backfilled(2, RuleRecord.Backfill.RUNNING, rule("r", 1))), "the first record re-sent: the switch holds");
+        assertNull(versions.put("acme", "r", backfilled(2, RuleRecord.Backfill.DONE, null)), "the second re-sent");
+        assertEquals(3, versions.put("acme", "r", rule("r", 3)).rule().serving().version());
+    }
+
+    @Test
+    void aNewRuleServesAnEmptyVersionZeroUntilItsBackfillSwitchesOver() {
+        RuleRecord record = backfilled(1, RuleRecord.Backfill.RUNNING, null);
+        assertEquals(0, record.serving().version());
+        assertEquals("r", record.serving().stateId());
+        assertEquals(0, backfilled(1, RuleRecord.Backfill.FAILED, null).serving().version(), "a failed one serves nothing either");
+        assertEquals(1, backfilled(1, RuleRecord.Backfill.DONE, null).serving().version());
+    }
 }
