@@ -30,6 +30,7 @@ import io.tally.model.TimeSource;
 import io.tally.results.LuaScript;
 import io.tally.results.RuleShards;
 import io.tally.results.SlotTags;
+import io.tally.rule.RuleSpec;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
 import jakarta.inject.Provider;
@@ -496,15 +497,53 @@ public class FencedRedisWriter {
     /** Closes each rule up to its mark ({@link Finality}) and keeps the watermark beside it; one pipelined round trip. */
     public Map<CompiledRule, Closing> close(Map<CompiledRule, Mark> marks) {
         Map<CompiledRule, CompletableFuture<List<Object>>> pending = new LinkedHashMap<>();
-        marks.forEach((rule, mark) -> pending.put(rule, CLOSE.run(bytes(), ScriptOutputType.MULTI,
-            new String[] {StateKeys.meta(tag(rule))}, number(mark.closedUpTo()), number(rule.metaTtlMillis()),
-            number(mark.watermark()))));
+        marks.forEach((rule, mark) -> {
+            List<byte[]> args = new ArrayList<>(List.of(number(mark.closedUpTo()), number(rule.metaTtlMillis()), number(mark.watermark())));
+            if (rule.spec().hasRollup()) {
+                args.addAll(rollupArgs(rule));
+            }
+            pending.put(rule, CLOSE.run(bytes(), ScriptOutputType.MULTI, new String[] {StateKeys.meta(tag(rule))}, args.toArray(byte[][]::new)));
+        });
         Map<CompiledRule, Closing> closings = new LinkedHashMap<>();
         pending.forEach((rule, future) -> {
             List<Object> reply = await(future);
             closings.put(rule, new Closing(((Number) reply.get(0)).longValue(), ((Number) reply.get(1)).longValue()));
         });
         return closings;
+    }
+
+    /**
+     * What {@code close-rule.lua} needs to roll the windows a close makes final up into the rule's rollup tier: the key
+     * prefixes of both tiers, the sizes, lateness and lifetimes, and how each aggregation adds up.
+     */
+    private static List<byte[]> rollupArgs(CompiledRule rule) {
+        RuleSpec spec = rule.spec();
+        RuleSpec rollup = spec.rollupView();
+        String tag = tag(rule);
+        List<byte[]> args = new ArrayList<>();
+        args.add(utf8(StateKeys.windowPrefix(tag, spec.keyVersion())));
+        args.add(utf8(StateKeys.distinctPrefix(tag, spec.keyVersion())));
+        args.add(utf8(StateKeys.windowPrefix(tag, rollup.keyVersion())));
+        args.add(utf8(StateKeys.distinctPrefix(tag, rollup.keyVersion())));
+        args.add(number(spec.sizeMillis()));
+        args.add(number(spec.latenessMillis()));
+        args.add(number(spec.rollupMillis()));
+        args.add(number(spec.rollupRetentionMillis()));
+        args.add(number(spec.retentionMillis()));
+        args.add(number(spec.ops().size()));
+        for (RuleSpec.Aggregation a : spec.ops()) {
+            args.add(utf8(a.name()));
+            args.add(utf8(switch (a.kind()) {
+                case COUNT, RATE -> "i";
+                case SUM -> "f";
+                case MIN -> "<";
+                case MAX -> ">";
+                case AVG -> "a";
+                case DISTINCT -> "h";
+                case TOPK -> "t:" + StateKeys.topkCapacity(a.k());
+            }));
+        }
+        return args;
     }
 
     /** Loads the unknown fences of these rules, for every partition at once (one pipelined round trip). */

@@ -175,6 +175,63 @@ class ApplyScriptTest {
     }
 
     @Test
+    void closingRollsEachWindowThatTurnsFinalUpIntoItsRollupWindowOnce() {
+        RuleRecord plain = rule("rollup").record();
+        CompiledRule rule = CompiledRule.compile(new RuleRecord(tenant, "rollup", 1, "rollup", null, plain.groupBy(), plain.aggregations(),
+            plain.window(), "PT5S", "PT24H", null, null, null, new RuleRecord.Rollup("PT3M", "P30D")));
+        PartitionState state = new PartitionState();
+        state.setFence(rule, -1);
+        long offset = 10;
+        // Three windows inside the rollup window [T0, T0 + 3m), one in the next.
+        for (long at : new long[] {1_000, 61_000, 121_000, 181_000}) {
+            PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
+            fold.add(offset, new Event(tenant, "e" + offset, "c", T0 + at, null, "US", (double) at / 1_000, Map.of("user", "u" + at, "team",
+                at == 61_000 ? "celtics" : "lakers"), null), DedupIndex.NONE, t -> List.of(rule));
+            fold.add(offset + 1, new Event(tenant, "f" + offset, "c", T0 + at, null, "US", 1.0, Map.of("user", "u1", "team", "lakers"), null),
+                DedupIndex.NONE, t -> List.of(rule));
+            assertTrue(writer.apply(List.of(fold), Map.of(3, state)).get(3).get(rule.key()).applied());
+            state.setFence(rule, fold.lastOffset());
+            offset += 2;
+        }
+        String tag = StateKeys.ruleTag(tenant, "rollup");
+        String coarse = StateKeys.window(tag, "1:r180000", T0);
+        String g = GROUP + SEP;
+        // Closing past the third window's close (its end plus the lateness) rolls the first three up.
+        writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 185_000, T0 + 190_000)));
+        Map<String, String> w = redis.hgetall(coarse);
+        assertEquals("6", w.get(g), "events of the three windows");
+        assertEquals("6", w.get(g + "n"));
+        assertEquals(1 + 61 + 121 + 3.0, Double.parseDouble(w.get(g + "s")));
+        assertEquals(1.0, Double.parseDouble(w.get(g + "lo")));
+        assertEquals(121.0, Double.parseDouble(w.get(g + "hi")));
+        assertEquals(186.0, Double.parseDouble(w.get(g + "a" + SEP + "s")));
+        assertEquals("6", w.get(g + "a" + SEP + "n"));
+        assertEquals("1", w.get(SEP + "g"), "one group");
+        assertEquals(4L, redis.pfcount(StateKeys.distinctPrefix(tag, "1:r180000") + T0 + ":" + groupHash() + ":d"), "u1, u1000, u61000, u121000");
+        String top = StateKeys.distinctPrefix(tag, "1:r180000").replace(":h:", ":t:") + T0 + ":" + groupHash() + ":t";
+        assertEquals(5.0, redis.zscore(top, "\"lakers\""));
+        assertEquals(1.0, redis.zscore(top, "\"celtics\""));
+        long ttl = redis.pttl(coarse);
+        assertTrue(ttl > Duration.ofDays(29).toMillis(), "kept for the rollup's retention: " + ttl);
+        assertEquals(Map.of(), redis.hgetall(StateKeys.window(tag, "1:r180000", T0 + 180_000)), "the fourth window is not final yet");
+
+        // Closing further rolls only what turned final since: the first rollup window is not added to twice.
+        writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 245_000, T0 + 250_000)));
+        writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 245_000, T0 + 250_000)));
+        assertEquals("6", redis.hget(coarse, g + "n"));
+        assertEquals("2", redis.hget(StateKeys.window(tag, "1:r180000", T0 + 180_000), g + "n"));
+    }
+
+    private static String groupHash() {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-1").digest(GROUP.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(digest, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
     void aBatchFoldedBeforeTheRuleWasClosedFurtherIsRefusedWhole() {
         CompiledRule rule = rule("closed");
         PartitionState state = new PartitionState();

@@ -22,6 +22,10 @@ public final class Main {
           status                         each process, its pid, state and address
           token --tenant <t> --roles <r1,r2> [--ttl PT1H] [--sub <name>]
                                          print a signed development token (roles: producer, admin, viewer)
+          replay --tenant <t> [--rule <id>] --from <instant | PT6H>
+                                         rebuild the tenant's rules (or one) from the event log, from that instant
+                                         (or that long ago): each gets a new version, backfilled while the current
+                                         one keeps serving; shows progress until it serves
           bench [--quick] [--scale-out]  the end-to-end benchmark against Kafka Streams and Apache Flink, and the
                                          scale-out phase (1-3 aggregation instances); --scale-out runs only that and
                                          Flink (results in bench/results)
@@ -52,6 +56,7 @@ public final class Main {
                 case "down" -> down(config, rest, out);
                 case "status" -> new LocalStack(config).status(out) ? 0 : 1;
                 case "token" -> token(env, rest, out, err);
+                case "replay" -> replay(config, rest, out, err);
                 case "help", "--help", "-h" -> {
                     out.println(USAGE);
                     yield 0;
@@ -191,4 +196,48 @@ public final class Main {
         return 0;
     }
 
+    private static int replay(StackConfig config, List<String> options, PrintStream out, PrintStream err) {
+        String tenant = null;
+        String rule = null;
+        String from = null;
+        for (int i = 0; i < options.size(); i++) {
+            String option = options.get(i);
+            if (i + 1 >= options.size()) {
+                err.println("tally replay: " + option + " needs a value");
+                return 2;
+            }
+            String value = options.get(++i);
+            switch (option) {
+                case "--tenant" -> tenant = value;
+                case "--rule" -> rule = value;
+                case "--from" -> from = value;
+                default -> {
+                    err.println("tally replay: unknown option " + option);
+                    err.println(Replay.USAGE);
+                    return 2;
+                }
+            }
+        }
+        if (tenant == null || from == null) {
+            err.println(Replay.USAGE);
+            return 2;
+        }
+        java.time.Instant start;
+        try {
+            start = Replay.from(from, java.time.Instant.now());
+        } catch (IllegalArgumentException e) {
+            err.println("tally replay: " + e.getMessage());
+            return 2;
+        }
+        String token = DevTokens.mint(DevTokens.secret(config.env()), "replay", tenant, List.of("admin", "viewer"), Duration.ofHours(1));
+        try {
+            return new Replay(ServiceSpec.ALL.getLast().url(config), token, out).run(tenant, rule, start, Duration.ofHours(1));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 130;
+        } catch (Exception e) {
+            err.println("tally replay: the gateway did not answer (" + e.getMessage() + "); is the stack up? ./tally status");
+            return 1;
+        }
+    }
 }

@@ -16,7 +16,14 @@ import java.util.Map;
 public record RuleRecord(String tenant, String id, int version, @Nullable String name, @Nullable Filter filter,
                          @Nullable List<String> groupBy, List<Aggregation> aggregations, Window window,
                          @Nullable String allowedLateness, @Nullable String retention, @Nullable Integer shards,
-                         @Nullable Backfill backfill, @Nullable RuleRecord previous) {
+                         @Nullable Backfill backfill, @Nullable RuleRecord previous, @Nullable Rollup rollup) {
+
+    /** A rule version without rollups. */
+    public RuleRecord(String tenant, String id, int version, @Nullable String name, @Nullable Filter filter, @Nullable List<String> groupBy,
+                      List<Aggregation> aggregations, Window window, @Nullable String allowedLateness, @Nullable String retention,
+                      @Nullable Integer shards, @Nullable Backfill backfill, @Nullable RuleRecord previous) {
+        this(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards, backfill, previous, null);
+    }
 
     /** A rule version without a backfill. */
     public RuleRecord(String tenant, String id, int version, @Nullable String name, @Nullable Filter filter, @Nullable List<String> groupBy,
@@ -67,7 +74,7 @@ public record RuleRecord(String tenant, String id, int version, @Nullable String
             return this;
         }
         return previous != null ? previous
-            : new RuleRecord(tenant, id, 0, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards, null, null);
+            : new RuleRecord(tenant, id, 0, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards, null, null, rollup);
     }
 
     /**
@@ -86,7 +93,7 @@ public record RuleRecord(String tenant, String id, int version, @Nullable String
     /** This version at the end of its backfill: {@code done} (it serves from now on) or {@code failed} with the reason. */
     public RuleRecord withBackfill(Backfill ended) {
         return new RuleRecord(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards, ended,
-            ended.state().equals(Backfill.DONE) ? null : previous);
+            ended.state().equals(Backfill.DONE) ? null : previous, rollup);
     }
 
     /**
@@ -121,6 +128,15 @@ public record RuleRecord(String tenant, String id, int version, @Nullable String
     @Serdeable
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Aggregation(String name, String op, @Nullable String field, @Nullable Integer k) {
+    }
+
+    /**
+     * A coarser tier kept longer than the rule's windows: windows of {@code resolution} (a multiple of the window size), each
+     * the sum of the rule's windows inside it as they become final, kept {@code retention} after they end (ISO-8601).
+     */
+    @Serdeable
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Rollup(String resolution, String retention) {
     }
 
     /** Window size and optional slide (hopping), ISO-8601 durations. */

@@ -82,7 +82,20 @@ public final class StateKeys {
 
     /** One window of the shard of a rule version with this tag. */
     public static String window(String ruleTag, int version, long windowStart) {
-        return ruleTag + ":v" + version + ":w:" + windowStart;
+        return window(ruleTag, Integer.toString(version), windowStart);
+    }
+
+    /**
+     * One window of the shard of a rule version with this tag, the version written with its tier: {@code 3} for the rule's
+     * own windows, {@code 3:r3600000} for its rollup of that resolution (in ms).
+     */
+    public static String window(String ruleTag, String versionAndTier, long windowStart) {
+        return windowPrefix(ruleTag, versionAndTier) + windowStart;
+    }
+
+    /** What the keys of every window of the shard of a rule version (and tier) with this tag start with. */
+    public static String windowPrefix(String ruleTag, String versionAndTier) {
+        return ruleTag + ":v" + versionAndTier + ":w:";
     }
 
     /**
@@ -119,7 +132,12 @@ public final class StateKeys {
 
     /** What every distinct key of the shard of a rule version with this tag starts with. */
     public static String distinctPrefix(String ruleTag, int version) {
-        return ruleTag + ":v" + version + ":h:";
+        return distinctPrefix(ruleTag, Integer.toString(version));
+    }
+
+    /** As {@link #distinctPrefix(String, int)}, the version written with its tier ({@link #window(String, String, long)}). */
+    public static String distinctPrefix(String ruleTag, String versionAndTier) {
+        return ruleTag + ":v" + versionAndTier + ":h:";
     }
 
     static String groupHash(String groupJson) {

@@ -203,7 +203,12 @@ public final class CompiledRule {
      * windows can live, so a window never outlives the sequence its readers order by.
      */
     public long metaTtlMillis() {
-        return spec.sizeMillis() + Math.max(spec.retentionMillis(), spec.latenessMillis()) + TimeUnit.DAYS.toMillis(1);
+        long kept = Math.max(spec.retentionMillis(), spec.latenessMillis());
+        if (spec.hasRollup()) {
+            // The rollup's windows outlive the rule's: its finality mark (and a rollup never made twice) must too.
+            kept = Math.max(kept, spec.rollupMillis() + spec.rollupRetentionMillis());
+        }
+        return spec.sizeMillis() + kept + TimeUnit.DAYS.toMillis(1);
     }
 
     /** Dedup must remember an id while any window it could join is still open. */

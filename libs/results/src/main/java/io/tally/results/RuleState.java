@@ -98,11 +98,11 @@ public record RuleState(long seq, long lateEvents, Long closedUpTo, Long waterma
         String[] keys = new String[starts.size() + 1];
         keys[0] = StateKeys.meta(tag);
         List<String> args = new ArrayList<>();
-        args.add(StateKeys.distinctPrefix(tag, rule.version()));
+        args.add(StateKeys.distinctPrefix(tag, rule.keyVersion()));
         args.add(Integer.toString(starts.size()));
         args.add(Long.toString(budget.perScript()));
         for (int i = 0; i < starts.size(); i++) {
-            keys[i + 1] = StateKeys.window(tag, rule.version(), starts.get(i));
+            keys[i + 1] = StateKeys.window(tag, rule.keyVersion(), starts.get(i));
             args.add(Long.toString(starts.get(i)));
         }
         List<String> distinct = rule.ops().stream().filter(o -> o.kind() == Op.DISTINCT).map(RuleSpec.Aggregation::name).toList();

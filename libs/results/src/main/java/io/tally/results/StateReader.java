@@ -166,7 +166,7 @@ public class StateReader {
         if (shards == 1) {
             return read[0];
         }
-        long[] newest = this.newest.get(rule.tenant() + ":" + rule.id() + ":v" + rule.version(), k -> new long[shards]);
+        long[] newest = this.newest.get(rule.tenant() + ":" + rule.stateId() + ":v" + rule.keyVersion(), k -> new long[shards]);
         for (int attempt = 0; ; attempt++) {
             List<Integer> behind = new ArrayList<>();
             synchronized (newest) {

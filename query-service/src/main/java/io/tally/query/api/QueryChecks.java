@@ -40,6 +40,32 @@ final class QueryChecks {
      * {@code from} and {@code to} (RFC 3339; by default the last ten windows up to {@code now}) and the group filter's
      * dimensions, checked against the rule.
      */
+    /**
+     * The tier a read asks for with {@code resolution}: none or the rule's window size is the rule's own windows, the
+     * resolution of its rollup is the rollup ({@link RuleSpec#rollupView()}); anything else is a 400 saying what it keeps.
+     */
+    static RuleSpec tier(RuleSpec rule, String resolution) {
+        if (resolution == null) {
+            return rule;
+        }
+        long millis;
+        try {
+            millis = java.time.Duration.parse(resolution).toMillis();
+        } catch (java.time.format.DateTimeParseException | ArithmeticException e) {
+            millis = -1;
+        }
+        if (millis == rule.sizeMillis()) {
+            return rule;
+        }
+        if (rule.hasRollup() && millis == rule.rollupMillis()) {
+            return rule.rollupView();
+        }
+        String kept = "this rule keeps " + java.time.Duration.ofMillis(rule.sizeMillis()) + " windows"
+            + (rule.hasRollup() ? " and a " + java.time.Duration.ofMillis(rule.rollupMillis()) + " rollup" : " and no rollup");
+        throw ProblemException.invalid("No windows of resolution " + resolution + ": " + kept + ".",
+            List.of(new FieldError("/resolution", kept)));
+    }
+
     static Range range(RuleSpec rule, String from, String to, Set<String> filteredDimensions, long now) {
         List<FieldError> errors = new ArrayList<>();
         long toMillis = to == null ? now : time(to, "/to", errors);

@@ -31,20 +31,22 @@ public class ResultsController {
 
     @Get(uri = "/results", produces = MediaType.APPLICATION_JSON)
     public HttpResponse<Responses.Results> results(HttpRequest<?> request, @Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id,
-                                     @QueryValue @Nullable String from, @QueryValue @Nullable String to) {
+                                     @QueryValue @Nullable String from, @QueryValue @Nullable String to,
+                                     @QueryValue @Nullable String resolution) {
         Map<String, String> groups = new LinkedHashMap<>();
         request.getParameters().forEach((name, values) -> {
             if (name.startsWith("group.") && !values.isEmpty()) {
                 groups.put(name.substring("group.".length()), values.getFirst());
             }
         });
-        return answer(results.results(tenant(tenant), id, from, to, groups));
+        return answer(results.results(tenant(tenant), id, from, to, groups, resolution));
     }
 
     @Get(uri = "/top", produces = MediaType.APPLICATION_JSON)
     public HttpResponse<Responses.Top> top(@Header(TallyHeaders.TENANT) @Nullable String tenant, @PathVariable String id,
-                             @QueryValue @Nullable String metric, @QueryValue @Nullable Integer k, @QueryValue @Nullable String window) {
-        return answer(results.top(tenant(tenant), id, metric, k, window));
+                             @QueryValue @Nullable String metric, @QueryValue @Nullable Integer k, @QueryValue @Nullable String window,
+                             @QueryValue @Nullable String resolution) {
+        return answer(results.top(tenant(tenant), id, metric, k, window, resolution));
     }
 
     private static <T> HttpResponse<T> answer(ResultsService.Answer<T> answer) {

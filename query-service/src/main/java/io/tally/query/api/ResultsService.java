@@ -70,7 +70,13 @@ public class ResultsService {
     }
 
     public Answer<Responses.Results> results(String tenant, String ruleId, String from, String to, Map<String, String> groupFilter) {
-        RuleSpec rule = rule(tenant, ruleId);
+        return results(tenant, ruleId, from, to, groupFilter, null);
+    }
+
+    /** Results of the rule's windows, or with {@code resolution} the rule's rollup tier of that resolution. */
+    public Answer<Responses.Results> results(String tenant, String ruleId, String from, String to, Map<String, String> groupFilter,
+                                             String resolution) {
+        RuleSpec rule = QueryChecks.tier(rule(tenant, ruleId), resolution);
         List<Long> starts = QueryChecks.range(rule, from, to, groupFilter.keySet(), clock.millis()).starts();
         StateReader.Snapshot snapshot = snapshot(rule, starts);
         List<ResultWindow> windows = new ArrayList<>();
@@ -85,7 +91,12 @@ public class ResultsService {
     }
 
     public Answer<Responses.Top> top(String tenant, String ruleId, String metric, Integer k, String window) {
-        RuleSpec rule = rule(tenant, ruleId);
+        return top(tenant, ruleId, metric, k, window, null);
+    }
+
+    /** The ranking of one window, or with {@code resolution} of one window of the rule's rollup tier. */
+    public Answer<Responses.Top> top(String tenant, String ruleId, String metric, Integer k, String window, String resolution) {
+        RuleSpec rule = QueryChecks.tier(rule(tenant, ruleId), resolution);
         QueryChecks.Top top = QueryChecks.top(rule, metric, k, window);
         int limit = top.limit();
         List<Long> starts = top.window() != null ? List.of(top.window())

@@ -37,6 +37,6 @@ final class SnapshotCache<V> {
     }
 
     static String key(RuleSpec rule, List<Long> starts) {
-        return rule.tenant() + "|" + rule.id() + "|" + rule.version() + "|" + starts.getFirst() + "|" + starts.getLast() + "|" + starts.size();
+        return rule.tenant() + "|" + rule.stateId() + "|" + rule.keyVersion() + "|" + starts.getFirst() + "|" + starts.getLast() + "|" + starts.size();
     }
 }

@@ -17,7 +17,7 @@ import java.util.List;
 public record RuleResponse(String id, int version, String status, @Nullable String reason, String createdAt, String updatedAt,
                            @Nullable String name, RuleRecord.Filter filter, List<String> groupBy, List<RuleRecord.Aggregation> aggregations,
                            RuleRecord.Window window, String allowedLateness, String retention, int shards,
-                           DeadLetters deadLetters, @Nullable Progress backfill) {
+                           DeadLetters deadLetters, @Nullable Progress backfill, @Nullable RuleRecord.Rollup rollup) {
 
     /**
      * How a backfilling version's backfill goes: the tenant's events read so far, the log time it has read up to (absent
@@ -48,7 +48,7 @@ public record RuleResponse(String id, int version, String status, @Nullable Stri
     static RuleResponse of(Stored stored, RuleDefinition d, Status status, DeadLetterStore.Summary deadLetters) {
         return new RuleResponse(stored.id(), stored.version(), status.status(), status.reason(), stored.createdAt().toString(),
             stored.updatedAt().toString(), d.name(), d.filter(), d.groupBy(), d.aggregations(), d.window(), d.allowedLateness(), d.retention(),
-            d.shards() == null ? RuleDefaults.SHARDS : d.shards(), DeadLetters.of(deadLetters), status.backfill());
+            d.shards() == null ? RuleDefaults.SHARDS : d.shards(), DeadLetters.of(deadLetters), status.backfill(), d.rollup());
     }
 
     /** A page of rules. */

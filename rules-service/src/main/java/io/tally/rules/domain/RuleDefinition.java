@@ -19,11 +19,18 @@ import java.util.List;
 @Serdeable
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RuleDefinition(String name, RuleRecord.Filter filter, List<String> groupBy, List<RuleRecord.Aggregation> aggregations,
-                             RuleRecord.Window window, String allowedLateness, String retention, @Nullable Integer shards) {
+                             RuleRecord.Window window, String allowedLateness, String retention, @Nullable Integer shards,
+                             @Nullable RuleRecord.Rollup rollup) {
+
+    public RuleDefinition(String name, RuleRecord.Filter filter, List<String> groupBy, List<RuleRecord.Aggregation> aggregations,
+                          RuleRecord.Window window, String allowedLateness, String retention, @Nullable Integer shards) {
+        this(name, filter, groupBy, aggregations, window, allowedLateness, retention, shards, null);
+    }
 
     /** This definition as the record that travels on {@code tally.rules}. */
     public RuleRecord toRecord(String tenant, String id, int version) {
-        return new RuleRecord(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards);
+        return new RuleRecord(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards, null, null,
+            rollup);
     }
 
     /** How many windows one event joins (size / slide; 1 for tumbling windows): what an event costs this rule. */
@@ -66,11 +73,18 @@ public record RuleDefinition(String name, RuleRecord.Filter filter, List<String>
         }
         boolean grouped = groupBy != null && !groupBy.isEmpty();
         double perWindow = (grouped ? groupsPerWindow + 1.0 : 1.0) * perGroup + (grouped ? HLL_BYTES : 0) + FIELD_BYTES;
+        if (rollup != null) {
+            // The rollup tier's windows, kept longer: each may hold every group of the windows inside it, up to the quota each.
+            long resolution = Duration.parse(rollup.resolution()).toMillis();
+            double rolled = Math.ceil((double) (resolution + Duration.parse(rollup.retention()).toMillis()) / resolution);
+            windows += rolled * Math.max(1, resolution / Math.max(1, size));
+        }
         double bytes = windows * perWindow;
         return bytes >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) bytes;
     }
 
     public static RuleDefinition of(RuleRecord r) {
-        return new RuleDefinition(r.name(), r.filter(), r.groupBy(), r.aggregations(), r.window(), r.allowedLateness(), r.retention(), r.shards());
+        return new RuleDefinition(r.name(), r.filter(), r.groupBy(), r.aggregations(), r.window(), r.allowedLateness(), r.retention(), r.shards(),
+            r.rollup());
     }
 }

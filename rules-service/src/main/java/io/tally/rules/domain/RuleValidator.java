@@ -51,7 +51,7 @@ public final class RuleValidator {
 
     private static final Pattern AGG_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,39}");
     private static final Set<String> FIELDS = Set.of("name", "filter", "groupBy", "aggregations", "window", "allowedLateness", "retention",
-        "shards", "backfill", "id", "version", "status", "reason", "createdAt", "updatedAt", "deadLetters");
+        "shards", "backfill", "rollup", "id", "version", "status", "reason", "createdAt", "updatedAt", "deadLetters");
     private static final Set<String> FILTER_FIELDS = Set.of("categories", "types", "geos", "attributes");
     private static final Set<String> AGG_FIELDS = Set.of("name", "op", "field", "k");
     private static final Set<String> WINDOW_FIELDS = Set.of("size", "slide");
@@ -83,10 +83,58 @@ public final class RuleValidator {
         }
         Integer shards = shards(checks, rule.get("shards"));
         String backfill = backfill(checks, rule.get("backfill"), retention);
+        RuleRecord.Rollup rollup = rollup(checks, rule.get("rollup"), window, windowSizes.size);
         if (!checks.ok()) {
             return new Result(null, violations);
         }
-        return new Result(new RuleDefinition(name, filter, groupBy, aggregations, window, lateness, retention, shards), List.of(), backfill);
+        return new Result(new RuleDefinition(name, filter, groupBy, aggregations, window, lateness, retention, shards, rollup), List.of(),
+            backfill);
+    }
+
+    private static final Set<String> ROLLUP_FIELDS = Set.of("resolution", "retention");
+    static final Duration MAX_ROLLUP_RESOLUTION = Duration.ofDays(7);
+    static final Duration MAX_ROLLUP_RETENTION = Duration.ofDays(90);
+
+    /**
+     * A coarser tier kept longer ({@code {"resolution": "PT1H", "retention": "P30D"}}): the resolution a multiple of the
+     * window size above it, at most P7D; the retention at least the resolution, at most P90D, default P30D. Tumbling
+     * windows only: hopping windows overlap, and adding them up would count an event several times.
+     */
+    private static RuleRecord.Rollup rollup(Checks checks, Object value, RuleRecord.Window window, Duration size) {
+        if (value == null) {
+            return null;
+        }
+        Map<String, Object> rollup = checks.object(value, "/rollup", "the rollup");
+        if (rollup == null) {
+            return null;
+        }
+        checks.onlyKnown(rollup, "/rollup", ROLLUP_FIELDS);
+        if (window != null && window.slide() != null && !Duration.parse(window.slide()).equals(size)) {
+            checks.add("/rollup", "needs tumbling windows (no slide): hopping windows overlap, and adding them up would count events twice");
+            return null;
+        }
+        if (rollup.get("resolution") == null) {
+            checks.add("/rollup/resolution", "required: the rollup's window size, a multiple of the rule's, such as \"PT1H\"");
+            return null;
+        }
+        String resolution = duration(checks, rollup.get("resolution"), "/rollup/resolution", null, Duration.ofMillis(1), MAX_ROLLUP_RESOLUTION,
+            "above the window size", "P7D");
+        String retention = duration(checks, rollup.get("retention"), "/rollup/retention", "P30D", Duration.ofMillis(1), MAX_ROLLUP_RETENTION,
+            "the resolution", "P90D");
+        if (resolution == null || size == null) {
+            return null;
+        }
+        Duration r = Duration.parse(resolution);
+        if (r.compareTo(size) <= 0 || r.toMillis() % size.toMillis() != 0) {
+            checks.add("/rollup/resolution", "must be a multiple of the window size (" + window.size() + ") above it, such as "
+                + size.multipliedBy(60));
+            return null;
+        }
+        if (retention != null && Duration.parse(retention).compareTo(r) < 0) {
+            checks.add("/rollup/retention", "must be at least the resolution (" + resolution + ")");
+            return null;
+        }
+        return retention == null ? null : new RuleRecord.Rollup(resolution, retention);
     }
 
     /** The longest backfill: what {@code tally.events} retains. */

@@ -26,10 +26,15 @@ public class Database {
         this.tx = tx;
     }
 
+    /**
+     * Runs {@code work} in a write transaction. A checked exception of the work (the transaction manager rethrows it as it
+     * is, undeclared) comes out wrapped in an {@link IllegalStateException}, so callers that catch runtime exceptions (the
+     * outbox relay's loop) see every failure.
+     */
     public <R> R write(TransactionCallback<Connection, R> work) {
         try {
             return tx.executeWrite(work);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
             throw translate(e);
         }
     }
@@ -37,12 +42,12 @@ public class Database {
     public <R> R read(TransactionCallback<Connection, R> work) {
         try {
             return tx.executeRead(work);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
             throw translate(e);
         }
     }
 
-    private static RuntimeException translate(RuntimeException e) {
+    private static RuntimeException translate(Exception e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof VersionConflict || t instanceof StoreUnavailable) {
                 return (RuntimeException) t;
@@ -55,7 +60,7 @@ public class Database {
                 return new StoreUnavailable("PostgreSQL is unavailable: " + t.getMessage(), e);
             }
         }
-        return e;
+        return e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
     }
 
     /** Connection failures, shutdowns, resource exhaustion, timeouts and serialization conflicts: retryable. */

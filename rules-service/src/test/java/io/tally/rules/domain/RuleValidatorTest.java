@@ -1,5 +1,6 @@
 package io.tally.rules.domain;
 
+import io.tally.model.RuleRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -89,6 +90,33 @@ class RuleValidatorTest {
             assertEquals("/backfill", result.violations().getFirst().pointer(), bad);
         }
         assertTrue(validate(rule.formatted("\"PT7H\"")).violations().getFirst().message().contains("retention (PT6H)"));
+    }
+
+    @Test
+    void takesARollupOfAMultipleOfTumblingWindowsKeptAtMostNinetyDays() throws Exception {
+        String rule = """
+            {"aggregations": [{"name": "n", "op": "count"}], "window": %s, "rollup": %s}""";
+        RuleDefinition d = validate(rule.formatted("{\"size\": \"PT1M\"}", "{\"resolution\": \"PT1H\"}")).definition();
+        assertEquals(new RuleRecord.Rollup("PT1H", "P30D"), d.rollup(), "retention defaults to P30D");
+        assertEquals(new RuleRecord.Rollup("PT1H", "P30D"), d.toRecord("t", "r", 1).rollup());
+        assertTrue(d.worstCaseStateBytes(10) > new RuleDefinition(d.name(), d.filter(), d.groupBy(), d.aggregations(), d.window(),
+            d.allowedLateness(), d.retention(), d.shards()).worstCaseStateBytes(10), "the rollup's windows count in the state quota");
+        record Bad(String window, String rollup, String pointer) {
+        }
+        for (Bad bad : List.of(
+            new Bad("{\"size\": \"PT1M\"}", "\"PT1H\"", "/rollup"),
+            new Bad("{\"size\": \"PT1M\"}", "{}", "/rollup/resolution"),
+            new Bad("{\"size\": \"PT1M\"}", "{\"resolution\": \"PT90S\"}", "/rollup/resolution"),
+            new Bad("{\"size\": \"PT1M\"}", "{\"resolution\": \"PT1M\"}", "/rollup/resolution"),
+            new Bad("{\"size\": \"PT1M\"}", "{\"resolution\": \"P8D\"}", "/rollup/resolution"),
+            new Bad("{\"size\": \"PT1M\"}", "{\"resolution\": \"PT1H\", \"retention\": \"PT30M\"}", "/rollup/retention"),
+            new Bad("{\"size\": \"PT1M\"}", "{\"resolution\": \"PT1H\", \"retention\": \"P91D\"}", "/rollup/retention"),
+            new Bad("{\"size\": \"PT1M\"}", "{\"resolution\": \"PT1H\", \"colour\": 1}", "/rollup/colour"),
+            new Bad("{\"size\": \"PT1M\", \"slide\": \"PT10S\"}", "{\"resolution\": \"PT1H\"}", "/rollup"))) {
+            RuleValidator.Result result = validate(rule.formatted(bad.window(), bad.rollup()));
+            assertFalse(result.valid(), bad.toString());
+            assertEquals(bad.pointer(), result.violations().getFirst().pointer(), bad.toString());
+        }
     }
 
     @Test
