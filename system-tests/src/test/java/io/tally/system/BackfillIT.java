@@ -309,7 +309,9 @@ class BackfillIT {
 
         Truth truth = new Truth(Set.of("c0", "c1", "c2", "c3"));
         postHistory(token(tenant, "producer"), 3_000, List.of(truth));
-        HttpResponse<String> created = send("POST", fleet.gateway("/api/v1/rules"), admin, V2);
+        // With a rollup tier of ten minutes: the backfilled windows are rolled up when the version switches over.
+        HttpResponse<String> created = send("POST", fleet.gateway("/api/v1/rules"), admin,
+            V2.replace("\"backfill\"", "\"rollup\":{\"resolution\":\"PT10M\"},\"backfill\""));
         assertEquals(201, created.statusCode(), created.body());
         String id = (String) json(created).get("id");
         assertEquals("backfilling", json(created).get("status"));
@@ -317,6 +319,48 @@ class BackfillIT {
         Map<String, Object> results = results(viewer, id);
         assertEquals(1, ((Number) results.get("ruleVersion")).intValue());
         assertEquals(truth.shown(), shown(results));
+
+        // Each final ten-minute window holds the sum of the minute windows inside it.
+        Map<String, long[]> tens = new TreeMap<>();
+        truth.shown().forEach((cell, value) -> {
+            String[] parts = cell.split(" ");
+            long start = Math.floorDiv(Instant.parse(parts[0]).toEpochMilli(), 600_000L) * 600_000L;
+            long[] sum = tens.computeIfAbsent(Instant.ofEpochMilli(start) + " " + parts[1], k -> new long[2]);
+            String[] numbers = value.split("/");
+            sum[0] += Long.parseLong(numbers[0]);
+            sum[1] += Long.parseLong(numbers[1]);
+        });
+        AtomicReference<Map<String, Object>> rolled = new AtomicReference<>();
+        assertTrue(Deadline.in(Duration.ofSeconds(30)).await(() -> {
+            try {
+                Instant now = Instant.now();
+                HttpResponse<String> r = send("GET", fleet.gateway("/api/v1/rules/" + id + "/results?resolution=PT10M&from="
+                    + now.minus(Duration.ofMinutes(40)) + "&to=" + now), viewer, null);
+                rolled.set(json(r));
+                return ((List<Map<String, Object>>) rolled.get().get("windows")).stream().anyMatch(w -> Boolean.TRUE.equals(w.get("final")));
+            } catch (Exception e) {
+                return false;
+            }
+        }, Duration.ofMillis(250)), "no ten-minute window turned final: " + rolled.get());
+        int compared = 0;
+        for (Map<String, Object> w : (List<Map<String, Object>>) rolled.get().get("windows")) {
+            assertEquals(Instant.parse((String) w.get("start")).plus(Duration.ofMinutes(10)).toString(), w.get("end"));
+            if (!Boolean.TRUE.equals(w.get("final"))) {
+                continue;
+            }
+            for (Map<String, Object> g : (List<Map<String, Object>>) w.get("groups")) {
+                Map<String, Object> values = (Map<String, Object>) g.get("values");
+                long[] expected = tens.get(w.get("start") + " " + ((Map<String, Object>) g.get("group")).get("category"));
+                assertEquals(expected[0] + "/" + expected[1], ((Number) values.get("n")).longValue() + "/" + ((Number) values.get("s")).longValue(),
+                    "the rollup window " + w.get("start") + " " + g.get("group"));
+                compared++;
+            }
+        }
+        assertTrue(compared > 0);
+        HttpResponse<String> other = send("GET", fleet.gateway("/api/v1/rules/" + id + "/results?resolution=PT5M"), viewer, null);
+        assertEquals(400, other.statusCode());
+        assertTrue(other.body().contains("\"pointer\":\"/resolution\""), other.body());
+        System.out.printf("BACKFILL rollup: %d final ten-minute cells equal the sums of their minute windows%n", compared);
     }
 
     @Test

@@ -101,7 +101,7 @@ public class RuleStore extends DefinitionStore<RuleDefinition> {
 
     private static RuleRecord withBackfill(RuleRecord r, RuleRecord.Backfill backfill, RuleRecord previous) {
         return new RuleRecord(r.tenant(), r.id(), r.version(), r.name(), r.filter(), r.groupBy(), r.aggregations(), r.window(),
-            r.allowedLateness(), r.retention(), r.shards(), backfill, previous);
+            r.allowedLateness(), r.retention(), r.shards(), backfill, previous, r.rollup());
     }
 
     /** The record last published for the rule's current version (with its backfill, as it stands). */
