@@ -68,57 +68,34 @@ if #ARGV >= 13 then
           local group = string.sub(field, 1, cut - 1)
           local rest = string.sub(field, cut + 1)
           if rest == '' then
+            -- The group's events: new to the rollup window, it is counted among its groups; its sketches are merged.
             if redis.call('HEXISTS', ck, field) == 0 then
               redis.call('HINCRBY', ck, SEP .. 'g', 1)
-              local place = cs .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':'
-              local from = s .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':'
-              for _, h in ipairs(hlls) do
-                if redis.call('EXISTS', fineH .. from .. h) == 1 then
-                  redis.call('PFMERGE', coarseH .. place .. h, coarseH .. place .. h, fineH .. from .. h)
-                  redis.call('PEXPIREAT', coarseH .. place .. h, expireAt)
-                end
-              end
-              for _, t in ipairs(topks) do
-                local src = fineT .. from .. t[1]
-                local dst = coarseT .. place .. t[1]
-                local counted = redis.call('ZRANGE', src, 0, -1, 'WITHSCORES')
-                for c = 1, #counted, 2 do
-                  redis.call('ZINCRBY', dst, counted[c + 1], counted[c])
-                end
-                if #counted > 0 then
-                  local over = redis.call('ZCARD', dst) - t[2]
-                  if over > 0 then
-                    redis.call('ZREMRANGEBYRANK', dst, 0, over - 1)
-                  end
-                  redis.call('PEXPIREAT', dst, expireAt)
-                end
-              end
-            else
-              -- The group was in an earlier window of this rollup window: its sketches merge the same way.
-              local place = cs .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':'
-              local from = s .. ':' .. string.sub(redis.sha1hex(group), 1, 16) .. ':'
-              for _, h in ipairs(hlls) do
-                if redis.call('EXISTS', fineH .. from .. h) == 1 then
-                  redis.call('PFMERGE', coarseH .. place .. h, coarseH .. place .. h, fineH .. from .. h)
-                  redis.call('PEXPIREAT', coarseH .. place .. h, expireAt)
-                end
-              end
-              for _, t in ipairs(topks) do
-                local dst = coarseT .. place .. t[1]
-                local counted = redis.call('ZRANGE', fineT .. from .. t[1], 0, -1, 'WITHSCORES')
-                for c = 1, #counted, 2 do
-                  redis.call('ZINCRBY', dst, counted[c + 1], counted[c])
-                end
-                if #counted > 0 then
-                  local over = redis.call('ZCARD', dst) - t[2]
-                  if over > 0 then
-                    redis.call('ZREMRANGEBYRANK', dst, 0, over - 1)
-                  end
-                  redis.call('PEXPIREAT', dst, expireAt)
-                end
-              end
             end
             redis.call('HINCRBY', ck, field, value)
+            local hash = string.sub(redis.sha1hex(group), 1, 16)
+            local place = cs .. ':' .. hash .. ':'
+            local from = s .. ':' .. hash .. ':'
+            for _, h in ipairs(hlls) do
+              if redis.call('EXISTS', fineH .. from .. h) == 1 then
+                redis.call('PFMERGE', coarseH .. place .. h, coarseH .. place .. h, fineH .. from .. h)
+                redis.call('PEXPIREAT', coarseH .. place .. h, expireAt)
+              end
+            end
+            for _, t in ipairs(topks) do
+              local dst = coarseT .. place .. t[1]
+              local counted = redis.call('ZRANGE', fineT .. from .. t[1], 0, -1, 'WITHSCORES')
+              for c = 1, #counted, 2 do
+                redis.call('ZINCRBY', dst, counted[c + 1], counted[c])
+              end
+              if #counted > 0 then
+                local over = redis.call('ZCARD', dst) - t[2]
+                if over > 0 then
+                  redis.call('ZREMRANGEBYRANK', dst, 0, over - 1)
+                end
+                redis.call('PEXPIREAT', dst, expireAt)
+              end
+            end
           else
             local sub = string.find(rest, SEP, 1, true)
             local agg = sub and string.sub(rest, 1, sub - 1) or rest

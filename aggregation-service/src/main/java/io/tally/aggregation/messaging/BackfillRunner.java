@@ -195,7 +195,7 @@ public class BackfillRunner implements ApplicationEventListener<ServerStartupEve
                         LOG.warn("backfill of rule {} of tenant {} version {} failed; starting again from its fences in {} ms: {}",
                             rule.id(), rule.tenant(), rule.version(), backoff, e.toString());
                         report(RuleRecord.Backfill.RUNNING, null, null, null);
-                        sleep(backoff);
+                        EventConsumerLoop.sleepQuietly(backoff);
                     }
                 }
             } finally {
@@ -313,7 +313,7 @@ public class BackfillRunner implements ApplicationEventListener<ServerStartupEve
                         // Paced: never ahead of the rate since the start (checked between polls of at most a quarter second's records).
                         long ahead;
                         while (!stopped && (ahead = started + scanned * 1_000 / config.backfillRate() - time.millis()) > 0) {
-                            sleep(Math.min(ahead, 250));
+                            EventConsumerLoop.sleepQuietly(Math.min(ahead, 250));
                         }
                         now = time.millis();
                     }
@@ -360,7 +360,7 @@ public class BackfillRunner implements ApplicationEventListener<ServerStartupEve
                         rule.id(), rule.tenant(), rule.version(), all.stream().filter(p -> !handoffs.containsKey(p)).sorted().toList());
                 }
                 report(RuleRecord.Backfill.RUNNING, null, null, null);
-                sleep(250);
+                EventConsumerLoop.sleepQuietly(250);
             }
             return null;
         }
@@ -399,14 +399,6 @@ public class BackfillRunner implements ApplicationEventListener<ServerStartupEve
             RuleAck.BackfillReport report = new RuleAck.BackfillReport(rule.tenant(), rule.id(), rule.version(), state, recordsRead, position, eta, reason);
             feed.report(report);
             return report;
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

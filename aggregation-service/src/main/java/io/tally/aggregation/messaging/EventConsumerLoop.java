@@ -701,7 +701,8 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         }
     }
 
-    private static void sleepQuietly(long millis) {
+    /** Sleeps, keeping an interrupt for the caller to see. */
+    static void sleepQuietly(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {

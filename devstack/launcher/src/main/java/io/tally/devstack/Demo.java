@@ -6,8 +6,6 @@ import io.tally.model.TimeSource;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
@@ -63,7 +61,7 @@ final class Demo {
     private final String gateway;
     private final String token;
     private final PrintStream out;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    private final GatewayClient client;
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong updates = new AtomicLong();
     private final Map<String, Map<String, Object>> latest = new ConcurrentHashMap<>(); // rule name → its newest window
@@ -73,6 +71,7 @@ final class Demo {
     Demo(String gateway, String token, PrintStream out) {
         this.gateway = gateway;
         this.token = token;
+        this.client = new GatewayClient(gateway, token);
         this.out = out;
     }
 
@@ -130,13 +129,7 @@ final class Demo {
     }
 
     private HttpResponse<String> call(String method, String path, String body) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(gateway + path)).timeout(Duration.ofSeconds(10))
-            .header("Authorization", "Bearer " + token)
-            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (body != null) {
-            request.header("Content-Type", "application/json");
-        }
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return client.call(method, path, body);
     }
 
     /** About 200 events a second in batches, like a feed of plays, releases and ticket drops. */
@@ -194,7 +187,7 @@ final class Demo {
 
     private WebSocket subscribe(Map<String, String> ids, Map<String, String> byId) {
         String url = gateway.replaceFirst("^http", "ws") + "/api/v1/subscriptions";
-        WebSocket socket = http.newWebSocketBuilder().header("Authorization", "Bearer " + token).buildAsync(URI.create(url), new WebSocket.Listener() {
+        WebSocket socket = client.http().newWebSocketBuilder().header("Authorization", "Bearer " + token).buildAsync(URI.create(url), new WebSocket.Listener() {
             private final StringBuilder partial = new StringBuilder();
 
             @Override

@@ -3,9 +3,6 @@ package io.tally.devstack;
 import com.nimbusds.jose.util.JSONObjectUtils;
 
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,14 +20,11 @@ final class Replay {
 
     static final String USAGE = "usage: ./tally replay --tenant <t> [--rule <id>] --from <2026-12-07T10:00:00Z | PT6H (that long ago)>";
 
-    private final String gateway;
-    private final String token;
+    private final GatewayClient client;
     private final PrintStream out;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
     Replay(String gateway, String token, PrintStream out) {
-        this.gateway = gateway;
-        this.token = token;
+        this.client = new GatewayClient(gateway, token);
         this.out = out;
     }
 
@@ -107,12 +101,6 @@ final class Replay {
     }
 
     private HttpResponse<String> call(String method, String path, String body) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(gateway + path)).timeout(Duration.ofSeconds(10))
-            .header("Authorization", "Bearer " + token)
-            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (body != null) {
-            request.header("Content-Type", "application/json");
-        }
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return client.call(method, path, body);
     }
 }

@@ -90,12 +90,6 @@ public record RuleRecord(String tenant, String id, int version, @Nullable String
         return version > held.version || version == held.version && stage() > held.stage();
     }
 
-    /** This version at the end of its backfill: {@code done} (it serves from now on) or {@code failed} with the reason. */
-    public RuleRecord withBackfill(Backfill ended) {
-        return new RuleRecord(tenant, id, version, name, filter, groupBy, aggregations, window, allowedLateness, retention, shards, ended,
-            ended.state().equals(Backfill.DONE) ? null : previous, rollup);
-    }
-
     /**
      * A version computed from the retained events of {@code span} (ISO-8601) before it was made, from {@code from} on (the
      * instant the span starts, fixed when the version is made, so every engine instance and every resumed run reads the same
@@ -107,10 +101,6 @@ public record RuleRecord(String tenant, String id, int version, @Nullable String
         public static final String RUNNING = "running";
         public static final String DONE = "done";
         public static final String FAILED = "failed";
-
-        public Backfill ended(String state, @Nullable String why) {
-            return new Backfill(span, from, state, why);
-        }
     }
 
     public static String key(String tenant, String id) {

@@ -22,6 +22,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -51,8 +53,18 @@ public class AggregationAcks implements ConsumerSeekAware {
     private final ReadFromTime from;
 
     private final RuleStore store;
-    /** The latest report of each backfill ({@code tenant:id:version}) from whichever instance runs it. */
-    private final Map<String, RuleAck.BackfillReport> backfills = new ConcurrentHashMap<>();
+    /**
+     * The latest report of each backfill ({@code tenant:id:version}) from whichever instance runs it; the most recent
+     * {@link #BACKFILLS_KEPT} only (a backfill long over is shown from the store).
+     */
+    private final Map<String, RuleAck.BackfillReport> backfills = Collections.synchronizedMap(
+        new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, RuleAck.BackfillReport> eldest) {
+                return size() > BACKFILLS_KEPT;
+            }
+        });
+    private static final int BACKFILLS_KEPT = 10_000;
 
     public AggregationAcks(ObjectMapper json, RulesConfig config, TimeSource time, RuleStore store) {
         this.json = json;
