@@ -7,6 +7,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +35,7 @@ final class Replay {
             return Instant.parse(text);
         } catch (DateTimeParseException e) {
             try {
-                return now.minus(Duration.parse(text));
+                return now.minus(Duration.parse(text)).truncatedTo(ChronoUnit.SECONDS);
             } catch (DateTimeParseException e2) {
                 throw new IllegalArgumentException("--from " + text + " is neither an instant such as 2026-12-07T10:00:00Z nor a duration such as PT6H");
             }

@@ -128,7 +128,7 @@ public class AdminController {
             RuleDefinition definition = store.definition(rule);
             // Windows older than the rule's retention are not kept: counting events for them would be wasted.
             Duration retention = RuleDefaults.duration(definition.retention(), RuleDefaults.RETENTION);
-            Instant start = from.isBefore(now.minus(retention)) ? now.minus(retention) : from;
+            Instant start = (from.isBefore(now.minus(retention)) ? now.minus(retention) : from).truncatedTo(ChronoUnit.SECONDS);
             Duration span = Duration.between(start, now);
             if (span.compareTo(Duration.ofSeconds(1)) < 0) {
                 span = Duration.ofSeconds(1);
