@@ -39,11 +39,17 @@ class BackfillIT {
     private static final ObjectMapper JSON = ObjectMapper.getDefault();
     /** Backfills read at most this many records a second here, so one lasts long enough to be killed halfway. */
     private static final int BACKFILL_RATE = 8_000;
+    /**
+     * Ids one backfill may hold here: the minute windows of the other tests keep a few thousand at once (two 2-minute
+     * generations); an hour window keeps every id of its span.
+     */
+    private static final int MAX_IDS = 10_000;
     private Fleet fleet;
 
     @BeforeAll
     void startFleet() throws Exception {
-        fleet = new Fleet(Map.of()).withAggregationEnv(Map.of("TALLY_BACKFILL_RATE", Integer.toString(BACKFILL_RATE)))
+        fleet = new Fleet(Map.of()).withAggregationEnv(Map.of("TALLY_BACKFILL_RATE", Integer.toString(BACKFILL_RATE),
+                "TALLY_BACKFILL_MAX_IDS", Integer.toString(MAX_IDS)))
             .start("rules", "ingestion", "aggregation", "query", "subscription", "gateway");
     }
 
@@ -419,5 +425,52 @@ class BackfillIT {
         assertEquals(0, ((Number) results.get("lateEvents")).intValue());
         System.out.printf("BACKFILL replay: %d keys lost, %d windows x categories rebuilt from the log, equal to the ground truth%n", lost,
             expected.size());
+    }
+
+    @Test
+    void aBackfillThatCannotFinishFailsSayingWhyAndTheVersionBeforeKeepsServing() throws Exception {
+        String tenant = "bffail-" + UUID.randomUUID().toString().substring(0, 6);
+        String admin = token(tenant, "admin");
+        String viewer = token(tenant, "viewer");
+        String hourly = V1.replace("\"PT1M\"", "\"PT1H\"");
+        String id = fleet.activeRule(admin, hourly);
+        Truth truth = new Truth(Set.of("c0", "c1", "c2", "c3", "c4"));
+        postHistory(token(tenant, "producer"), 12_000, List.of(truth));
+        long expected = 12_000;
+        assertTrue(Deadline.in(Duration.ofSeconds(60)).await(() -> {
+            try {
+                return total(results(viewer, id)) == expected;
+            } catch (Exception e) {
+                return false;
+            }
+        }, Duration.ofMillis(200)), "version 1 never counted the history");
+
+        // An hour window keeps every id of the span to count duplicates once: 12,000, over the limit of 10,000.
+        HttpResponse<String> put = send("PUT", fleet.gateway("/api/v1/rules/" + id), admin, hourly.replace("\"retention\"", "\"backfill\":\"PT1H\",\"retention\""));
+        assertEquals(200, put.statusCode(), put.body());
+        assertTrue(awaitStatus(admin, id, "failed", Duration.ofSeconds(60)), "the backfill did not fail: " + rule(admin, id));
+        Map<String, Object> failed = rule(admin, id);
+        assertEquals(2, ((Number) failed.get("version")).intValue());
+        assertTrue(String.valueOf(failed.get("reason")).contains("TALLY_BACKFILL_MAX_IDS"), failed.toString());
+        Map<String, Object> served = results(viewer, id);
+        assertEquals(1, ((Number) served.get("ruleVersion")).intValue(), "the version before keeps serving");
+        assertEquals(expected, total(served));
+
+        // Changed again without a backfill: a plain new version serves.
+        HttpResponse<String> again = send("PUT", fleet.gateway("/api/v1/rules/" + id), admin, hourly);
+        assertEquals(200, again.statusCode(), again.body());
+        assertTrue(awaitStatus(admin, id, "active", Duration.ofSeconds(30)), "version 3 never became active: " + rule(admin, id));
+        System.out.printf("BACKFILL failure: %s%n", failed.get("reason"));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static long total(Map<String, Object> results) {
+        long total = 0;
+        for (Map<String, Object> w : (List<Map<String, Object>>) results.get("windows")) {
+            for (Map<String, Object> g : (List<Map<String, Object>>) w.get("groups")) {
+                total += ((Number) ((Map<String, Object>) g.get("values")).get("n")).longValue();
+            }
+        }
+        return total;
     }
 }
