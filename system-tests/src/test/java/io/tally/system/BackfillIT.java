@@ -411,6 +411,11 @@ class BackfillIT {
             }
         }
         assertEquals(1, ((Number) rule(admin, id).get("version")).intValue(), "no bad request started a replay");
+        String empty = "empty-" + UUID.randomUUID().toString().substring(0, 6);
+        HttpResponse<String> none = send("POST", fleet.gateway("/api/v1/admin/replay"), token(empty, "admin"),
+            "{\"tenant\":\"" + empty + "\",\"from\":\"" + from + "\"}");
+        assertEquals(202, none.statusCode(), none.body());
+        assertEquals("{\"replays\":[]}", none.body(), "a tenant without rules: nothing to rebuild");
 
         HttpResponse<String> replay = send("POST", fleet.gateway("/api/v1/admin/replay"), admin,
             "{\"tenant\":\"" + tenant + "\",\"from\":\"" + from + "\"}");

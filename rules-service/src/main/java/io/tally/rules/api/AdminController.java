@@ -1,5 +1,6 @@
 package io.tally.rules.api;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -51,8 +52,9 @@ public class AdminController {
     public record Replay(String ruleId, int version, String status, String from, String backfill) {
     }
 
-    /** What a replay started. */
+    /** What a replay started (an empty list for a tenant without rules). */
     @Serdeable
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record Replays(List<Replay> replays) {
     }
 
