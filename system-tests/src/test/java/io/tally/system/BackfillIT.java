@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -162,14 +163,19 @@ class BackfillIT {
         return out;
     }
 
-    private boolean awaitStatus(String admin, String id, String status, Duration within) {
+    /** Whether {@code condition} holds within {@code within}, asked every {@code every}; an exception counts as "not yet". */
+    private static boolean eventually(Duration within, Callable<Boolean> condition, Duration every) {
         return Deadline.in(within).await(() -> {
             try {
-                return status.equals(rule(admin, id).get("status"));
+                return condition.call();
             } catch (Exception e) {
                 return false;
             }
-        }, Duration.ofMillis(200));
+        }, every);
+    }
+
+    private boolean awaitStatus(String admin, String id, String status, Duration within) {
+        return eventually(within, () -> status.equals(rule(admin, id).get("status")), Duration.ofMillis(200));
     }
 
     private static final String V1 = "{\"name\":\"b\",\"groupBy\":[\"category\"],\"window\":{\"size\":\"PT1M\"},\"allowedLateness\":\"PT5S\","
@@ -224,18 +230,14 @@ class BackfillIT {
             Map<String, Object> during = results(viewer, id);
             assertEquals(1, ((Number) during.get("ruleVersion")).intValue(), "version 1 serves while version 2 is backfilled");
             AtomicReference<Map<String, Object>> progress = new AtomicReference<>();
-            assertTrue(Deadline.in(Duration.ofSeconds(60)).await(() -> {
-                try {
-                    Map<String, Object> r = rule(admin, id);
-                    Map<String, Object> backfill = (Map<String, Object>) r.get("backfill");
-                    if ("backfilling".equals(r.get("status")) && backfill != null && ((Number) backfill.get("eventsRead")).longValue() > 2_000) {
-                        progress.set(r);
-                        return true;
-                    }
-                    return false;
-                } catch (Exception e) {
-                    return false;
+            assertTrue(eventually(Duration.ofSeconds(60), () -> {
+                Map<String, Object> r = rule(admin, id);
+                Map<String, Object> backfill = (Map<String, Object>) r.get("backfill");
+                if ("backfilling".equals(r.get("status")) && backfill != null && ((Number) backfill.get("eventsRead")).longValue() > 2_000) {
+                    progress.set(r);
+                    return true;
                 }
+                return false;
             }, Duration.ofMillis(100)), "the backfill never showed progress");
             System.out.printf("BACKFILL progress before the kill: %s%n", progress.get().get("backfill"));
             assertNotNull(((Map<String, Object>) progress.get().get("backfill")).get("position"));
@@ -252,13 +254,9 @@ class BackfillIT {
             // Exact: every event of the history and of the live traffic, each id once, as version 2 counts them.
             Map<String, String> expected = truth.shown();
             AtomicReference<Map<String, Object>> last = new AtomicReference<>();
-            boolean exact = Deadline.in(Duration.ofSeconds(60)).await(() -> {
-                try {
-                    last.set(results(viewer, id));
-                    return shown(last.get()).equals(expected);
-                } catch (Exception e) {
-                    return false;
-                }
+            boolean exact = eventually(Duration.ofSeconds(60), () -> {
+                last.set(results(viewer, id));
+                return shown(last.get()).equals(expected);
             }, Duration.ofMillis(250));
             assertEquals(2, ((Number) last.get().get("ruleVersion")).intValue());
             assertTrue(exact, "version 2 " + diff(shown(last.get()), expected));
@@ -337,16 +335,12 @@ class BackfillIT {
             sum[1] += Long.parseLong(numbers[1]);
         });
         AtomicReference<Map<String, Object>> rolled = new AtomicReference<>();
-        assertTrue(Deadline.in(Duration.ofSeconds(30)).await(() -> {
-            try {
-                Instant now = Instant.now();
-                HttpResponse<String> r = send("GET", fleet.gateway("/api/v1/rules/" + id + "/results?resolution=PT10M&from="
-                    + now.minus(Duration.ofMinutes(40)) + "&to=" + now), viewer, null);
-                rolled.set(json(r));
-                return ((List<Map<String, Object>>) rolled.get().get("windows")).stream().anyMatch(w -> Boolean.TRUE.equals(w.get("final")));
-            } catch (Exception e) {
-                return false;
-            }
+        assertTrue(eventually(Duration.ofSeconds(30), () -> {
+            Instant now = Instant.now();
+            HttpResponse<String> r = send("GET", fleet.gateway("/api/v1/rules/" + id + "/results?resolution=PT10M&from="
+                + now.minus(Duration.ofMinutes(40)) + "&to=" + now), viewer, null);
+            rolled.set(json(r));
+            return ((List<Map<String, Object>>) rolled.get().get("windows")).stream().anyMatch(w -> Boolean.TRUE.equals(w.get("final")));
         }, Duration.ofMillis(250)), "no ten-minute window turned final: " + rolled.get());
         int compared = 0;
         for (Map<String, Object> w : (List<Map<String, Object>>) rolled.get().get("windows")) {
@@ -379,12 +373,8 @@ class BackfillIT {
         Truth truth = new Truth(Set.of("c0", "c1", "c2", "c3", "c4"));
         postHistory(token(tenant, "producer"), 3_000, List.of(truth));
         Map<String, String> expected = truth.shown(false);
-        assertTrue(Deadline.in(Duration.ofSeconds(60)).await(() -> {
-            try {
-                return shown(results(viewer, id)).equals(expected);
-            } catch (Exception e) {
-                return false;
-            }
+        assertTrue(eventually(Duration.ofSeconds(60), () -> {
+            return shown(results(viewer, id)).equals(expected);
         }, Duration.ofMillis(200)), "version 1 never counted the history");
         // Redis loses the rule's state (its keys deleted on every master): the results show nothing any more.
         long lost = new RedisNodes(fleet.stack).deleteMatching("{r:" + tenant + ":" + id + "}*");
@@ -442,12 +432,8 @@ class BackfillIT {
         Truth truth = new Truth(Set.of("c0", "c1", "c2", "c3", "c4"));
         postHistory(token(tenant, "producer"), 12_000, List.of(truth));
         long expected = 12_000;
-        assertTrue(Deadline.in(Duration.ofSeconds(60)).await(() -> {
-            try {
-                return total(results(viewer, id)) == expected;
-            } catch (Exception e) {
-                return false;
-            }
+        assertTrue(eventually(Duration.ofSeconds(60), () -> {
+            return total(results(viewer, id)) == expected;
         }, Duration.ofMillis(200)), "version 1 never counted the history");
 
         // An hour window keeps every id of the span to count duplicates once: 12,000, over the limit of 10,000.

@@ -414,7 +414,9 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         long now = time.millis();
         // One view of the rules for the whole batch: a version being backfilled is handed off before it is folded at all.
         Map<String, List<CompiledRule>> ruleView = rules.all();
-        handOffShadows(ruleView, cut.records());
+        if (rules.anyShadow()) {
+            handOffShadows(ruleView, cut.records());
+        }
         MicroBatch batch = new MicroBatch(cut.records(), tenant -> ruleView.getOrDefault(tenant, List.of()));
         for (int partition : batch.partitions()) {
             states.computeIfAbsent(partition, p -> {

@@ -8,6 +8,7 @@ import io.tally.rule.RuleSpec;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -50,8 +51,8 @@ final class QueryChecks {
         }
         long millis;
         try {
-            millis = java.time.Duration.parse(resolution).toMillis();
-        } catch (java.time.format.DateTimeParseException | ArithmeticException e) {
+            millis = Duration.parse(resolution).toMillis();
+        } catch (DateTimeParseException | ArithmeticException e) {
             millis = -1;
         }
         if (millis == rule.sizeMillis()) {
@@ -60,8 +61,8 @@ final class QueryChecks {
         if (rule.hasRollup() && millis == rule.rollupMillis()) {
             return rule.rollupView();
         }
-        String kept = "this rule keeps " + java.time.Duration.ofMillis(rule.sizeMillis()) + " windows"
-            + (rule.hasRollup() ? " and a " + java.time.Duration.ofMillis(rule.rollupMillis()) + " rollup" : " and no rollup");
+        String kept = "this rule keeps " + Duration.ofMillis(rule.sizeMillis()) + " windows"
+            + (rule.hasRollup() ? " and a " + Duration.ofMillis(rule.rollupMillis()) + " rollup" : " and no rollup");
         throw ProblemException.invalid("No windows of resolution " + resolution + ": " + kept + ".",
             List.of(new FieldError("/resolution", kept)));
     }
