@@ -157,6 +157,8 @@ public class GatewayController {
                     "Subscriptions are a WebSocket: connect with a WebSocket client (ws://…/api/v1/subscriptions) and send "
                         + "{\"op\":\"subscribe\",\"id\":\"…\",\"ruleId\":\"…\"}.", null)
                     .header("Upgrade", "websocket").header("Connection", "Upgrade");
+            } else if (route.service() == Route.Service.GATEWAY) {
+                response = limitsOf(caller.tenant());
             } else {
                 response = forward(request, route, caller, body);
             }
@@ -252,7 +254,27 @@ public class GatewayController {
         }
     }
 
-    private static void rateLimitHeaders(MutableHttpResponse<?> response, Decision decision) {
+    /**
+     * {@code GET /api/v1/limits}: the tenant's buckets as the gateway sees them (rate, burst, tokens left now), so a
+     * producer or the console can tell its headroom before it is refused.
+     */
+    private MutableHttpResponse<?> limitsOf(String tenant) {
+        Map<String, Object> buckets = new LinkedHashMap<>();
+        for (Limits.Kind kind : Limits.Kind.values()) {
+            TenantRateLimiter.Headroom headroom = limiter.peek(tenant, kind);
+            Map<String, Object> bucket = new LinkedHashMap<>();
+            bucket.put("rate", headroom.rate());
+            bucket.put("burst", headroom.burst());
+            if (headroom.remaining() >= 0) {
+                bucket.put("remaining", headroom.remaining());
+            }
+            bucket.put("shared", "redis".equals(headroom.source()));
+            buckets.put(kind.name().toLowerCase(Locale.ROOT), bucket);
+        }
+        return HttpResponse.ok(Map.of("tenant", tenant, "buckets", buckets)).contentType(MediaType.APPLICATION_JSON_TYPE);
+    }
+
+    static void rateLimitHeaders(MutableHttpResponse<?> response, Decision decision) {
         if (decision == null) {
             return;
         }

@@ -171,13 +171,14 @@ public class SubscriptionProxy {
     }
 
     /**
-     * A subscribe message, or null for anything else. Every frame is parsed: a keyword written with JSON escapes
+     * A subscribe (or tail) message, or null for anything else. Every frame is parsed: a keyword written with JSON escapes
      * ({@code "\u0073ubscribe"}) is the same keyword to the service.
      */
     private Map<String, Object> subscribe(String text) {
         try {
             Map<String, Object> message = json.readValue(text, Argument.mapOf(String.class, Object.class));
-            if (message != null && "subscribe".equals(message.get("op"))) {
+            // A tail costs one query token too: it is a subscription to the tenant's events.
+            if (message != null && ("subscribe".equals(message.get("op")) || "tail".equals(message.get("op")))) {
                 return message;
             }
         } catch (Exception e) {

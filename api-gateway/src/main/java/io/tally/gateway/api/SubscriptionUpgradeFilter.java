@@ -48,8 +48,9 @@ public class SubscriptionUpgradeFilter {
     @Nullable
     public HttpResponse<?> authenticate(HttpRequest<?> request) {
         String upgrade = request.getHeaders().get("Upgrade");
-        if (upgrade == null || !upgrade.equalsIgnoreCase("websocket")) {
-            return null; // a plain GET: the controller answers it
+        boolean plain = upgrade == null || !upgrade.equalsIgnoreCase("websocket");
+        if (plain && !"GET".equals(request.getMethodName())) {
+            return null; // the controller answers 405
         }
         Caller caller;
         try {
@@ -64,6 +65,16 @@ public class SubscriptionUpgradeFilter {
             return GatewayController.problem(request, HttpStatus.FORBIDDEN, "Forbidden", "Subscriptions need the role "
                 + String.join(" or ", new TreeSet<>(route.roles())) + "; the token has "
                 + (caller.roles().isEmpty() ? "none" : String.join(", ", new TreeSet<>(caller.roles()))) + ".", null);
+        }
+        if (plain) {
+            // A plain GET (no upgrade) reaches the socket route otherwise, which cannot read it: say what to do instead.
+            var decision = limiter.take(caller.tenant(), Limits.Kind.QUERY, 1);
+            var response = GatewayController.problem(request, HttpStatus.UPGRADE_REQUIRED, "Upgrade required",
+                    "Subscriptions are a WebSocket: connect with a WebSocket client (ws://…/api/v1/subscriptions) and send "
+                        + "{\"op\":\"subscribe\",\"id\":\"…\",\"ruleId\":\"…\"}.", null)
+                .header("Upgrade", "websocket").header("Connection", "Upgrade");
+            GatewayController.rateLimitHeaders(response, decision);
+            return response;
         }
         int open = sockets.get().openSockets(caller.tenant());
         if (open >= socketsPerTenant) {

@@ -4,6 +4,7 @@ import com.nimbusds.jose.JOSEException;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
 import io.tally.gateway.config.GatewayConfig;
+import io.tally.gateway.console.DevLogin;
 import io.tally.model.TimeSource;
 import io.tally.model.TokenClaims;
 import jakarta.inject.Singleton;
@@ -40,5 +41,12 @@ public class TokenVerifierFactory {
             LOG.info("accepting RS256/ES256 tokens verified with keys from {}{}", config.jwksUrl(), bytes == null ? " (HS256 off)" : "");
         }
         return new TokenVerifier(bytes, config.jwksUrl(), time.clock(), new TokenVerifier.Policy(skew, issuer, audience));
+    }
+
+    /** The console's dev login: on exactly when the verifier accepts the published development secret. */
+    @Singleton
+    DevLogin devLogin(GatewayConfig config, @Value("${micronaut.server.host:127.0.0.1}") String bindHost) {
+        SigningKeys.Choice keys = SigningKeys.choose(config.jwtSecret(), config.jwksUrl(), bindHost, TokenClaims.DEVELOPMENT_SECRET);
+        return keys.development() ? new DevLogin(true, keys.hs256Secret()) : new DevLogin(false, null);
     }
 }

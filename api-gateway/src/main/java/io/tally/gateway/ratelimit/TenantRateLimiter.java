@@ -152,6 +152,28 @@ public class TenantRateLimiter implements AutoCloseable {
         }
     }
 
+    /** What one bucket of a tenant holds now, without taking anything. */
+    public record Headroom(long rate, long burst, long remaining, String source) {
+    }
+
+    /**
+     * The tokens the tenant's bucket of that kind holds now (the shared bucket; the local one while Redis is away),
+     * without taking any: one read, for the console's headroom view. {@code remaining} is -1 when it cannot be told.
+     */
+    public Headroom peek(String tenant, Limits.Kind kind) {
+        Limits.Limit limit = limits.of(tenant, kind);
+        String key = "{rl:" + tenant + "}:" + kind.name().toLowerCase(Locale.ROOT);
+        try {
+            BucketProxy bucket = redisBreaker.executeCallable(() -> sharedBucket(key, limit));
+            long available = redisBreaker.executeCallable(bucket::getAvailableTokens);
+            return new Headroom(limit.rate(), limit.burst(), Math.min(limit.burst(), available), "redis");
+        } catch (Exception e) {
+            Bucket fallback = local.get(key);
+            return new Headroom(limit.rate(), limit.burst(), fallback == null ? (failOpen ? limit.burst() : -1)
+                : Math.min(limit.burst(), fallback.getAvailableTokens()), failOpen ? "local" : "unavailable");
+        }
+    }
+
     /**
      * Charges {@code tokens} after the fact, whether the bucket holds them or not: what a request turned out to cost
      * beyond what it was admitted for (a read of many values). A bucket charged below empty is in debt, and the

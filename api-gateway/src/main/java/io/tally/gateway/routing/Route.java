@@ -13,8 +13,8 @@ import java.util.Set;
  */
 public record Route(Service service, Set<String> roles, Limits.Kind bucket) {
 
-    /** The services behind the gateway. */
-    public enum Service { INGESTION, RULES, QUERY, SUBSCRIPTION }
+    /** The services behind the gateway, and the gateway itself for what only it knows (the tenant's rate limits). */
+    public enum Service { INGESTION, RULES, QUERY, SUBSCRIPTION, GATEWAY }
 
     static final Set<String> PRODUCER = Set.of("producer");
     static final Set<String> ADMIN = Set.of("admin");
@@ -46,6 +46,7 @@ public record Route(Service service, Set<String> roles, Limits.Kind bucket) {
             case "events" -> depth == 0 ? only(method, Set.of("POST"), new Route(Service.INGESTION, PRODUCER, Limits.Kind.INGEST)) : new NotFound();
             case "subscriptions" -> depth == 0 ? only(method, Set.of("GET"), new Route(Service.SUBSCRIPTION, READERS, Limits.Kind.QUERY)) : new NotFound();
             case "dashboards" -> crud(method, depth);
+            case "limits" -> depth == 0 ? only(method, Set.of("GET"), new Route(Service.GATEWAY, READERS, Limits.Kind.QUERY)) : new NotFound();
             case "usage" -> depth == 0 ? only(method, Set.of("GET"), new Route(Service.RULES, READERS, Limits.Kind.QUERY)) : new NotFound();
             case "admin" -> depth == 1 && parts[4].equals("replay") ? only(method, Set.of("POST"), new Route(Service.RULES, ADMIN, Limits.Kind.QUERY))
                 : new NotFound();

@@ -28,6 +28,7 @@ class RouteTest {
         "DELETE, /api/v1/dashboards/d1,          RULES,        admin,        QUERY",
         "GET,    /api/v1/subscriptions,          SUBSCRIPTION, viewer admin, QUERY",
         "POST,   /api/v1/admin/replay,           RULES,        admin,        QUERY",
+        "GET,    /api/v1/limits,                 GATEWAY,      viewer admin, QUERY",
     })
     void routesEachEndpointWithItsRoles(String method, String path, Route.Service service, String roles, Limits.Kind bucket) {
         Route route = ((Route.Found) assertInstanceOf(Route.Found.class, Route.match(method, path))).route();
@@ -37,14 +38,14 @@ class RouteTest {
     }
 
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"GET, /api/v1/events", "DELETE, /api/v1/rules", "POST, /api/v1/rules/r1", "POST, /api/v1/rules/r1/results", "GET, /api/v1/admin/replay"})
+    @CsvSource({"GET, /api/v1/events", "DELETE, /api/v1/rules", "POST, /api/v1/rules/r1", "POST, /api/v1/rules/r1/results", "GET, /api/v1/admin/replay", "POST, /api/v1/limits"})
     void refusesOtherMethods(String method, String path) {
         assertInstanceOf(Route.MethodNotAllowed.class, Route.match(method, path));
     }
 
     @ParameterizedTest(name = "{0}")
     @CsvSource({"/api/v2/rules", "/api/v1/unknown", "/api/v1/rules/r1/other", "/api/v1/rules/r1/results/x", "/api/v1/events/1", "/api/v1/rules/r1/",
-        "/api/v1/admin", "/api/v1/admin/other", "/api/v1/admin/replay/x"})
+        "/api/v1/admin", "/api/v1/admin/other", "/api/v1/admin/replay/x", "/api/v1/limits/ingest"})
     void answersUnknownPathsWith404(String path) {
         assertInstanceOf(Route.NotFound.class, Route.match("GET", path));
     }

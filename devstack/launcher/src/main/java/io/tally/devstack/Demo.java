@@ -79,6 +79,7 @@ final class Demo {
     void run(Duration duration, boolean terminal) throws Exception {
         Map<String, String> ids = ensureRules();
         out.println("demo rules for tenant '" + TENANT + "': " + ids.keySet());
+        out.println("web console (signed in as '" + TENANT + "'; the session is in the link): " + consoleUrl(ids));
         Thread producer = Thread.ofPlatform().name("demo-producer").daemon().start(this::produce);
         Map<String, String> byId = new LinkedHashMap<>();
         ids.forEach((name, id) -> byId.put(id, name));
@@ -286,9 +287,17 @@ final class Demo {
         return v instanceof Double d ? String.format("%.1f", d) : String.valueOf(v);
     }
 
+    /** The console on the leaderboard's live page, with this demo's token in the fragment (never sent to a server). */
+    String consoleUrl(Map<String, String> ids) {
+        String leaderboard = ids.get("Sports leaderboard by team");
+        return gateway + "/console/#token=" + URLEncoder.encode(token, StandardCharsets.UTF_8)
+            + (leaderboard == null ? "" : "&go=/rules/" + URLEncoder.encode(leaderboard, StandardCharsets.UTF_8));
+    }
+
     private void howTo(Map<String, String> ids) {
         String leaderboard = ids.get("Sports leaderboard by team");
         out.println();
+        out.println("Web console: " + consoleUrl(ids) + "  (API reference: " + gateway + "/reference)");
         out.println("Query or subscribe yourself (token for tenant '" + TENANT + "', roles producer, admin, viewer, valid 12 h):");
         out.println("  export TOKEN=" + token);
         out.println("  curl -H \"Authorization: Bearer $TOKEN\" " + gateway + "/api/v1/rules/" + leaderboard + "/results");

@@ -5,6 +5,7 @@ import io.micronaut.http.MediaType;
 import io.micronaut.websocket.CloseReason;
 import io.micronaut.websocket.WebSocketSession;
 import io.tally.subscription.domain.Subscription;
+import io.tally.subscription.messaging.TailFeed;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +29,7 @@ final class Connection implements Subscription.Sink {
     private final String tenant;
     private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
     private final Map<String, String> targets = new ConcurrentHashMap<>();
+    private final Map<String, TailFeed.Tail> tails = new ConcurrentHashMap<>();
     private final AtomicLong unsent = new AtomicLong();
     private final Executor executor;
     private CompletableFuture<Void> lane = CompletableFuture.completedFuture(null);
@@ -81,6 +83,11 @@ final class Connection implements Subscription.Sink {
 
     Map<String, Subscription> subscriptions() {
         return subscriptions;
+    }
+
+    /** The socket's event tails by client id. */
+    Map<String, TailFeed.Tail> tails() {
+        return tails;
     }
 
     /** What each subscription is to (rule and filter, or dashboard), for resumes. */

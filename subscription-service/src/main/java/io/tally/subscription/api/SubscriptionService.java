@@ -17,6 +17,7 @@ import io.tally.subscription.domain.Fanout;
 import io.tally.subscription.domain.Messages;
 import io.tally.subscription.domain.ResumeRegistry;
 import io.tally.subscription.domain.Subscription;
+import io.tally.subscription.messaging.TailFeed;
 import io.tally.subscription.domain.SubscriptionQuotas;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
@@ -62,9 +63,12 @@ public class SubscriptionService implements AutoCloseable {
     private final ExecutorService lanes = Executors.newVirtualThreadPerTaskExecutor();
     private final ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("subscription-pings").daemon().unstarted(r));
     private final Map<String, Connection> connections = new ConcurrentHashMap<>();
+    private final TailFeed tails;
 
     public SubscriptionService(RuleCatalog catalog, Fanout fanout, Flusher flusher, DashboardClient dashboards, SnapshotAssembler snapshots,
-                               SocketChannels channels, SubscriptionConfig config, ObjectMapper json, TimeSource time, MeterRegistry meters) {
+                               SocketChannels channels, SubscriptionConfig config, ObjectMapper json, TimeSource time, MeterRegistry meters,
+                               TailFeed tails) {
+        this.tails = tails;
         this.catalog = catalog;
         this.fanout = fanout;
         this.flusher = flusher;
@@ -115,6 +119,8 @@ public class SubscriptionService implements AutoCloseable {
         Connection c = connections.remove(session.getId());
         if (c != null) {
             c.submit(() -> {
+                c.tails().values().forEach(tail -> tails.remove(c.tenant(), tail));
+                c.tails().clear();
                 long now = time.millis();
                 for (Subscription s : List.copyOf(c.subscriptions().values())) {
                     String target = c.targets().get(s.id());
@@ -151,10 +157,36 @@ public class SubscriptionService implements AutoCloseable {
             case ClientMessage.Invalid invalid -> c.send(invalid.json());
             case ClientMessage.Unsubscribe unsubscribe -> unsubscribe(c, unsubscribe.id());
             case ClientMessage.Subscribe subscribe -> subscribe(c, subscribe);
+            case ClientMessage.Tail tail -> tail(c, tail.id());
         }
     }
 
+    /** Event tails one socket may hold. */
+    static final int TAILS_PER_SOCKET = 4;
+
+    private void tail(Connection c, String id) {
+        if (c.subscriptions().containsKey(id) || c.tails().containsKey(id)) {
+            c.send(Messages.error(id, 409, "Conflict", "This socket already has a subscription " + JsonText.quote(id)
+                + "; unsubscribe it first or choose another id.", "/id"));
+            return;
+        }
+        if (c.tails().size() >= TAILS_PER_SOCKET) {
+            c.send(Messages.error(id, 429, "Too Many Requests", "A socket follows at most " + TAILS_PER_SOCKET
+                + " event tails (each shows the same events); unsubscribe one first.", null));
+            return;
+        }
+        TailFeed.Tail tail = new TailFeed.Tail(id, c::send);
+        c.tails().put(id, tail);
+        tails.add(c.tenant(), tail);
+    }
+
     private void unsubscribe(Connection c, String id) {
+        TailFeed.Tail tail = c.tails().remove(id);
+        if (tail != null) {
+            tails.remove(c.tenant(), tail);
+            c.send(Messages.unsubscribed(id));
+            return;
+        }
         Subscription s = c.subscriptions().get(id);
         if (s == null) {
             c.send(Messages.error(id, 404, "Not Found", "This socket has no subscription " + JsonText.quote(id) + ".", "/id"));
@@ -166,7 +198,7 @@ public class SubscriptionService implements AutoCloseable {
 
     private void subscribe(Connection c, ClientMessage.Subscribe request) {
         String id = request.id();
-        if (c.subscriptions().containsKey(id)) {
+        if (c.subscriptions().containsKey(id) || c.tails().containsKey(id)) {
             c.send(Messages.error(id, 409, "Conflict", "This socket already has a subscription " + JsonText.quote(id)
                 + "; unsubscribe it first or choose another id.", "/id"));
             return;

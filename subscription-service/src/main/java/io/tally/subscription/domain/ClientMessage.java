@@ -34,6 +34,10 @@ public sealed interface ClientMessage {
     record Unsubscribe(String id) implements ClientMessage {
     }
 
+    /** Follow the tenant's events as the event log takes them (sampled): {@code {"op":"tail","id":"…"}}. */
+    record Tail(String id) implements ClientMessage {
+    }
+
     /** A message refused with 400: {@link #json()} is the error to send back. */
     record Invalid(String id, String detail, String pointer) implements ClientMessage {
 
@@ -49,7 +53,7 @@ public sealed interface ClientMessage {
         }
         String id = message.get("id") instanceof String s ? s : null;
         if (!(message.get("op") instanceof String op)) {
-            return new Invalid(id, "op must be \"subscribe\" or \"unsubscribe\".", "/op");
+            return new Invalid(id, "op must be \"subscribe\", \"tail\" or \"unsubscribe\".", "/op");
         }
         if (id == null || id.isEmpty() || id.length() > MAX_ID_LENGTH) {
             return new Invalid(null, "id must be a string of 1 to " + MAX_ID_LENGTH
@@ -58,8 +62,18 @@ public sealed interface ClientMessage {
         return switch (op) {
             case "subscribe" -> subscribe(id, message);
             case "unsubscribe" -> unsubscribe(id, message);
-            default -> new Invalid(id, "op must be \"subscribe\" or \"unsubscribe\", not " + JsonText.quote(op) + ".", "/op");
+            case "tail" -> tail(id, message);
+            default -> new Invalid(id, "op must be \"subscribe\", \"tail\" or \"unsubscribe\", not " + JsonText.quote(op) + ".", "/op");
         };
+    }
+
+    private static ClientMessage tail(String id, Map<String, Object> message) {
+        for (String field : message.keySet()) {
+            if (!field.equals("op") && !field.equals("id")) {
+                return new Invalid(id, "tail takes only op and id; " + field + " is not one of them.", JsonPointer.child("", field));
+            }
+        }
+        return new Tail(id);
     }
 
     private static ClientMessage unsubscribe(String id, Map<String, Object> message) {

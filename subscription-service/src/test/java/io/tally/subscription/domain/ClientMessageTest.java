@@ -26,6 +26,13 @@ class ClientMessageTest {
     }
 
     @Test
+    void aTailTakesOnlyAnId() {
+        assertEquals(new ClientMessage.Tail("t"), ClientMessage.of(message("op", "tail", "id", "t")));
+        assertEquals("/ruleId", invalid(message("op", "tail", "id", "t", "ruleId", "r")).pointer());
+        assertEquals("/id", invalid(message("op", "tail")).pointer());
+    }
+
+    @Test
     void aSubscribeToARuleCarriesItsGroupsAsTextAndItsResumeVersion() {
         ClientMessage.Subscribe s = assertInstanceOf(ClientMessage.Subscribe.class, ClientMessage.of(message(
             "op", "subscribe", "id", "a", "ruleId", "r", "groups", message("geo", "US", "year", 2024.0, "live", true), "resumeVersion", 7)));
@@ -77,7 +84,7 @@ class ClientMessageTest {
 
     @Test
     void anInvalidMessageIsA400ErrorForItsId() {
-        assertEquals("{\"type\":\"error\",\"id\":\"a\",\"status\":400,\"title\":\"Bad Request\",\"detail\":\"op must be \\\"subscribe\\\" or \\\"unsubscribe\\\", not \\\"watch\\\".\",\"pointer\":\"/op\"}",
+        assertEquals("{\"type\":\"error\",\"id\":\"a\",\"status\":400,\"title\":\"Bad Request\",\"detail\":\"op must be \\\"subscribe\\\", \\\"tail\\\" or \\\"unsubscribe\\\", not \\\"watch\\\".\",\"pointer\":\"/op\"}",
             invalid(message("op", "watch", "id", "a")).json());
     }
 }
