@@ -162,7 +162,7 @@ async function rulePage(id) {
     return;
   }
   const statusBox = h('div', { class: 'card', 'data-testid': 'rule-status' });
-  const view = new RuleView(rule.aggregations, `Live results of ${rule.name || rule.id}`);
+  const view = new RuleView(rule.aggregations, `Live results of ${rule.name || rule.id}`, rule.window);
   const socketState = h('span', { class: 'hint', 'data-testid': 'socket' });
   const actions = hasRole('admin') ? h('div', { class: 'actions' },
     h('a', { class: 'button', href: `#/rules/${enc(id)}/edit` }, 'Edit'),
@@ -249,7 +249,7 @@ async function dashboardPage(id) {
   }
   const rules = await Promise.all(dashboard.queries.map(q => call('GET', '/api/v1/rules/' + enc(q.ruleId)).then(a => a.body).catch(() => null)));
   const views = dashboard.queries.map((q, i) => new RuleView(rules[i]?.aggregations || [],
-    `${rules[i]?.name || q.ruleId}${q.groups ? ' · ' + groupLabel(q.groups) : ''}`));
+    `${rules[i]?.name || q.ruleId}${q.groups ? ' · ' + groupLabel(q.groups) : ''}`, rules[i]?.window));
   const socketState = h('span', { class: 'hint' });
   page(dashboard.name || dashboard.id, h('p', {}, 'Live socket: ', socketState), views.map(v => v.el));
   const split = windows => {

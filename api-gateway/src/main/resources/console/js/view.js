@@ -19,10 +19,17 @@ function scalar(window, agg) {
   }
 }
 
+/** Seconds of an ISO-8601 duration such as PT1M or P1DT2H (0 when unreadable). */
+export function seconds(iso) {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(iso || '');
+  return m ? (+m[1] || 0) * 86400 + (+m[2] || 0) * 3600 + (+m[3] || 0) * 60 + (+m[4] || 0) : 0;
+}
+
 export class RuleView {
-  /** aggregations: the rule's [{name, op}]; title: a heading. */
-  constructor(aggregations, title) {
+  /** aggregations: the rule's [{name, op}]; title: a heading; window: the rule's {size, slide?}. */
+  constructor(aggregations, title, window) {
     this.aggregations = aggregations || [];
+    this.step = seconds(window?.slide || window?.size);
     this.windows = new Map();
     this.meta = {};
     this.metric = (this.aggregations.find(a => a.op !== 'topk') || this.aggregations[0] || {}).name;
@@ -123,7 +130,12 @@ export class RuleView {
   renderChart(windows) {
     const series = this.aggregations.filter(a => a.op !== 'topk');
     if (!windows.length || !series.length) return;
-    const data = [windows.map(w => Date.parse(w.start) / 1000), ...series.map(a => windows.map(w => scalar(w, a)))];
+    // The last ten window starts up to the newest, a window without events at 0 (none of its events counted yet).
+    const byStart = new Map(windows.map(w => [Date.parse(w.start) / 1000, w]));
+    const newest = Math.max(...byStart.keys());
+    const xs = this.step > 0 ? Array.from({ length: 10 }, (_, i) => newest - (9 - i) * this.step) : [...byStart.keys()].sort((a, b) => a - b);
+    const none = a => (['min', 'max', 'avg'].includes(a.op) ? null : 0); // no events: a count is 0, a minimum is nothing
+    const data = [xs, ...series.map(a => xs.map(x => (byStart.has(x) ? scalar(byStart.get(x), a) ?? none(a) : none(a))))];
     const width = Math.max(280, this.chartBox.clientWidth || 520);
     if (this.chart && this.chart.series.length === series.length + 1 && Math.abs(this.chart.width - width) < 4) {
       this.chart.setData(data);
@@ -134,8 +146,6 @@ export class RuleView {
     this.chart = new uPlot({
       width, height: 220,
       series: [{}, ...series.map((a, i) => ({ label: `${a.name} (${a.op})`, stroke: COLORS[i % COLORS.length], width: 2, points: { show: true } }))],
-      // One window alone would span years: show it with a window's room on each side.
-      scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) } },
       axes: [{}, { size: 60 }],
     }, data, this.chartBox);
   }

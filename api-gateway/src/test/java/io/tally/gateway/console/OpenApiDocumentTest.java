@@ -1,6 +1,9 @@
 package io.tally.gateway.console;
 
 import io.tally.gateway.routing.Route;
+import io.swagger.v3.parser.OpenAPIV3Parser;
+import io.swagger.v3.parser.core.models.ParseOptions;
+import io.swagger.v3.parser.core.models.SwaggerParseResult;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -30,6 +33,22 @@ class OpenApiDocumentTest {
             assertEquals("3.1.0", doc.get("openapi"));
             return (Map<String, Map<String, Object>>) doc.get("paths");
         }
+    }
+
+    @Test
+    void theDocumentIsValidOpenApi31WithEveryReferenceResolved() throws IOException {
+        String text;
+        try (InputStream in = OpenApiDocument.class.getClassLoader().getResourceAsStream(OpenApiDocument.RESOURCE)) {
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        ParseOptions options = new ParseOptions();
+        options.setResolve(true);
+        options.setValidateInternalRefs(true);
+        SwaggerParseResult result = new OpenAPIV3Parser().readContents(text, null, options);
+        assertEquals(List.of(), result.getMessages());
+        assertNotNull(result.getOpenAPI());
+        assertEquals("3.1.0", result.getOpenAPI().getOpenapi());
+        assertEquals(11, result.getOpenAPI().getPaths().size());
     }
 
     @Test
