@@ -145,6 +145,7 @@ export class RuleView {
     clear(this.chartBox);
     this.chart = new uPlot({
       width, height: 220,
+      tzDate: ts => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'), // UTC, as every time on the page
       series: [{}, ...series.map((a, i) => ({ label: `${a.name} (${a.op})`, stroke: COLORS[i % COLORS.length], width: 2, points: { show: true } }))],
       axes: [{}, { size: 60 }],
     }, data, this.chartBox);

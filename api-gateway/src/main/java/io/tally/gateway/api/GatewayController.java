@@ -271,7 +271,10 @@ public class GatewayController {
             bucket.put("shared", "redis".equals(headroom.source()));
             buckets.put(kind.name().toLowerCase(Locale.ROOT), bucket);
         }
-        return HttpResponse.ok(Map.of("tenant", tenant, "buckets", buckets)).contentType(MediaType.APPLICATION_JSON_TYPE);
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("tenant", tenant);
+        answer.put("buckets", buckets);
+        return HttpResponse.ok(answer).contentType(MediaType.APPLICATION_JSON_TYPE);
     }
 
     static void rateLimitHeaders(MutableHttpResponse<?> response, Decision decision) {

@@ -166,7 +166,10 @@ public class TenantRateLimiter implements AutoCloseable {
         try {
             BucketProxy bucket = redisBreaker.executeCallable(() -> sharedBucket(key, limit));
             long available = redisBreaker.executeCallable(bucket::getAvailableTokens);
-            return new Headroom(limit.rate(), limit.burst(), Math.min(limit.burst(), available), "redis");
+            // Tokens this gateway took ahead and has not handed out are still the tenant's.
+            Reservation reservation = reservations.get(key);
+            long reserved = reservation == null ? 0 : reservation.unused();
+            return new Headroom(limit.rate(), limit.burst(), Math.min(limit.burst(), available + reserved), "redis");
         } catch (Exception e) {
             Bucket fallback = local.get(key);
             return new Headroom(limit.rate(), limit.burst(), fallback == null ? (failOpen ? limit.burst() : -1)
@@ -249,6 +252,11 @@ public class TenantRateLimiter implements AutoCloseable {
                 return tokens;
             }
             return -1;
+        }
+
+        /** Reserved tokens not handed out yet (0 once the reservation is older than the TTL). */
+        synchronized long unused() {
+            return nanos.getAsLong() - since < RESERVATION_TTL_NANOS ? tokens : 0;
         }
 
         synchronized void add(long n, long sharedLeft) {

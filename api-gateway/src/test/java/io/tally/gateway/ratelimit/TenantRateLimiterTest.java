@@ -54,6 +54,25 @@ class TenantRateLimiterTest {
     }
 
     @Test
+    void peekingShowsTheHeadroomWithoutTakingAnything() {
+        RedisClusterClient redis = client(TestStack.infrastructure().redisUris());
+        GatewayConfig roomy = new GatewayConfig(null, null, "http://127.0.0.1:1", "http://127.0.0.1:1", "http://127.0.0.1:1",
+            "http://127.0.0.1:1", 1, 10, 1, 100, null, true, Duration.ofSeconds(1), 10, Duration.ofSeconds(1), 1000, 2000);
+        try (TenantRateLimiter limiter = new TenantRateLimiter(() -> redis, roomy, new SimpleMeterRegistry(), TimeSource.SYSTEM)) {
+            String tenant = "p" + UUID.randomUUID().toString().substring(0, 8);
+            TenantRateLimiter.Headroom fresh = limiter.peek(tenant, Limits.Kind.QUERY);
+            assertEquals(new TenantRateLimiter.Headroom(1, 100, 100, "redis"), fresh);
+            assertEquals(fresh, limiter.peek(tenant, Limits.Kind.QUERY), "a peek takes nothing");
+            assertTrue(limiter.take(tenant, Limits.Kind.QUERY, 30).allowed());
+            // 30 taken (and a chunk reserved ahead, still the tenant's): 70 left, refilling at 1 per second.
+            long left = limiter.peek(tenant, Limits.Kind.QUERY).remaining();
+            assertTrue(left >= 70 && left <= 72, "left " + left);
+        } finally {
+            redis.shutdown();
+        }
+    }
+
+    @Test
     void reservingTokensAheadNeverAdmitsMoreThanTheSharedLimit() {
         RedisClusterClient redis = client(TestStack.infrastructure().redisUris());
         GatewayConfig roomy = new GatewayConfig(null, null, "http://127.0.0.1:1", "http://127.0.0.1:1", "http://127.0.0.1:1",
