@@ -209,7 +209,7 @@ async function rulePage(id) {
       const results = await call('GET', `/api/v1/rules/${enc(id)}/results` + (newest ? `?from=${enc(newest.start)}` : ''));
       view.facts(results.body);
     } catch { /* shown by the socket state or the next poll */ }
-    if (polling) setTimeout(poll, rule.status === 'active' ? 5000 : 1000);
+    if (polling) setTimeout(poll, rule.status === 'active' ? 2000 : 1000);
   };
   setTimeout(poll, 1000);
 

@@ -71,7 +71,7 @@ class ConsoleIT {
         // As root and on a closed network: no sandbox, no background connections (they are refused many at a time).
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-            "--window-size=1366,1000", "--user-data-dir=" + profile);
+            "--window-size=1366,1250", "--user-data-dir=" + profile);
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(executable("chromedriver")))
             .usingAnyFreePort().withLogFile(Fleet.LOGS.resolve("chromedriver.log").toFile()).build();
         browser = new ChromeDriver(service, options);
@@ -154,7 +154,8 @@ class ConsoleIT {
         assertTrue(results.contains("\"events\":6") && (results.contains("\"points\":60.0") || results.contains("\"points\":60")), results);
         assertTrue(present(By.cssSelector("[data-testid=series] canvas")), "the time series is drawn");
         await("late events shown", () -> text(By.cssSelector("[data-testid=late-events]")).equals("late events 0"));
-        Files.createDirectories(ARTEFACTS);
+        await("the watermark the updates do not carry, from results", () -> !text(By.cssSelector("[data-testid=live-status]")).contains("none yet"));
+        ((JavascriptExecutor) browser).executeScript("document.activeElement.blur(); window.scrollTo(0, 0);");
         Path shot = screenshot("console.png");
         assertTrue(Files.size(shot) > 10_000, "a screenshot of the live page");
 
