@@ -3,6 +3,7 @@ package io.tally.system;
 import io.micronaut.core.type.Argument;
 import io.micronaut.serde.ObjectMapper;
 import io.tally.devstack.Deadline;
+import io.tally.testinfra.OpenApiContract;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -283,8 +284,7 @@ class ConsoleIT {
     /** Whether the document has {@code method} on a path template matching {@code path}. */
     private static boolean documents(Map<String, Map<String, Object>> paths, String method, String path) {
         for (var template : paths.entrySet()) {
-            String regex = "\\Q" + template.getKey().replaceAll("\\{[^}]+}", "\\\\E[^/]+\\\\Q") + "\\E";
-            if (path.matches(regex) && template.getValue().containsKey(method)) {
+            if (OpenApiContract.matches(template.getKey(), path) && template.getValue().containsKey(method)) {
                 return true;
             }
         }

@@ -6,6 +6,7 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Patch;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.http.annotation.Put;
+import org.junit.jupiter.api.Assertions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -73,6 +74,20 @@ public final class OpenApiContract {
             }
         }
         return routes;
+    }
+
+    /** Fails naming every public route of {@code controllers} that docs/openapi.yaml lacks. */
+    public static void assertDocumented(Class<?>... controllers) throws IOException {
+        Set<String> routes = controllerRoutes(controllers);
+        Assertions.assertFalse(routes.isEmpty(), "no public routes in " + List.of(controllers));
+        Set<String> undocumented = new TreeSet<>(routes);
+        undocumented.removeAll(documentedOperations());
+        Assertions.assertEquals(Set.of(), undocumented, "routes " + routes + " not all in docs/openapi.yaml");
+    }
+
+    /** Whether {@code path} is an instance of the path template {@code template} ({@code /api/v1/rules/{id}}). */
+    public static boolean matches(String template, String path) {
+        return path.matches("\\Q" + template.replaceAll("\\{[^}]+}", "\\\\E[^/]+\\\\Q") + "\\E");
     }
 
     private static String uri(String value, String uri) {
