@@ -112,6 +112,14 @@ class ConsoleIT {
         // A rule with two mistakes: each error shows by its field, and nothing is created.
         browser.findElement(By.linkText("New rule")).click();
         await("the rule form", () -> present(By.cssSelector("input[data-pointer='/window/size']")));
+        // Keyboard and screen readers: every control of the form has a name, and Tab reaches them in order.
+        assertEquals(List.of(), ((JavascriptExecutor) browser).executeScript(
+            "return [...document.querySelectorAll('main input, main select, main textarea, main button')]"
+                + ".filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())"
+                + ".map(e => e.outerHTML);"), "controls without an accessible name");
+        browser.findElement(By.cssSelector("input[data-pointer='/name']")).click();
+        browser.switchTo().activeElement().sendKeys(org.openqa.selenium.Keys.TAB);
+        assertEquals("/window/size", browser.switchTo().activeElement().getAttribute("data-pointer"), "Tab moves to the next field");
         type(By.cssSelector("input[data-pointer='/name']"), "Team leaderboard");
         type(By.cssSelector("input[data-pointer='/window/size']"), "one minute");
         type(By.cssSelector("input[data-pointer='/allowedLateness']"), "PT1M");
@@ -160,6 +168,33 @@ class ConsoleIT {
         Path shot = screenshot("console.png");
         assertTrue(Files.size(shot) > 10_000, "a screenshot of the live page");
 
+        // A saved dashboard (one query: the bears' group) shows the same live view, filtered.
+        HttpResponse<String> dashboard = send("POST", fleet.gateway("/api/v1/dashboards"), admin,
+            "{\"name\":\"Bears\",\"queries\":[{\"ruleId\":\"" + ruleId + "\",\"groups\":{\"attributes.team\":\"bears\"}}]}");
+        assertEquals(201, dashboard.statusCode(), dashboard.body());
+        browser.get(url("/console/#/dashboards"));
+        await("the dashboards list", () -> present(By.linkText("Bears")));
+        browser.findElement(By.linkText("Bears")).click();
+        await("the dashboard's leaderboard", () -> leaderboard().equals(List.of("bears=6")));
+        post(producer, events(minute, "bears", 1, 10));
+        await("the dashboard updated live", () -> leaderboard().equals(List.of("bears=7")));
+
+        // Edit: a backfill beyond the limits is refused by its field; a new name is saved as version 2 (If-Match).
+        browser.get(url("/console/#/rules/" + ruleId));
+        await("the rule's page", () -> present(By.linkText("Edit")));
+        browser.findElement(By.linkText("Edit")).click();
+        await("the editor with the rule", () -> present(By.cssSelector("input[data-pointer='/backfill']"))
+            && "Team leaderboard".equals(browser.findElement(By.cssSelector("input[data-pointer='/name']")).getAttribute("value")));
+        type(By.cssSelector("input[data-pointer='/name']"), "Team board");
+        type(By.cssSelector("input[data-pointer='/backfill']"), "P9D");
+        browser.findElement(By.xpath("//button[text()='Save as a new version']")).click();
+        await("the backfill error by its field", () -> !text(By.cssSelector("[data-error-for='/backfill']")).isEmpty());
+        assertTrue(send("GET", fleet.gateway("/api/v1/rules/" + ruleId), admin, null).body().contains("\"version\":1"), "nothing saved");
+        type(By.cssSelector("input[data-pointer='/backfill']"), "");
+        browser.findElement(By.xpath("//button[text()='Save as a new version']")).click();
+        await("version 2 on the rule's page", () -> text(By.tagName("h1")).equals("Team board")
+            && text(By.xpath("//dt[text()='Version']/following-sibling::dd[1]")).equals("2"));
+
         // The event tail shows the tenant's events as they arrive.
         browser.get(url("/console/#/events"));
         await("the tail following the log", () -> text(By.id("main")).contains("following since"));
@@ -176,6 +211,14 @@ class ConsoleIT {
         browser.get(url("/reference"));
         await("the reference", () -> text(By.tagName("h1")).startsWith("Tally public API"));
         assertTrue(browser.findElements(By.cssSelector("details.ref-op")).size() >= 17, "every operation and schema listed");
+
+        // Delete asks first, then the rule is gone.
+        browser.get(url("/console/#/rules/" + ruleId));
+        await("the rule's page", () -> present(By.xpath("//button[text()='Delete']")));
+        browser.findElement(By.xpath("//button[text()='Delete']")).click();
+        browser.switchTo().alert().accept();
+        await("the empty rules list", () -> text(By.id("main")).contains("No rules yet"));
+        assertEquals(404, send("GET", fleet.gateway("/api/v1/rules/" + ruleId), admin, null).statusCode());
 
         // Signing out forgets the session.
         browser.get(url("/console/#/rules"));
