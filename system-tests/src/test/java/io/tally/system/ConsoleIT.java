@@ -241,6 +241,16 @@ class ConsoleIT {
         browser.findElement(By.xpath("//button[text()='Sign in']")).click();
         await("the rules page", () -> text(By.id("main")).contains("No rules yet"));
         assertFalse(present(By.linkText("New rule")), "a viewer is not offered to create rules");
+        // Markup in a rule's name (another admin of the tenant wrote it) is shown as text, never run.
+        String hostile = "<img src=x onerror=\\\"window.__injected=1\\\">";
+        HttpResponse<String> created = send("POST", fleet.gateway("/api/v1/rules"), token(tenant, "admin"),
+            "{\"name\":\"" + hostile + "\",\"aggregations\":[{\"name\":\"n\",\"op\":\"count\"}],\"window\":{\"size\":\"PT1M\"}}");
+        assertEquals(201, created.statusCode(), created.body());
+        browser.navigate().refresh();
+        await("the rule listed", () -> present(By.cssSelector("[data-testid=rules] tr[data-rule]")));
+        assertEquals("<img src=x onerror=\"window.__injected=1\">", text(By.cssSelector("[data-testid=rules] tr[data-rule] a")));
+        assertTrue(browser.findElements(By.cssSelector("[data-testid=rules] img")).isEmpty(), "no element made of the name");
+        assertEquals(Boolean.FALSE, ((JavascriptExecutor) browser).executeScript("return window.__injected === 1;"));
         // A token the gateway refuses (signed with another secret) sends the console back to the sign-in page.
         String forged = token(tenant, "viewer");
         forged = forged.substring(0, forged.lastIndexOf('.') + 1) + "AAAA" + forged.substring(forged.lastIndexOf('.') + 5);
