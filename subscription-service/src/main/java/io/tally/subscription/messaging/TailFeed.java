@@ -147,7 +147,33 @@ public class TailFeed implements AutoCloseable {
         byTenant.values().forEach(tails -> tails.forEach(t -> t.following = true));
     }
 
+    /** Reads while anybody follows a tail; a failure (the broker away) is retried every few seconds meanwhile. */
     private void read() {
+        while (!done()) {
+            try {
+                readUntilDoneOrFailed();
+            } catch (RuntimeException e) {
+                synchronized (this) {
+                    positioned = false;
+                }
+                LOG.warn("Event tail: reading {} failed ({}); trying again in {} s", Topics.EVENTS, e.toString(), RETRY.toSeconds());
+                try {
+                    Thread.sleep(RETRY);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    synchronized (this) {
+                        reader = null;
+                    }
+                    return;
+                }
+            }
+        }
+        LOG.info("Event tail: nobody follows events any more; stopped reading {}", Topics.EVENTS);
+    }
+
+    private static final Duration RETRY = Duration.ofSeconds(3);
+
+    private void readUntilDoneOrFailed() {
         Map<String, Object> settings = KafkaClients.with(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ConsumerConfig.CLIENT_ID_CONFIG, "subscription-tail",
@@ -166,19 +192,17 @@ public class TailFeed implements AutoCloseable {
             partitions.forEach(consumer::position); // resolves the end now, not at the first poll
             positioned();
             LOG.info("Event tail: reading the end of {} ({} partitions) for {} tenant(s)", Topics.EVENTS, partitions.size(), byTenant.size());
-            while (!done()) {
+            while (!stopping()) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     deliver(record);
                 }
             }
-            LOG.info("Event tail: nobody follows events any more; stopped reading {}", Topics.EVENTS);
-        } catch (RuntimeException e) {
-            LOG.warn("Event tail: reading {} failed ({}); tails get nothing until they subscribe again", Topics.EVENTS, e.toString());
-            synchronized (this) {
-                reader = null;
-                positioned = false;
-            }
         }
+    }
+
+    /** Whether nobody follows a tail any more (the next {@link #done()} then ends the reader). */
+    private boolean stopping() {
+        return byTenant.isEmpty() || closed;
     }
 
     private void deliver(ConsumerRecord<byte[], byte[]> record) {
