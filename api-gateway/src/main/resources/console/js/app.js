@@ -10,9 +10,19 @@ const main = document.getElementById('main');
 const notice = document.getElementById('notice');
 let cleanup = [];
 
+// Each route renders one page; a page still waiting for an answer when the user moves on must not draw over the
+// next one: it checks that its generation is still the current one after each wait.
+let generation = 0;
+let rendered = null;
+
 function leave() {
   cleanup.forEach(f => { try { f(); } catch { /* already gone */ } });
   cleanup = [];
+  generation++;
+}
+
+function current(gen) {
+  return gen === generation;
 }
 
 function say(text, error) {
@@ -57,11 +67,13 @@ async function signInPage() {
     }
   });
   page('Sign in', tokenForm);
+  const gen = generation;
   try {
     await call('GET', '/console/dev-login');
   } catch {
     return; // not the local stack
   }
+  if (!current(gen)) return;
   const tenant = h('input', { id: 'dev-tenant', value: 'demo', autocomplete: 'off' });
   const tenantError = h('div', { class: 'field-error', id: 'dev-tenant-error' });
   const roles = ['admin', 'viewer', 'producer'].map(r => h('label', {}, h('input', { type: 'checkbox', value: r, checked: true }), r));
@@ -137,8 +149,10 @@ function newRulePage() {
 }
 
 async function editRulePage(id) {
+  const gen = generation;
   try {
     const { body: rule, headers } = await call('GET', '/api/v1/rules/' + enc(id));
+    if (!current(gen)) return;
     const etag = headers.get('ETag');
     page(`Edit ${rule.name || rule.id}`, ruleForm(rule, {
       submitLabel: 'Save as a new version',
@@ -149,18 +163,20 @@ async function editRulePage(id) {
       },
     }));
   } catch (e) {
-    page('Edit rule', errorCard(e));
+    if (current(gen)) page('Edit rule', errorCard(e));
   }
 }
 
 async function rulePage(id) {
+  const gen = generation;
   let rule;
   try {
     rule = (await call('GET', '/api/v1/rules/' + enc(id))).body;
   } catch (e) {
-    page('Rule', errorCard(e));
+    if (current(gen)) page('Rule', errorCard(e));
     return;
   }
+  if (!current(gen)) return;
   const statusBox = h('div', { class: 'card', 'data-testid': 'rule-status' });
   const view = new RuleView(rule.aggregations, `Live results of ${rule.name || rule.id}`, rule.window);
   const socketState = h('span', { class: 'hint', 'data-testid': 'socket' });
@@ -188,12 +204,25 @@ async function rulePage(id) {
     fill(statusBox, h('dl', { class: 'facts' }, facts));
     if (r.status === 'backfilling' && r.backfill) {
       const b = r.backfill;
-      add(statusBox, h('p', {}, `Backfilling: ${formatNumber(b.eventsRead)} records read`,
-        b.position ? `, up to ${formatTime(b.position)}` : '', b.estimatedSecondsLeft !== undefined ? `, about ${b.estimatedSecondsLeft} s left` : ''),
-      b.estimatedSecondsLeft !== undefined ? h('div', { class: 'progress', role: 'progressbar', 'aria-label': 'Backfill progress' },
-        h('div', { style: `width:${Math.min(100, 100 * b.eventsRead / Math.max(1, b.eventsRead + b.estimatedSecondsLeft * 1000))}%` })) : null);
+      // The share done: records read against those still to read at the rate seen since this page first saw it
+      // running (never shown going back).
+      const now = Date.now();
+      firstRead = firstRead || { eventsRead: b.eventsRead, at: now };
+      const rate = now > firstRead.at && b.eventsRead > firstRead.eventsRead
+        ? (b.eventsRead - firstRead.eventsRead) * 1000 / (now - firstRead.at) : null;
+      if (rate && b.estimatedSecondsLeft !== undefined) {
+        shownDone = Math.max(shownDone ?? 0, Math.min(99, Math.round(100 * b.eventsRead / (b.eventsRead + rate * b.estimatedSecondsLeft))));
+      }
+      const done = shownDone;
+      add(statusBox, h('p', { 'data-testid': 'backfill' }, `Backfilling: ${formatNumber(b.eventsRead)} records of the event log read`,
+        b.position ? `, up to ${formatTime(b.position)}` : '', b.estimatedSecondsLeft !== undefined ? `, about ${b.estimatedSecondsLeft} s left` : '',
+        done !== null ? ` (${done} %)` : ''),
+      done !== null ? h('div', { class: 'progress', role: 'progressbar', 'aria-label': 'Backfill progress', 'aria-valuemin': 0,
+        'aria-valuemax': 100, 'aria-valuenow': done }, h('div', { style: `width:${done}%` })) : null);
     }
   }
+  let firstRead = null;
+  let shownDone = null;
   showStatus(rule);
 
   // The status until the version serves (pending, backfilling), then the late events the updates do not carry.
@@ -240,14 +269,16 @@ async function dashboardsPage() {
 }
 
 async function dashboardPage(id) {
+  const gen = generation;
   let dashboard;
   try {
     dashboard = (await call('GET', '/api/v1/dashboards/' + enc(id))).body;
   } catch (e) {
-    page('Dashboard', errorCard(e));
+    if (current(gen)) page('Dashboard', errorCard(e));
     return;
   }
   const rules = await Promise.all(dashboard.queries.map(q => call('GET', '/api/v1/rules/' + enc(q.ruleId)).then(a => a.body).catch(() => null)));
+  if (!current(gen)) return;
   const views = dashboard.queries.map((q, i) => new RuleView(rules[i]?.aggregations || [],
     `${rules[i]?.name || q.ruleId}${q.groups ? ' · ' + groupLabel(q.groups) : ''}`, rules[i]?.window));
   const socketState = h('span', { class: 'hint' });
@@ -339,6 +370,7 @@ function limitsPage() {
 // ---- routing ----
 
 function route() {
+  rendered = location.hash;
   leave();
   if (location.hash.startsWith('#token=')) {
     // ./tally demo hands over a session this way (#token=…&go=/rules/…); the fragment never reaches a server.
@@ -380,5 +412,6 @@ window.addEventListener('tally:unauthorized', () => {
   signOut();
   route();
 });
-window.addEventListener('hashchange', route);
+// A navigation to the page already shown (a second hashchange for one change) does not draw it again.
+window.addEventListener('hashchange', () => { if (location.hash !== rendered) route(); });
 route();
