@@ -260,6 +260,13 @@ class ChartTest {
         Ingress ingress = of(resources, Ingress.class).getFirst();
         assertEquals("tally.acme.test", ingress.getSpec().getRules().getFirst().getHost());
         assertEquals("tally-gateway", ingress.getSpec().getRules().getFirst().getHttp().getPaths().getFirst().getBackend().getService().getName());
+        assertEquals(Set.of("/api", "/", "/console", "/reference", "/openapi.json", "/openapi.yaml"),
+            ingress.getSpec().getRules().getFirst().getHttp().getPaths().stream().map(p -> p.getPath()).collect(Collectors.toSet()),
+            "the API, the console and the reference reach the gateway");
+        assertTrue(ingress.getSpec().getRules().getFirst().getHttp().getPaths().stream()
+            .allMatch(p -> p.getBackend().getService().getName().equals("tally-gateway")));
+        Ingress apiOnly = of(render(t -> t.set("ingress.enabled", true).set("ingress.console", false)), Ingress.class).getFirst();
+        assertEquals(List.of("/api"), apiOnly.getSpec().getRules().getFirst().getHttp().getPaths().stream().map(p -> p.getPath()).toList());
         assertEquals("3600", ingress.getMetadata().getAnnotations().get("nginx.ingress.kubernetes.io/proxy-read-timeout"),
             "WebSocket-friendly timeouts");
         GenericKubernetesResource monitor = of(resources, GenericKubernetesResource.class).stream()
