@@ -263,6 +263,62 @@ class ConsoleIT {
     }
 
     @Test
+    void theEventTailSamplesOnlyTheTenantsOwnEventsAndAccountsForEveryOne() throws Exception {
+        String tenant = "tail-" + UUID.randomUUID().toString().substring(0, 6);
+        String other = "tail-" + UUID.randomUUID().toString().substring(0, 6);
+        Instant minute = Instant.now().truncatedTo(ChronoUnit.MINUTES);
+        try (Socket socket = Socket.open(Socket.ws(fleet.gateway("/api/v1/subscriptions")), token(tenant, "viewer"), 0)) {
+            socket.send("{\"op\":\"tail\",\"id\":\"u\",\"ruleId\":\"r\"}");
+            assertEquals("/ruleId", socket.next(WAIT).get("pointer"));
+            for (String id : List.of("t1", "t2", "t3", "t4")) {
+                socket.send("{\"op\":\"tail\",\"id\":\"" + id + "\"}");
+            }
+            Set<String> following = new LinkedHashSet<>();
+            while (following.size() < 4) {
+                Map<String, Object> message = socket.next(WAIT);
+                assertEquals("tailing", message.get("type"), String.valueOf(message));
+                following.add((String) message.get("id"));
+            }
+            socket.send("{\"op\":\"tail\",\"id\":\"t1\"}");
+            assertEquals(409, ((Number) socket.next(WAIT).get("status")).intValue(), "an id names one tail");
+            socket.send("{\"op\":\"tail\",\"id\":\"t5\"}");
+            assertEquals(429, ((Number) socket.next(WAIT).get("status")).intValue(), "four tails per socket");
+
+            // 60 of the tenant's events at once and 10 of another tenant's: each tail accounts for exactly the 60, as
+            // events sent (at most 25 per message) or skipped.
+            post(token(other, "producer"), events(minute, "others", 10, 1));
+            post(token(tenant, "producer"), events(minute, "ours", 60, 1));
+            Map<String, long[]> seen = new java.util.HashMap<>();
+            boolean complete = Deadline.in(WAIT).await(() -> {
+                try {
+                    for (Map<String, Object> message : socket.drain()) {
+                        assertEquals("events", message.get("type"), String.valueOf(message));
+                        @SuppressWarnings("unchecked")
+                        List<Map<String, Object>> events = (List<Map<String, Object>>) message.get("events");
+                        assertTrue(events.size() <= 25, "at most 25 per message");
+                        events.forEach(e -> assertTrue(((String) e.get("id")).startsWith("ours-"), "only the tenant's own: " + e));
+                        long[] counts = seen.computeIfAbsent((String) message.get("id"), k -> new long[2]);
+                        counts[0] += events.size();
+                        counts[1] += ((Number) message.get("skipped")).longValue();
+                    }
+                    return seen.size() == 4 && seen.values().stream().allMatch(c -> c[0] + c[1] >= 60);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, Duration.ofMillis(100));
+            assertTrue(complete, "every tail accounted for the 60 events: " + seen.keySet());
+            for (long[] counts : seen.values()) {
+                assertEquals(60, counts[0] + counts[1], "sent + skipped");
+                assertTrue(counts[0] >= 25, "a sample was sent: " + counts[0]);
+            }
+            socket.send("{\"op\":\"unsubscribe\",\"id\":\"t1\"}");
+            assertEquals("unsubscribed", socket.next(WAIT).get("type"));
+            System.out.printf("Event tail: 60 events at once → each of 4 tails sent %d and counted %d as skipped%n",
+                seen.get("t2")[0], seen.get("t2")[1]);
+        }
+    }
+
+    @Test
     void theOpenApiDocumentAndTheGatewayAgreeRouteByRoute() throws Exception {
         HttpResponse<String> root = send("GET", fleet.gateway("/"), null, null);
         assertEquals(303, root.statusCode());
