@@ -44,6 +44,13 @@ function statusBadge(rule) {
   return h('span', { class: 'badge ' + rule.status, 'data-testid': 'status' }, rule.status);
 }
 
+/** The page's live socket, its state and the errors sent on it shown in {@code el}. */
+function liveSocketShownIn(el) {
+  const socket = new LiveSocket((state, detail) => { el.textContent = state + (detail ? ` (${detail})` : ''); });
+  socket.showError = message => { el.textContent = `error ${message.status}: ${message.detail}`; };
+  return socket;
+}
+
 // ---- sign in ----
 
 async function signInPage() {
@@ -242,11 +249,11 @@ async function rulePage(id) {
   };
   setTimeout(poll, 1000);
 
-  const socket = new LiveSocket((state, detail) => { socketState.textContent = state + (detail ? ` (${detail})` : ''); });
+  const socket = liveSocketShownIn(socketState);
   socket.subscribe('rule', { ruleId: id }, message => {
     if (message.type === 'snapshot') view.snapshot(message);
     else if (message.type === 'update') view.update(message.windows, message.version);
-    else if (message.type === 'error') socketState.textContent = `error ${message.status}: ${message.detail}`;
+    else if (message.type === 'error') socket.showError(message);
   });
   cleanup.push(() => { polling = false; socket.close(); view.destroy(); });
 }
@@ -291,7 +298,7 @@ async function dashboardPage(id) {
     }
     return by;
   };
-  const socket = new LiveSocket((state, detail) => { socketState.textContent = state + (detail ? ` (${detail})` : ''); });
+  const socket = liveSocketShownIn(socketState);
   socket.subscribe('dashboard', { dashboardId: id }, message => {
     if (message.type === 'snapshot') {
       const by = split(message.windows);
@@ -299,7 +306,7 @@ async function dashboardPage(id) {
     } else if (message.type === 'update') {
       for (const [i, windows] of split(message.windows)) views[i]?.update(windows, message.version);
     } else if (message.type === 'error') {
-      socketState.textContent = `error ${message.status}: ${message.detail}`;
+      socket.showError(message);
     }
   });
   cleanup.push(() => { socket.close(); views.forEach(v => v.destroy()); });
@@ -317,9 +324,9 @@ function tailPage() {
   const pause = h('button', { type: 'button', class: 'quiet', onclick: () => { paused = !paused; pause.textContent = paused ? 'Resume' : 'Pause'; } }, 'Pause');
   page('Event tail', h('p', { class: 'muted' }, 'The tenant\'s events as the event log takes them (a sample when they come faster than a screen can show). ',
     'Socket: ', state), h('div', { class: 'actions' }, pause, counts), h('div', { class: 'card' }, lines));
-  const socket = new LiveSocket((s, detail) => { state.textContent = s + (detail ? ` (${detail})` : ''); });
+  const socket = liveSocketShownIn(state);
   socket.subscribe('tail', { op: 'tail' }, message => {
-    if (message.type === 'error') { state.textContent = `error ${message.status}: ${message.detail}`; return; }
+    if (message.type === 'error') { socket.showError(message); return; }
     if (message.type === 'tailing') { state.textContent = `following since ${new Date().toLocaleTimeString()}`; return; }
     if (message.type !== 'events') return;
     skipped += message.skipped || 0;
