@@ -176,12 +176,15 @@ final class EnginePhase {
             HttpResponse.BodyHandlers.ofString()).body();
         Map<String, Object> phases = new TreeMap<>();
         for (String line : metrics.split("\n")) {
-            if (line.startsWith("tally_aggregation_flush") && line.contains("_seconds_sum{")) {
+            double value = line.startsWith("tally_aggregation_flush") ? Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) : 0;
+            if (line.startsWith("tally_aggregation_flush_phase_seconds_sum")) {
                 int at = line.indexOf("phase=\"");
-                String phase = at < 0 ? line.substring(0, line.indexOf('{')) : line.substring(at + 7, line.indexOf('"', at + 7));
-                phases.put(phase, round2(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))));
-            } else if (line.startsWith("tally_aggregation_flush_seconds_count{")) {
-                phases.put("flushes", Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+                phases.put(line.substring(at + 7, line.indexOf('"', at + 7)), round2(value));
+            } else if (line.startsWith("tally_aggregation_flush_seconds_sum")) {
+                // From each batch's cut to its flush complete (the time its events waited is not in it).
+                phases.put("cutToComplete", round2(value));
+            } else if (line.startsWith("tally_aggregation_flush_seconds_count")) {
+                phases.put("flushes", value);
             }
         }
         return phases;

@@ -264,8 +264,8 @@ final class ScaleOutPhase {
         }
     }
 
-    /** Redis's own counters of one node: CPU seconds (user + system) and the microseconds spent in EVALSHA. */
-    private record NodeStats(double cpuSeconds, long scriptMicros) {
+    /** Redis's own counters of one node: CPU seconds (user + system), the microseconds spent in EVALSHA, and in each command. */
+    private record NodeStats(double cpuSeconds, long scriptMicros, Map<String, Long> commandMicros) {
 
         static NodeStats of(String cpu, String commands) {
             double used = 0;
@@ -275,13 +275,18 @@ final class ScaleOutPhase {
                 }
             }
             long micros = 0;
+            Map<String, Long> byCommand = new HashMap<>();
             for (String line : commands.split("\r?\n")) {
-                if (line.startsWith("cmdstat_evalsha:") || line.startsWith("cmdstat_eval:")) {
+                if (line.startsWith("cmdstat_")) {
                     int at = line.indexOf("usec=");
-                    micros += Long.parseLong(line.substring(at + 5, line.indexOf(',', at)));
+                    long usec = Long.parseLong(line.substring(at + 5, line.indexOf(',', at)));
+                    byCommand.put(line.substring("cmdstat_".length(), line.indexOf(':')), usec);
+                    if (line.startsWith("cmdstat_evalsha:") || line.startsWith("cmdstat_eval:")) {
+                        micros += usec;
+                    }
                 }
             }
-            return new NodeStats(used, micros);
+            return new NodeStats(used, micros, byCommand);
         }
     }
 
@@ -338,9 +343,12 @@ final class ScaleOutPhase {
         Map<String, NodeStats> redisAtEnd = nodeStats(redis);
         double redisCpu = 0;
         long scripts = 0;
+        Map<String, Long> commandMicros = new HashMap<>();
         for (var e : redisAtEnd.entrySet()) {
             NodeStats s = redisAtStart.get(e.getKey());
             redisCpu += e.getValue().cpuSeconds() - (s == null ? 0 : s.cpuSeconds());
+            e.getValue().commandMicros().forEach((command, usec) -> commandMicros.merge(command,
+                usec - (s == null ? 0 : s.commandMicros().getOrDefault(command, 0L)), Long::sum));
         }
         List<Map<String, Object>> perMaster = new ArrayList<>();
         for (RedisClusterNode master : masters) {
@@ -364,6 +372,11 @@ final class ScaleOutPhase {
         measured.put("aggregationCpuSecondsPerMillionEvents", round2(jvm / events * 1e6));
         measured.put("redisCpuSecondsPerMillionEvents", round2(redisCpu / events * 1e6));
         measured.put("masters", perMaster);
+        // Where Redis spent its command time (every node, replicas' replicated writes included), busiest first.
+        Map<String, Object> byCommand = new LinkedHashMap<>();
+        commandMicros.entrySet().stream().filter(c -> c.getValue() > 0).sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8)
+            .forEach(c -> byCommand.put(c.getKey(), round2(c.getValue() / 1e6 / events * 1e6)));
+        measured.put("redisCommandSecondsPerMillionEvents", byCommand);
         return measured;
     }
 

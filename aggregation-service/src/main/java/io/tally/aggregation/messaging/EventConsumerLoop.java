@@ -480,7 +480,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         long phase = time.nanos();
         publishLate(prepared.late());
         phase = lap("late", phase);
-        inFlight = new InFlight(prepared, writer.applyAsync(prepared.folds(), states), phase);
+        inFlight = new InFlight(prepared, writer.applyAsync(prepared.folds(), states, true), phase);
         batchEvents.record(prepared.cut().events());
     }
 
@@ -507,7 +507,7 @@ public class EventConsumerLoop implements ApplicationEventListener<ServerStartup
         Settlement settlement = Settlement.of(folds, outcomes, states, poison);
         quarantine(prepared.batch(), settlement.quarantines(), prepared.cut().started().toEpochMilli());
         phase = lap("quarantine", phase);
-        writer.persistPartitions(folds);
+        writer.persistWatermarks(folds);
         phase = lap("persist", phase);
         // Nothing is announced, kept or committed before a replica holds it: a failover could still take it back.
         writer.completeFlush(folds, config.minReplicas(), config.replicaTimeout());

@@ -151,7 +151,7 @@ record ApplyScript(String[] keys, byte[][] args) {
     private static final byte[] AVG_COUNT = utf8(StateKeys.SEP + "n");
 
     private static byte[] number(long n) {
-        return Long.toString(n).getBytes(StandardCharsets.US_ASCII);
+        return AsciiNumbers.of(n);
     }
 
     private static byte[] number(double n) {

@@ -52,6 +52,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
 
 /**
  * Writes folded batches to Redis Cluster. Each rule's delta goes in one Lua script that checks and
@@ -190,7 +191,7 @@ public class FencedRedisWriter {
     }
 
     private static byte[] number(long n) {
-        return Long.toString(n).getBytes(StandardCharsets.US_ASCII);
+        return AsciiNumbers.of(n);
     }
 
     private static long parseLong(byte[] text) {
@@ -215,12 +216,15 @@ public class FencedRedisWriter {
         }
 
         private final Map<Integer, Map<String, List<Part>>> pending;
+        /** The dedup index's writes of the batch's new ids, sent after the scripts ({@link #applyAsync(List, Map, boolean)}). */
+        private final List<CompletableFuture<?>> kept;
         private final CompletableFuture<Void> all;
 
-        private Applying(Map<Integer, Map<String, List<Part>>> pending) {
+        private Applying(Map<Integer, Map<String, List<Part>>> pending, List<CompletableFuture<?>> kept) {
             this.pending = pending;
-            this.all = CompletableFuture.allOf(pending.values().stream().flatMap(byRule -> byRule.values().stream()).flatMap(List::stream)
-                .map(Part::reply).toArray(CompletableFuture[]::new));
+            this.kept = kept;
+            this.all = CompletableFuture.allOf(Stream.concat(pending.values().stream().flatMap(byRule -> byRule.values().stream())
+                .flatMap(List::stream).map(Part::reply), kept.stream()).toArray(CompletableFuture[]::new));
         }
 
         /** Whether every script has its reply. */
@@ -242,21 +246,32 @@ public class FencedRedisWriter {
 
         /** Waits for every reply (at most the writer's timeout each), whatever they say: before the batch is dropped and read again. */
         public void awaitQuietly() {
-            pending.values().stream().flatMap(byRule -> byRule.values().stream()).flatMap(List::stream).forEach(p -> {
-                try {
-                    p.reply().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } catch (Exception e) {
-                    // what it said does not matter any more: the batch is read again from where Redis holds it
-                }
-            });
+            Stream.concat(pending.values().stream().flatMap(byRule -> byRule.values().stream()).flatMap(List::stream).map(Part::reply),
+                kept.stream()).forEach(reply -> {
+                    try {
+                        reply.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } catch (Exception e) {
+                        // what it said does not matter any more: the batch is read again from where Redis holds it
+                    }
+                });
         }
 
-        /** Each rule shard's outcome, as {@link #apply} returns them. */
+        /**
+         * Each rule shard's outcome, as {@link #apply} returns them, once the batch's new ids are in the dedup index too
+         * (a failure there fails the flush, as a script's does).
+         */
         public Map<Integer, Map<String, ApplyOutcome>> outcomes() {
             Map<Integer, Map<String, ApplyOutcome>> outcomes = new HashMap<>();
             StateStoreException failure = null;
+            for (CompletableFuture<?> ids : kept) {
+                try {
+                    await(ids);
+                } catch (StateStoreException e) {
+                    failure = failure == null ? e : failure;
+                }
+            }
             for (var p : pending.entrySet()) {
                 Map<String, ApplyOutcome> byRule = new HashMap<>();
                 for (var r : p.getValue().entrySet()) {
@@ -297,6 +312,17 @@ public class FencedRedisWriter {
      * The fences expected are those in {@code states} now: the batch before must have been settled.
      */
     public Applying applyAsync(List<PartitionFold> folds, Map<Integer, PartitionState> states) {
+        return applyAsync(folds, states, false);
+    }
+
+    /**
+     * As {@link #applyAsync(List, Map)}; with {@code keepIds}, the folds' new ids go to the dedup index right behind the
+     * scripts, in the same pipeline, so Redis keeps them while the engine folds the next batch instead of in a round trip
+     * of their own after the scripts answered. Keeping them before knowing the scripts' outcomes is safe: an id is kept
+     * with the offset of its first sighting, and an id found at its own offset is that event read again (counted), not a
+     * duplicate — whether its batch was applied, refused and folded again, or read again after a failure.
+     */
+    public Applying applyAsync(List<PartitionFold> folds, Map<Integer, PartitionState> states, boolean keepIds) {
         Map<Integer, Map<String, List<Applying.Part>>> pending = new LinkedHashMap<>();
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
@@ -320,7 +346,7 @@ public class FencedRedisWriter {
             }
             pending.put(fold.partition(), byRule);
         }
-        return new Applying(pending);
+        return new Applying(pending, keepIds ? keepIds(folds) : List.of());
     }
 
     private static ApplyOutcome outcome(CompletableFuture<List<Object>> future) {
@@ -383,11 +409,11 @@ public class FencedRedisWriter {
 
 
     /**
-     * Persists what recovery needs after the rule scripts: the watermarks each batch left ({@link PartitionFold#watermarks()})
-     * and its new ids with their offsets.
+     * Sends the folds' new ids to the dedup index, each with the offset it was first seen at, without waiting: one
+     * script per partition, tenant and generation (the ids and the generation's expiry in one step).
      */
-    public void persistPartitions(List<PartitionFold> folds) {
-        List<Future<?>> pending = new ArrayList<>();
+    private List<CompletableFuture<?>> keepIds(List<PartitionFold> folds) {
+        List<CompletableFuture<?>> pending = new ArrayList<>();
         long now = time.millis();
         for (PartitionFold fold : folds) {
             int partition = fold.partition();
@@ -396,15 +422,29 @@ public class FencedRedisWriter {
                 for (Map.Entry<DedupHorizon.Generation, Map<String, Long>> ids : byTenant.getValue().entrySet()) {
                     DedupHorizon.Generation generation = ids.getKey();
                     String key = StateKeys.dedup(partition, tenant, generation.widthMillis(), generation.index());
-                    List<byte[]> args = new ArrayList<>(1 + 2 * ids.getValue().size());
-                    args.add(number(now + DedupHorizon.keyLifetimeMillis(generation.widthMillis())));
-                    ids.getValue().forEach((id, offset) -> {
-                        args.add(utf8(id));
-                        args.add(number(offset));
-                    });
-                    pending.add(KEEP_IDS.run(bytes(), ScriptOutputType.INTEGER, new String[] {key}, args.toArray(byte[][]::new)));
+                    byte[][] args = new byte[1 + 2 * ids.getValue().size()][];
+                    args[0] = AsciiNumbers.of(now + DedupHorizon.keyLifetimeMillis(generation.widthMillis()));
+                    int at = 1;
+                    for (Map.Entry<String, Long> id : ids.getValue().entrySet()) {
+                        args[at++] = utf8(id.getKey());
+                        args[at++] = AsciiNumbers.of(id.getValue());
+                    }
+                    pending.add(KEEP_IDS.run(bytes(), ScriptOutputType.INTEGER, new String[] {key}, args));
                 }
             }
+        }
+        return pending;
+    }
+
+    /**
+     * Persists the watermarks each batch left ({@link PartitionFold#watermarks()}) once its scripts are settled (a
+     * watermark raised before its batch is applied would make that batch's own events look late if it is read again),
+     * and when each tenant was last seen on the partition.
+     */
+    public void persistWatermarks(List<PartitionFold> folds) {
+        List<Future<?>> pending = new ArrayList<>();
+        long now = time.millis();
+        for (PartitionFold fold : folds) {
             Map<String, Long> watermarks = fold.watermarks();
             if (!watermarks.isEmpty()) {
                 List<byte[]> args = new ArrayList<>(1 + 2 * watermarks.size() + 2 * fold.tenants().size());
@@ -419,7 +459,7 @@ public class FencedRedisWriter {
                     args.add(seenAt);
                 }
                 pending.add(RAISE_WATERMARKS.run(bytes(), ScriptOutputType.INTEGER,
-                    new String[] {StateKeys.watermarks(partition), StateKeys.lastSeen(partition)}, args.toArray(byte[][]::new)));
+                    new String[] {StateKeys.watermarks(fold.partition()), StateKeys.lastSeen(fold.partition())}, args.toArray(byte[][]::new)));
             }
         }
         pending.forEach(FencedRedisWriter::await);

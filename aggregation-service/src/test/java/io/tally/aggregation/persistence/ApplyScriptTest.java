@@ -262,11 +262,12 @@ class ApplyScriptTest {
     void keepsEveryIdOfALargeBatchWithItsOffsetAndTheGenerationsExpiry() {
         CompiledRule rule = rule("ids");
         PartitionState state = new PartitionState();
+        state.setFence(rule, -1);
         PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
         for (int i = 0; i < 1_500; i++) {
             fold.add(100 + i, event("id-" + i, 1, "u", "x"), DedupIndex.NONE, t -> List.of(rule));
         }
-        writer.persistPartitions(List.of(fold));
+        writer.applyAsync(List.of(fold), Map.of(3, state), true).outcomes();
         var generation = fold.newIds().get(tenant).keySet().iterator().next();
         String key = StateKeys.dedup(3, tenant, generation.widthMillis(), generation.index());
         assertEquals(1_500L, redis.hlen(key));
@@ -282,10 +283,10 @@ class ApplyScriptTest {
         PartitionState ahead = new PartitionState();
         ahead.advance(tenant, T0 + 5_000);
         PartitionFold fold = new PartitionFold(3, ahead, T0);
-        writer.persistPartitions(List.of(fold));
+        writer.persistWatermarks(List.of(fold));
         PartitionState zombie = new PartitionState();
         zombie.advance(tenant, T0);
-        writer.persistPartitions(List.of(new PartitionFold(3, zombie, T0)));
+        writer.persistWatermarks(List.of(new PartitionFold(3, zombie, T0)));
         assertEquals(Long.toString(T0 + 5_000), redis.hget(key, tenant));
     }
 
