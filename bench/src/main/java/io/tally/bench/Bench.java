@@ -110,7 +110,7 @@ public final class Bench {
         ServiceJar aggregation = ServiceJar.start(aggregationJar, aggregationPort, Map.of("TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap(),
             "TALLY_REDIS_URIS", stack.redisUris(), "TALLY_AGGREGATION_PORT", Integer.toString(aggregationPort),
             "TALLY_AGGREGATION_GROUP_ID", group, "TALLY_AGGREGATION_INSTANCE_ID", group), logs.resolve("aggregation.log"), false,
-            "-Xmx512m", "-XX:+UseParallelGC");
+            aggregationJvm());
         List<ServiceJar> services = new ArrayList<>(List.of(aggregation));
         try {
             double tally = EnginePhase.timeGroup(admin, group, Set.of(Topics.EVENTS), "Tally (1 aggregation instance)");
@@ -145,6 +145,15 @@ public final class Bench {
 
     static void step(String message) {
         System.out.printf("[%s] %s%n", TimeSource.SYSTEM.instant().toString().substring(11, 19), message);
+    }
+
+    /**
+     * The JVM options of the aggregation instances the benchmark starts: {@code TALLY_BENCH_AGGREGATION_JVM} (split at
+     * spaces), by default a 512 MiB heap with the parallel collector.
+     */
+    static String[] aggregationJvm() {
+        String options = System.getenv().getOrDefault("TALLY_BENCH_AGGREGATION_JVM", "-Xmx512m -XX:+UseParallelGC").strip();
+        return options.isEmpty() ? new String[0] : options.split("\\s+");
     }
 
     static double round2(double v) {

@@ -97,7 +97,7 @@ public final class EndToEndThroughput {
             System.out.println("aggregation instance log: " + log);
             ServiceJar aggregation = ServiceJar.start(jar, port, Map.of("TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap(),
                 "TALLY_REDIS_URIS", stack.redisUris(), "TALLY_AGGREGATION_PORT", Integer.toString(port),
-                "TALLY_AGGREGATION_GROUP_ID", group, "TALLY_AGGREGATION_INSTANCE_ID", group), log, false, "-Xmx512m", "-XX:+UseParallelGC");
+                "TALLY_AGGREGATION_GROUP_ID", group, "TALLY_AGGREGATION_INSTANCE_ID", group), log, false, Bench.aggregationJvm());
             try {
                 long[] firstCommit = {0};
                 long[] committed = {0};

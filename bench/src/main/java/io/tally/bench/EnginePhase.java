@@ -185,6 +185,11 @@ final class EnginePhase {
                 phases.put("cutToComplete", round2(value));
             } else if (line.startsWith("tally_aggregation_flush_seconds_count")) {
                 phases.put("flushes", value);
+            } else if (line.startsWith("tally_redis_script_seconds_sum")) {
+                // Each apply script from sent to answered (a flush's scripts run side by side, so these add up to more).
+                phases.put("scriptLatencySum", round2(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))));
+            } else if (line.startsWith("tally_redis_script_seconds_count")) {
+                phases.put("scripts", Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
             }
         }
         return phases;

@@ -36,6 +36,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -130,7 +131,7 @@ final class ScaleOutPhase {
                         jars.add(ServiceJar.start(aggregationJar, port, Map.of("TALLY_KAFKA_BOOTSTRAP", stack.kafkaBootstrap(),
                                 "TALLY_REDIS_URIS", stack.redisUris(), "TALLY_AGGREGATION_PORT", Integer.toString(port),
                                 "TALLY_AGGREGATION_GROUP_ID", group, "TALLY_AGGREGATION_INSTANCE_ID", group + "-" + i),
-                            logs.resolve("aggregation-hot-" + instances + "-" + i + ".log"), false, "-Xmx512m", "-XX:+UseParallelGC"));
+                            logs.resolve("aggregation-hot-" + instances + "-" + i + ".log"), false, Bench.aggregationJvm()));
                     }
                     Map<String, Object> measured = time(admin, group, before, after, jars, redis, masters,
                         instances + " aggregation instance" + (instances == 1 ? "" : "s"));
@@ -223,6 +224,7 @@ final class ScaleOutPhase {
                 if (!caughtUp) {
                     throw new IllegalStateException("the aggregation did not catch up with " + CAUGHT_UP_LOAD + " events/s in 60 s");
                 }
+                masters(redis).forEach(node -> redis.getConnection(node.getNodeId()).sync().slowlogReset());
                 for (int i = 0; i < FRESHNESS_SAMPLES; i++) {
                     String category = "probe-" + ruleId + "-" + i;
                     long now = TimeSource.SYSTEM.millis();
@@ -249,7 +251,39 @@ final class ScaleOutPhase {
         m.put("caughtUpLoadEventsPerSec", CAUGHT_UP_LOAD);
         m.put("freshnessP50Ms", Bench.pct(sorted, 50));
         m.put("freshnessP99Ms", Bench.pct(sorted, 99));
+        m.put("redisSlowCommandsWhileProbing", slowCommands(redis));
         return m;
+    }
+
+    /** The masters of the cluster now. */
+    private static List<RedisClusterNode> masters(StatefulRedisClusterConnection<String, String> redis) {
+        return redis.getPartitions().getPartitions().stream().filter(n -> n.is(RedisClusterNode.NodeFlag.UPSTREAM) && !n.getSlots().isEmpty()).toList();
+    }
+
+    /**
+     * What Redis's slow log holds on the masters (commands over its threshold, 10 ms by default): per command (a script
+     * by its first words) how many and their longest, in ms. A command over the threshold holds its master that long.
+     */
+    private static Map<String, String> slowCommands(StatefulRedisClusterConnection<String, String> redis) {
+        Map<String, long[]> byCommand = new TreeMap<>();
+        for (RedisClusterNode master : masters(redis)) {
+            for (Object entry : redis.getConnection(master.getNodeId()).sync().slowlogGet(128)) {
+                if (entry instanceof List<?> e && e.size() > 3 && e.get(3) instanceof List<?> args && !args.isEmpty()) {
+                    String command = String.valueOf(args.getFirst()).toLowerCase(Locale.ROOT);
+                    if (command.startsWith("eval") && args.size() > 1) {
+                        command += " " + String.valueOf(args.get(1)).lines().findFirst().orElse("").strip();
+                        command = command.substring(0, Math.min(command.length(), 60));
+                    }
+                    long micros = ((Number) e.get(2)).longValue();
+                    long[] seen = byCommand.computeIfAbsent(command, c -> new long[2]);
+                    seen[0]++;
+                    seen[1] = Math.max(seen[1], micros);
+                }
+            }
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        byCommand.forEach((command, seen) -> out.put(command, seen[0] + " (longest " + seen[1] / 1000 + " ms)"));
+        return out;
     }
 
     /** Publishes a rule version on tally.rules (null: deletes the rule). */
