@@ -7,12 +7,11 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import io.lettuce.core.cluster.models.partitions.Partitions;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
-import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
-import io.lettuce.core.codec.StringCodec;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -27,6 +26,7 @@ import io.tally.fold.RuleDelta;
 import io.tally.model.StateKeys;
 import io.tally.model.TenantQuotas;
 import io.tally.model.TimeSource;
+import io.tally.redis.TextKeysByteValues;
 import io.tally.results.LuaScript;
 import io.tally.results.RuleShards;
 import io.tally.results.SlotTags;
@@ -75,10 +75,10 @@ public class FencedRedisWriter {
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     /**
-     * Keys as text, values as bytes: a batch's scripts carry hundreds of thousands of arguments, and
-     * Lettuce writes a byte array straight into the request where a string costs a scratch buffer each.
+     * Keys as text, values as bytes, each written straight into the request: a batch's scripts carry hundreds of thousands
+     * of arguments.
      */
-    private static final RedisCodec<String, byte[]> BYTES = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+    private static final RedisCodec<String, byte[]> BYTES = TextKeysByteValues.INSTANCE;
 
     private final Timer applyScript;
     private final Provider<RedisClusterClient> client;
@@ -774,16 +774,26 @@ public class FencedRedisWriter {
 
     private static List<RedisClusterNode> masters(Partitions topology) {
         List<RedisClusterNode> masters = topology.getPartitions().stream()
-            .filter(n -> n.is(RedisClusterNode.NodeFlag.UPSTREAM) && !n.is(RedisClusterNode.NodeFlag.FAIL) && !n.getSlots().isEmpty()).toList();
+            .filter(n -> n.is(RedisClusterNode.NodeFlag.UPSTREAM) && !n.is(RedisClusterNode.NodeFlag.FAIL) && !n.hasNoSlots()).toList();
         if (masters.isEmpty()) {
             throw new StateStoreException("no Redis master serves any slot (the cluster is failing over)");
         }
         return masters;
     }
 
+    /** A master's lowest slot (without {@link RedisClusterNode#getSlots()}, which lists every slot it has, each flush). */
+    private static int firstSlot(RedisClusterNode master) {
+        for (int slot = 0; slot < SlotHash.SLOT_COUNT; slot++) {
+            if (master.hasSlot(slot)) {
+                return slot;
+            }
+        }
+        throw new StateStoreException("Redis master " + master.getUri() + " serves no slot (the cluster is changing)");
+    }
+
     /** The applied-marks hash of a master: on its first slot, so a promoted replica (same slots) has the same one. */
     private static String marksKey(RedisClusterNode master) {
-        return "tally:applied:{" + SlotTags.tagOf(master.getSlots().getFirst()) + "}";
+        return "tally:applied:{" + SlotTags.tagOf(firstSlot(master)) + "}";
     }
 
     /**

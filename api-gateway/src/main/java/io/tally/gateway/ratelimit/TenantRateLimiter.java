@@ -14,13 +14,11 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.codec.ByteArrayCodec;
-import io.lettuce.core.codec.RedisCodec;
-import io.lettuce.core.codec.StringCodec;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tally.gateway.config.GatewayConfig;
 import io.tally.model.TimeSource;
+import io.tally.redis.TextKeysByteValues;
 import io.tally.telemetry.Observed;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Provider;
@@ -325,7 +323,7 @@ public class TenantRateLimiter implements AutoCloseable {
         if (p == null) {
             synchronized (this) {
                 if (proxies == null) {
-                    connection = client.get().connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
+                    connection = client.get().connect(TextKeysByteValues.INSTANCE);
                     proxies = Bucket4jLettuce.casBasedBuilder(connection)
                         .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(10)))
                         .build();
