@@ -73,6 +73,32 @@ end
 
 -- First pass: which group each 'G' writes to (quota), and the type of every key the writes will touch.
 local first = 11 + 3 * n
+-- A window whose groups cannot reach the quota even if every group of this batch is new to it ("roomy") needs no
+-- look-up per group: a group is new to it when its event count, incremented in the second pass, equals this batch's.
+local roomy = {}       -- window index -> true when no group of this batch can overflow it
+if quota > 0 then
+  local groupsIn = {}
+  local i = first
+  while i <= #ARGV do
+    local op = ARGV[i]
+    if op == 'G' then
+      local w = tonumber(ARGV[i + 1])
+      groupsIn[w] = (groupsIn[w] or 0) + 1
+      i = i + 3
+    elseif op == 'H' then
+      i = i + 3 + tonumber(ARGV[i + 2])
+    elseif op == 'T' then
+      i = i + 5
+    else
+      i = i + 3
+    end
+  end
+  for w, batchGroups in pairs(groupsIn) do
+    if tonumber(redis.call('HGET', KEYS[2 + w], COUNT) or '0') + batchGroups <= quota then
+      roomy[w] = true
+    end
+  end
+end
 local groups = {}      -- op position -> the group written
 local added = {}       -- window index -> groups added by this batch
 local overflowed = {}  -- op position -> true when the group went to "__other__"
@@ -96,7 +122,7 @@ while i <= #ARGV do
   if op == 'G' then
     window = tonumber(ARGV[i + 1])
     group = ARGV[i + 2]
-    if quota > 0 and group ~= other and redis.call('HEXISTS', KEYS[2 + window], group .. SEP) == 0 then
+    if quota > 0 and group ~= other and not roomy[window] and redis.call('HEXISTS', KEYS[2 + window], group .. SEP) == 0 then
       local count = added[window]
       if count == nil then
         count = tonumber(redis.call('HGET', KEYS[2 + window], COUNT) or '0')
@@ -185,7 +211,10 @@ while i <= #ARGV do
     local field = group .. SEP .. ARGV[i + 1]
     local value = ARGV[i + 2]
     if op == 'i' then
-      redis.call('HINCRBY', key, field, value)
+      local total = redis.call('HINCRBY', key, field, value)
+      if ARGV[i + 1] == '' and roomy[window] and group ~= other and total == tonumber(value) then
+        redis.call('HINCRBY', key, COUNT, 1)  -- the group's event count starts here: it is new to the window
+      end
     elseif op == 'f' then
       -- Redis adds in long double, so a sum can pass the largest double (readers would see infinity), and fails
       -- beyond long double (having written nothing): either way the sum is held at the largest double.

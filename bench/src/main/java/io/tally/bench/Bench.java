@@ -149,10 +149,12 @@ public final class Bench {
 
     /**
      * The JVM options of the aggregation instances the benchmark starts: {@code TALLY_BENCH_AGGREGATION_JVM} (split at
-     * spaces), by default a 512 MiB heap with the parallel collector.
+     * spaces), by default a 1 GiB heap (as the Flink baseline's) with the parallel collector and most of it young: a
+     * batch's records, folds and scripts live while the next one is read, and a small young generation copies them from
+     * collection to collection (with a 95 MB eden: 44 young collections, 3.1 s of pauses in a 12 s run).
      */
     static String[] aggregationJvm() {
-        String options = System.getenv().getOrDefault("TALLY_BENCH_AGGREGATION_JVM", "-Xmx512m -XX:+UseParallelGC").strip();
+        String options = System.getenv().getOrDefault("TALLY_BENCH_AGGREGATION_JVM", "-Xms1g -Xmx1g -Xmn640m -XX:+UseParallelGC").strip();
         return options.isEmpty() ? new String[0] : options.split("\\s+");
     }
 

@@ -148,10 +148,12 @@ class ChartTest {
             assertTrue(container.getImage().endsWith("tally/tally-" + (service.equals("gateway") ? "api-gateway" : service + "-service") + ":0.1.0-SNAPSHOT"),
                 container.getImage());
             Map<String, String> env = container.getEnv().stream().collect(Collectors.toMap(e -> e.getName(), e -> String.valueOf(e.getValue())));
-            assertTrue(env.get("JAVA_TOOL_OPTIONS").startsWith("-Xmx"), service);
+            assertTrue(env.get("JAVA_TOOL_OPTIONS").matches("-Xms(\\w+) -Xmx\\1 -XX:\\+ExitOnOutOfMemoryError .*"), env.get("JAVA_TOOL_OPTIONS"));
             assertTrue(env.containsKey("TALLY_INTERNAL_KEY"), service);
         });
         Container aggregation = pods.get("aggregation").getSpec().getContainers().getFirst();
+        assertEquals("-Xms512m -Xmx512m -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp -XX:+UseParallelGC -XX:NewRatio=1",
+            aggregation.getEnv().stream().filter(e -> e.getName().equals("JAVA_TOOL_OPTIONS")).findFirst().orElseThrow().getValue());
         assertEquals("metadata.name", aggregation.getEnv().stream().filter(e -> e.getName().equals("TALLY_AGGREGATION_INSTANCE_ID"))
             .findFirst().orElseThrow().getValueFrom().getFieldRef().getFieldPath());
         assertEquals(6, of(resources, Service.class).size());

@@ -415,6 +415,42 @@ class ApplyScriptTest {
         assertTrue(redis.pttl(StateKeys.window(tenant, rule.id(), 1, T0) + ":of") > 0, "the overflow estimate expires with its window");
     }
 
+    /** Applies one batch of events (one per geo, offsets from {@code offset}) with a quota of {@code groups} groups per window. */
+    private PartitionFold batch(FencedRedisWriter writer, CompiledRule rule, PartitionState state, long offset, String... geos) {
+        PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
+        for (int i = 0; i < geos.length; i++) {
+            fold.add(offset + i, new Event(tenant, rule.id() + "-" + offset + "-" + i, "c", T0 + 1_000, null, geos[i], 1.0,
+                Map.of("user", "u", "team", "x"), null), DedupIndex.NONE, t -> List.of(rule));
+        }
+        assertTrue(writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":" + rule.id()).applied());
+        state.setFence(rule, fold.lastOffset());
+        return fold;
+    }
+
+    @Test
+    void aWindowCountsEachOfItsGroupsOnceWhetherOrNotTheBatchCouldReachTheQuota() {
+        CompiledRule rule = rule("groups");
+        FencedRedisWriter limited = new FencedRedisWriter(() -> client,
+            io.tally.model.TenantQuotas.parse(new io.tally.model.TenantQuotas.Quota(100, 10_000, 1440), tenant + "=groups:4"));
+        PartitionState state = new PartitionState();
+        state.setFence(rule, -1);
+        String groups = SEP + "g";
+        // Room for every group of the batch (0 + 2 <= 4): new groups are known by their first event count.
+        batch(limited, rule, state, 10, "US", "DE", "US");
+        assertEquals("2", window(rule).get(groups));
+        // Still room (2 + 2 <= 4): US is not new, FR is.
+        batch(limited, rule, state, 20, "US", "FR");
+        assertEquals("3", window(rule).get(groups));
+        // No room for all (3 + 3 > 4): each group looked up; JP takes the last place, BR goes to __other__.
+        batch(limited, rule, state, 30, "DE", "JP", "BR");
+        assertEquals("4", window(rule).get(groups));
+        assertEquals("2", window(rule).get("[\"DE\"]" + SEP));
+        assertEquals("1", window(rule).get("[\"JP\"]" + SEP));
+        assertEquals("1", window(rule).get("[\"__other__\"]" + SEP));
+        assertEquals(null, window(rule).get("[\"BR\"]" + SEP));
+        assertEquals("3", window(rule).get(GROUP + SEP), "US: two events in the first batch, one in the second");
+    }
+
     @Test
     void aTopkKeepsABoundedSketchThatHoldsTheFrequentValues() {
         CompiledRule rule = rule("sketch");
