@@ -1,6 +1,9 @@
 package io.tally.bench;
 
 import com.sun.management.OperatingSystemMXBean;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.tally.devstack.Ports;
 import io.tally.devstack.StackConfig;
 import io.tally.model.Event;
@@ -112,8 +115,12 @@ public final class Bench {
             "TALLY_AGGREGATION_GROUP_ID", group, "TALLY_AGGREGATION_INSTANCE_ID", group), logs.resolve("aggregation.log"), false,
             aggregationJvm());
         List<ServiceJar> services = new ArrayList<>(List.of(aggregation));
-        try {
+        RedisClusterClient redisClient = RedisClusterClient.create(List.of(stack.redisUris().split(",")).stream().map(RedisURI::create).toList());
+        try (StatefulRedisClusterConnection<String, String> redis = redisClient.connect()) {
+            Map<String, ScaleOutPhase.NodeStats> redisBefore = ScaleOutPhase.nodeStats(redis);
             double tally = EnginePhase.timeGroup(admin, group, Set.of(Topics.EVENTS), "Tally (1 aggregation instance)");
+            Map<String, Object> byCommand = ScaleOutPhase.commandSecondsPerMillion(redisBefore, ScaleOutPhase.nodeStats(redis), backlog);
+            results.put("tally.redisCommandSecondsPerMillionEvents", byCommand);
             double tallyRate = backlog / tally;
             String exact = EnginePhase.checkTally(stack, tenant, truth);
             step(String.format("Tally: %,.0f events/s over %,d records; results %s", tallyRate, backlog, exact));
@@ -121,6 +128,7 @@ public final class Bench {
             Map<String, Object> phases = EnginePhase.flushPhases(aggregationPort);
             results.put("tally.flushSecondsByPhase", phases);
             step("  where the aggregation's time went (s per flush phase): " + phases);
+            step("  where Redis's time went (command seconds per million events): " + byCommand);
             results.put("tally.exact", exact.equals("EXACT"));
 
             Path state = Files.createTempDirectory("tally-kstreams");
@@ -140,6 +148,7 @@ public final class Bench {
             LivePhase.live(stack, root, logs, services, results, quick);
         } finally {
             services.forEach(ServiceJar::close);
+            redisClient.shutdown();
         }
     }
 

@@ -299,7 +299,7 @@ final class ScaleOutPhase {
     }
 
     /** Redis's own counters of one node: CPU seconds (user + system), the microseconds spent in EVALSHA, and in each command. */
-    private record NodeStats(double cpuSeconds, long scriptMicros, Map<String, Long> commandMicros) {
+    record NodeStats(double cpuSeconds, long scriptMicros, Map<String, Long> commandMicros) {
 
         static NodeStats of(String cpu, String commands) {
             double used = 0;
@@ -324,7 +324,7 @@ final class ScaleOutPhase {
         }
     }
 
-    private static Map<String, NodeStats> nodeStats(StatefulRedisClusterConnection<String, String> redis) {
+    static Map<String, NodeStats> nodeStats(StatefulRedisClusterConnection<String, String> redis) {
         Map<String, NodeStats> stats = new LinkedHashMap<>();
         for (RedisClusterNode node : redis.getPartitions().getPartitions()) {
             var sync = redis.getConnection(node.getNodeId()).sync();
@@ -377,12 +377,9 @@ final class ScaleOutPhase {
         Map<String, NodeStats> redisAtEnd = nodeStats(redis);
         double redisCpu = 0;
         long scripts = 0;
-        Map<String, Long> commandMicros = new HashMap<>();
         for (var e : redisAtEnd.entrySet()) {
             NodeStats s = redisAtStart.get(e.getKey());
             redisCpu += e.getValue().cpuSeconds() - (s == null ? 0 : s.cpuSeconds());
-            e.getValue().commandMicros().forEach((command, usec) -> commandMicros.merge(command,
-                usec - (s == null ? 0 : s.commandMicros().getOrDefault(command, 0L)), Long::sum));
         }
         List<Map<String, Object>> perMaster = new ArrayList<>();
         for (RedisClusterNode master : masters) {
@@ -406,12 +403,26 @@ final class ScaleOutPhase {
         measured.put("aggregationCpuSecondsPerMillionEvents", round2(jvm / events * 1e6));
         measured.put("redisCpuSecondsPerMillionEvents", round2(redisCpu / events * 1e6));
         measured.put("masters", perMaster);
-        // Where Redis spent its command time (every node, replicas' replicated writes included), busiest first.
+        measured.put("redisCommandSecondsPerMillionEvents", commandSecondsPerMillion(redisAtStart, redisAtEnd, events));
+        return measured;
+    }
+
+    /**
+     * Where Redis spent its command time between two readings of every node (replicas' replicated writes included; a
+     * script's time includes the commands it calls, which are also counted on their own), seconds per million events,
+     * the eight busiest commands first.
+     */
+    static Map<String, Object> commandSecondsPerMillion(Map<String, NodeStats> before, Map<String, NodeStats> after, long events) {
+        Map<String, Long> commandMicros = new HashMap<>();
+        after.forEach((node, end) -> {
+            NodeStats start = before.get(node);
+            end.commandMicros().forEach((command, usec) -> commandMicros.merge(command,
+                usec - (start == null ? 0 : start.commandMicros().getOrDefault(command, 0L)), Long::sum));
+        });
         Map<String, Object> byCommand = new LinkedHashMap<>();
         commandMicros.entrySet().stream().filter(c -> c.getValue() > 0).sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8)
             .forEach(c -> byCommand.put(c.getKey(), round2(c.getValue() / 1e6 / events * 1e6)));
-        measured.put("redisCommandSecondsPerMillionEvents", byCommand);
-        return measured;
+        return byCommand;
     }
 
     /** Compares the hot rule's results, read as the query service reads them (every shard, merged), with the truth. */
