@@ -25,13 +25,23 @@
 -- incremented by every applied batch, so a reader that reads it atomically with values knows exactly what they hold.
 local SEP = '\31'
 local COUNT = SEP .. 'g'
+-- Keys outside KEYS (distinct and topk sketches, overflow estimates) that do not exist yet: this script creates them and
+-- gives them their window's expiry, which never changes for a key, so a key that exists has it already.
+local fresh = {}
 local function wrongType(key, wanted)
   local t = redis.call('TYPE', key)['ok']
-  return t ~= 'none' and t ~= wanted
+  if t == 'none' then
+    fresh[key] = true
+    return false
+  end
+  return t ~= wanted
 end
 local function badHll(key)
   if wrongType(key, 'string') then
     return true
+  end
+  if fresh[key] then
+    return false
   end
   local valid = redis.pcall('PFCOUNT', key)
   return type(valid) == 'table' and valid['err'] ~= nil
@@ -169,7 +179,7 @@ while i <= #ARGV do
 end
 
 -- Second pass: the writes.
-local expiring = {}  -- keys outside KEYS written here -> their window's expiry
+local expiring = {}  -- keys outside KEYS this script creates -> their window's expiry
 i = first
 while i <= #ARGV do
   local op = ARGV[i]
@@ -181,7 +191,9 @@ while i <= #ARGV do
     if overflowed[i] then
       local spill = key .. ':of'
       redis.call('PFADD', spill, ARGV[i + 2])
-      expiring[spill] = ARGV[10 + window]
+      if fresh[spill] then
+        expiring[spill] = ARGV[10 + window]
+      end
     elseif new[i] then
       redis.call('HINCRBY', key, COUNT, 1)
     end
@@ -190,7 +202,9 @@ while i <= #ARGV do
     local count = tonumber(ARGV[i + 2])
     local key = prefix .. placeOf(gAt) .. ARGV[i + 1]
     redis.call('PFADD', key, unpack(ARGV, i + 3, i + 2 + count))
-    expiring[key] = ARGV[10 + window]
+    if fresh[key] then
+      expiring[key] = ARGV[10 + window]
+    end
     i = i + 3 + count
   elseif op == 'T' then
     local key = tprefix .. placeOf(gAt) .. ARGV[i + 1]
@@ -204,7 +218,9 @@ while i <= #ARGV do
       local lowest = redis.call('ZPOPMIN', key)
       redis.call('ZADD', key, tonumber(lowest[2]) + count, value)
     end
-    expiring[key] = ARGV[10 + window]
+    if fresh[key] then
+      expiring[key] = ARGV[10 + window]
+    end
     i = i + 5
   else
     local key = KEYS[2 + window]

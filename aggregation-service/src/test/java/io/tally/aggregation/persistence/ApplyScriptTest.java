@@ -129,10 +129,19 @@ class ApplyScriptTest {
         assertEquals(2.0, redis.zscore(top, "\"lakers\""));
         assertEquals(1.0, redis.zscore(top, "\"celtics\""));
         assertTrue(redis.pttl(top) > 0, "the topk sketch expires with its window");
-        assertEquals(2L, redis.pfcount(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d")));
+        String distinct = StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d");
+        assertEquals(2L, redis.pfcount(distinct));
+        assertTrue(redis.pttl(distinct) > 0, "the distinct sketch expires with its window");
         assertEquals("12", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
         long ttl = redis.pttl(StateKeys.meta(tenant, rule.id()));
         assertTrue(ttl > Duration.ofDays(1).toMillis() && ttl <= rule.metaTtlMillis(), "meta ttl " + ttl);
+        // A later batch writes the sketches that exist already: they keep their window's expiry (set once, when created).
+        long left = redis.pttl(distinct);
+        assertEquals(new ApplyOutcome(1, 2), apply(rule, state, 20, event("d", 1, "u3", "knicks")));
+        assertEquals(3L, redis.pfcount(distinct));
+        assertEquals(1.0, redis.zscore(top, "\"knicks\""));
+        assertTrue(redis.pttl(distinct) > 0 && redis.pttl(distinct) <= left, "the distinct sketch keeps its expiry");
+        assertTrue(redis.pttl(top) > 0 && redis.pttl(top) <= left, "the topk sketch keeps its expiry");
     }
 
     @Test
