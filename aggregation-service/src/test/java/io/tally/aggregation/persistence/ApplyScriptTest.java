@@ -380,11 +380,16 @@ class ApplyScriptTest {
         assertTrue(FencedRedisWriter.isPoison("WRONGTYPE Operation against a key holding the wrong kind of value"));
     }
 
+    /** A writer for which this test's tenant may keep {@code groups} groups per window. */
+    private FencedRedisWriter writerWithGroupQuota(int groups) {
+        return new FencedRedisWriter(() -> client,
+            io.tally.model.TenantQuotas.parse(new io.tally.model.TenantQuotas.Quota(100, 10_000, 1440), tenant + "=groups:" + groups));
+    }
+
     @Test
     void groupsBeyondTheTenantsQuotaAreCountedInOtherAndReported() {
         CompiledRule rule = rule("quota");
-        FencedRedisWriter limited = new FencedRedisWriter(() -> client,
-            io.tally.model.TenantQuotas.parse(new io.tally.model.TenantQuotas.Quota(100, 10_000, 1440), tenant + "=groups:2"));
+        FencedRedisWriter limited = writerWithGroupQuota(2);
         PartitionState state = new PartitionState();
         state.setFence(rule, -1);
         PartitionFold first = new PartitionFold(3, state, T0 + 60_000);
@@ -424,7 +429,7 @@ class ApplyScriptTest {
         assertTrue(redis.pttl(StateKeys.window(tenant, rule.id(), 1, T0) + ":of") > 0, "the overflow estimate expires with its window");
     }
 
-    /** Applies one batch of events (one per geo, offsets from {@code offset}) with a quota of {@code groups} groups per window. */
+    /** Applies one batch of events (one per geo, offsets from {@code offset}) with {@code writer}; moves the fence past it. */
     private PartitionFold batch(FencedRedisWriter writer, CompiledRule rule, PartitionState state, long offset, String... geos) {
         PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
         for (int i = 0; i < geos.length; i++) {
@@ -439,8 +444,7 @@ class ApplyScriptTest {
     @Test
     void aWindowCountsEachOfItsGroupsOnceWhetherOrNotTheBatchCouldReachTheQuota() {
         CompiledRule rule = rule("groups");
-        FencedRedisWriter limited = new FencedRedisWriter(() -> client,
-            io.tally.model.TenantQuotas.parse(new io.tally.model.TenantQuotas.Quota(100, 10_000, 1440), tenant + "=groups:4"));
+        FencedRedisWriter limited = writerWithGroupQuota(4);
         PartitionState state = new PartitionState();
         state.setFence(rule, -1);
         String groups = SEP + "g";

@@ -3,6 +3,7 @@ package io.tally.devstack;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -67,12 +68,16 @@ public final class ServiceProcess implements Component {
         checkPorts();
         // A class-data-sharing archive per service, written on the first run: later starts load faster.
         Path cds = config.stateDir().resolve("cds").resolve(spec.name() + ".jsa");
-        List<String> command = List.of(Jvm.javaExecutable(),
+        List<String> command = new ArrayList<>(List.of(Jvm.javaExecutable(),
             "-Xms32m", "-Xmx" + config.env().getOrDefault("TALLY_" + envName() + "_HEAP", spec.heap()),
             "-XX:+UseSerialGC", "-Xss512k", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED",
             "-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=" + cds, "-Xlog:cds=off", "-Xlog:cds+dynamic=off",
-            "-Dmicronaut.environments=local",
-            "-jar", jar.toString());
+            "-Dmicronaut.environments=local"));
+        if (spec.name().equals("aggregation-service")) {
+            // Half the heap young: a batch's records, folds and scripts live while the next is read (docs/SCALING.md).
+            command.add("-XX:NewRatio=1");
+        }
+        command.addAll(List.of("-jar", jar.toString()));
         process.start(command, environment(), config.home());
     }
 
