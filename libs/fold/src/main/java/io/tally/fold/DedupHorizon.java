@@ -8,11 +8,13 @@ import java.util.concurrent.TimeUnit;
 /**
  * How long a tenant's event ids are remembered on a partition, and where. The contract counts an id once while
  * any window of it is open, whatever its category, time or other fields: a window of an event at time t is
- * open while the partition's watermark is below {@code t + size + lateness} (the tenant's horizon), and the
- * watermark had reached at least t when the id was first seen there. So ids are kept in generations of the
- * watermark at arrival, each as wide as the horizon rounded up to a {@link #LADDER} step: an id is looked up
- * in the current and the previous generation, which hold every id that arrived within one width before —
- * at least the horizon — and memory holds at most two generations of ids (plus the expiry margin).
+ * open while the partition's watermark is below {@code t + size + lateness} (the tenant's horizon). An id is kept
+ * in the generation of the watermark its event leaves, {@code a = max(watermark before, t)}, each generation as
+ * wide as the horizon rounded up to a {@link #LADDER} step; a later copy is looked up from the watermark before
+ * it, {@code w}, in w's generation and the one before. While a window of the first event is open,
+ * {@code a <= w < t + horizon <= a + width}, so those two generations hold it; and memory holds at most two
+ * generations of ids (plus the expiry margin). (Kept at the watermark before its event instead, an id that moved a
+ * watermark hours old would sit in a generation no later look-up reaches.)
  */
 public final class DedupHorizon {
 

@@ -102,11 +102,13 @@ public final class PartitionFold {
             return;
         }
         ids.put(e.id(), offset);
-        long before = state.watermark(e.tenant());
-        long width = widths.computeIfAbsent(e.tenant(), t -> DedupHorizon.widthFor(ActiveRules.horizonMillis(rules)));
-        DedupHorizon.Generation generation = DedupHorizon.generation(before == Long.MIN_VALUE ? e.timeMillis() : before, width);
-        newIds.computeIfAbsent(e.tenant(), t -> new HashMap<>()).computeIfAbsent(generation, g -> new HashMap<>()).put(e.id(), offset);
         long watermark = state.advance(e.tenant(), e.timeMillis());
+        // Kept in the generation of the watermark this event leaves: its own time when it moved the watermark on. Not the
+        // watermark before it, which may be hours old for a tenant quiet here: later look-ups, made from the watermark
+        // now, would not reach that generation and would count a copy of this event again.
+        long width = widths.computeIfAbsent(e.tenant(), t -> DedupHorizon.widthFor(ActiveRules.horizonMillis(rules)));
+        DedupHorizon.Generation generation = DedupHorizon.generation(watermark, width);
+        newIds.computeIfAbsent(e.tenant(), t -> new HashMap<>()).computeIfAbsent(generation, g -> new HashMap<>()).put(e.id(), offset);
         boolean late = false;
         for (CompiledRule first : rules) {
             if (!first.matches(e)) {

@@ -105,9 +105,24 @@ class PartitionFoldTest {
         PartitionFold fold = fold(List.of(r), event("a", T0), event("b", T0 + 16 * 60_000), event("c", T0 + 2_000));
         long width = 15 * 60_000;
         var generations = fold.newIds().get("acme");
-        // "a" arrived first (at its own time), "b" at the watermark T0, "c" at the watermark T0 + 16 min.
-        assertEquals(Map.of("a", 100L, "b", 101L), generations.get(DedupHorizon.generation(T0, width)));
-        assertEquals(Map.of("c", 102L), generations.get(DedupHorizon.generation(T0 + 16 * 60_000, width)));
+        // "a" arrived first (at its own time), "b" moved the watermark to its own time, "c" arrived at that watermark.
+        assertEquals(Map.of("a", 100L), generations.get(DedupHorizon.generation(T0, width)));
+        assertEquals(Map.of("b", 101L, "c", 102L), generations.get(DedupHorizon.generation(T0 + 16 * 60_000, width)));
+    }
+
+    @Test
+    void anIdThatMovesAWatermarkHoursOldIsFoundByTheNextBatchsLookUps() {
+        CompiledRule r = CompiledRule.compile(rule("r", "PT1M", null, "PT10S", List.of(), null, agg("n", "count", null, null)));
+        long width = DedupHorizon.widthFor(70_000);
+        PartitionState quiet = new PartitionState();
+        quiet.restoreWatermark("acme", T0);
+        // The tenant was quiet here for three hours: its first event since moves the watermark far ahead.
+        PartitionFold first = new PartitionFold(3, quiet, T0 + 3 * 3_600_000L + 60_000);
+        first.add(100, event("x", T0 + 3 * 3_600_000L), DedupIndex.NONE, t -> List.of(r));
+        DedupHorizon.Generation kept = first.newIds().get("acme").keySet().iterator().next();
+        // A copy in the next batch is looked up from the watermark the first one left.
+        assertTrue(DedupHorizon.toCheck(quiet.watermark("acme"), new long[] {T0 + 3 * 3_600_000L + 5_000}, width).contains(kept),
+            "kept in " + kept);
     }
 
     @Test
