@@ -5,8 +5,8 @@
 -- folded with (windows closed up to it got nothing), ARGV[7] n = number of windows, ARGV[8] the tenant's quota of
 -- groups per window (0: none), ARGV[9] the group that takes the groups beyond it (the JSON array of "__other__"),
 -- ARGV[10] the prefix of the rule version's distinct keys, ARGV[11..10+n] each window's expiry (epoch ms),
--- ARGV[11+n..10+2n] each window's close time (end + allowed lateness), ARGV[11+2n..10+3n] each window's start;
--- then operations:
+-- ARGV[11+n..10+2n] each window's close time (end + allowed lateness), ARGV[11+2n..10+3n] each window's start,
+-- ARGV[11+3n..10+4n] how many groups ('G' operations) the batch has in each window; then operations:
 --   'G', window index (1-based), group JSON: the following operations are for this group of this window. A group
 --        new to the window while it already holds the quota of groups is counted in the "__other__" group instead,
 --        and added to the window's HyperLogLog of overflowed groups (window key .. ':of').
@@ -82,29 +82,13 @@ for w = 1, n do
 end
 
 -- First pass: which group each 'G' writes to (quota), and the type of every key the writes will touch.
-local first = 11 + 3 * n
+local first = 11 + 4 * n
 -- A window whose groups cannot reach the quota even if every group of this batch is new to it ("roomy") needs no
 -- look-up per group: a group is new to it when its event count, incremented in the second pass, equals this batch's.
 local roomy = {}       -- window index -> true when no group of this batch can overflow it
 if quota > 0 then
-  local groupsIn = {}
-  local i = first
-  while i <= #ARGV do
-    local op = ARGV[i]
-    if op == 'G' then
-      local w = tonumber(ARGV[i + 1])
-      groupsIn[w] = (groupsIn[w] or 0) + 1
-      i = i + 3
-    elseif op == 'H' then
-      i = i + 3 + tonumber(ARGV[i + 2])
-    elseif op == 'T' then
-      i = i + 5
-    else
-      i = i + 3
-    end
-  end
-  for w, batchGroups in pairs(groupsIn) do
-    if tonumber(redis.call('HGET', KEYS[2 + w], COUNT) or '0') + batchGroups <= quota then
+  for w = 1, n do
+    if tonumber(redis.call('HGET', KEYS[2 + w], COUNT) or '0') + tonumber(ARGV[10 + 3 * n + w]) <= quota then
       roomy[w] = true
     end
   end

@@ -176,7 +176,8 @@ final class EnginePhase {
             HttpResponse.BodyHandlers.ofString()).body();
         Map<String, Object> phases = new TreeMap<>();
         for (String line : metrics.split("\n")) {
-            double value = line.startsWith("tally_aggregation_flush") ? Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) : 0;
+            double value = line.startsWith("tally_aggregation_flush") || line.startsWith("tally_redis_script")
+                ? Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) : 0;
             if (line.startsWith("tally_aggregation_flush_phase_seconds_sum")) {
                 int at = line.indexOf("phase=\"");
                 phases.put(line.substring(at + 7, line.indexOf('"', at + 7)), round2(value));
@@ -187,9 +188,9 @@ final class EnginePhase {
                 phases.put("flushes", value);
             } else if (line.startsWith("tally_redis_script_seconds_sum")) {
                 // Each apply script from sent to answered (a flush's scripts run side by side, so these add up to more).
-                phases.put("scriptLatencySum", round2(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))));
+                phases.put("scriptLatencySum", round2(value));
             } else if (line.startsWith("tally_redis_script_seconds_count")) {
-                phases.put("scripts", Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+                phases.put("scripts", value);
             }
         }
         return phases;

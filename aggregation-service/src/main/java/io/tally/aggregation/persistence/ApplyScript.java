@@ -32,7 +32,8 @@ record ApplyScript(String[] keys, byte[][] args) {
      * KEYS fence, meta, then the windows; ARGV partition, expected fence, the batch's last offset, late events,
      * meta lifetime, the finality mark folded with, the number of windows, the tenant's quota of groups per window
      * (0 for a rule without dimensions: it has one group), the overflow group, the distinct-key prefix, each
-     * window's expiry, close time and start, then the operations (one {@code G} per group, its writes after it).
+     * window's expiry, close time, start and number of groups, then the operations (one {@code G} per group, its writes
+     * after it).
      */
     static ApplyScript encode(int partition, CompiledRule rule, String tag, String fenceKey, RuleDelta.Part delta, long expectedFence, long lastOffset,
                               long closedUpTo, int groupsPerWindow) {
@@ -40,6 +41,7 @@ record ApplyScript(String[] keys, byte[][] args) {
         List<byte[]> expiries = new ArrayList<>();
         List<byte[]> closes = new ArrayList<>();
         List<byte[]> starts = new ArrayList<>();
+        List<byte[]> groupCounts = new ArrayList<>();
         List<byte[]> ops = new ArrayList<>();
         RuleSpec.Aggregation[] aggregations = rule.ops();
         byte[][] names = new byte[aggregations.length][];
@@ -52,6 +54,7 @@ record ApplyScript(String[] keys, byte[][] args) {
             expiries.add(number(rule.expiresAt(start)));
             closes.add(number(start + rule.windows().sizeMillis() + rule.latenessMillis()));
             starts.add(number(start));
+            groupCounts.add(number(w.getValue().size()));
             byte[] window = number(windowKeys.size());
             for (Map.Entry<String, GroupDelta> g : w.getValue().entrySet()) {
                 GroupDelta d = g.getValue();
@@ -111,7 +114,7 @@ record ApplyScript(String[] keys, byte[][] args) {
             keys[2 + i] = windowKeys.get(i);
         }
         int dimensions = rule.groupDimensions().size();
-        List<byte[]> args = new ArrayList<>(10 + 3 * windowKeys.size() + ops.size());
+        List<byte[]> args = new ArrayList<>(10 + 4 * windowKeys.size() + ops.size());
         args.add(number(partition));
         args.add(number(expectedFence));
         args.add(number(lastOffset));
@@ -125,6 +128,7 @@ record ApplyScript(String[] keys, byte[][] args) {
         args.addAll(expiries);
         args.addAll(closes);
         args.addAll(starts);
+        args.addAll(groupCounts);
         args.addAll(ops);
         return new ApplyScript(keys, args.toArray(byte[][]::new));
     }
