@@ -11,6 +11,7 @@ import io.tally.model.Event;
 import io.tally.model.EventCodec;
 import io.tally.model.StateKeys;
 import io.tally.model.Topics;
+import io.tally.rule.StoredFields;
 import io.tally.testinfra.ServiceJar;
 import io.tally.testinfra.TestStack;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -172,7 +173,7 @@ class AggregationCrashIT {
                 }
                 String[] parts = field.split(String.valueOf(StateKeys.SEP), -1);
                 long[] counts = groups.computeIfAbsent(parts[0], g -> new long[2]);
-                if (parts[1].equals("events")) {
+                if (parts[1].equals(StoredFields.EVENTS)) {  // the group's event count, which its count reads
                     counts[0] = Long.parseLong(value);
                 } else if (parts[1].equals("total")) {
                     counts[1] = (long) Double.parseDouble(value);

@@ -10,6 +10,7 @@ import io.tally.model.EventCodec;
 import io.tally.model.StateKeys;
 import io.tally.model.TimeSource;
 import io.tally.model.Topics;
+import io.tally.rule.StoredFields;
 import io.tally.testinfra.ServiceJar;
 import io.tally.testinfra.TestStack;
 import org.apache.kafka.clients.admin.Admin;
@@ -135,7 +136,7 @@ public final class EndToEndThroughput {
             long total = 0;
             for (long w = base - 120_000; w < base + 1_700_000; w += windowMillis) {
                 for (var field : redis.sync().hgetall(StateKeys.window(tenant, "r", 1, w)).entrySet()) {
-                    if (field.getKey().endsWith(StateKeys.SEP + "events")) {
+                    if (field.getKey().endsWith(StateKeys.SEP + StoredFields.EVENTS)) {  // the group's event count: its count
                         total += Long.parseLong(field.getValue());
                     }
                 }

@@ -9,6 +9,7 @@ import io.tally.model.EventCodec;
 import io.tally.model.StateKeys;
 import io.tally.model.TimeSource;
 import io.tally.model.Topics;
+import io.tally.rule.StoredFields;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -138,7 +139,10 @@ final class EnginePhase {
         return (TimeSource.SYSTEM.nanos() - first[0]) / 1e9;
     }
 
-    /** Compares Tally's stored trending counts and revenue counts/sums with the ground truth. */
+    /**
+     * Compares Tally's stored trending counts and revenue counts/sums with the ground truth (a count is the group's event
+     * count, {@link StoredFields}).
+     */
     static String checkTally(StackConfig stack, String tenant, Truth truth) {
         RedisClusterClient client = RedisClusterClient.create(List.of(stack.redisUris().split(",")).stream().map(RedisURI::create).toList());
         try (var redis = client.connect()) {
@@ -146,7 +150,7 @@ final class EnginePhase {
             for (Map.Entry<Long, Map<String, Long>> w : truth.trending.entrySet()) {
                 Map<String, String> hash = redis.sync().hgetall(StateKeys.window(tenant, "trending", 1, w.getKey()));
                 for (Map.Entry<String, Long> c : w.getValue().entrySet()) {
-                    String stored = hash.get("[\"" + c.getKey() + "\"]" + sep + "events");
+                    String stored = hash.get("[\"" + c.getKey() + "\"]" + sep + StoredFields.EVENTS);
                     if (stored == null || Long.parseLong(stored) != c.getValue()) {
                         return "WRONG (trending " + Instant.ofEpochMilli(w.getKey()) + " " + c.getKey() + ": " + stored + " != " + c.getValue() + ")";
                     }
@@ -155,7 +159,7 @@ final class EnginePhase {
             for (Map.Entry<Long, Map<String, double[]>> w : truth.revenue.entrySet()) {
                 Map<String, String> hash = redis.sync().hgetall(StateKeys.window(tenant, "revenue", 1, w.getKey()));
                 for (Map.Entry<String, double[]> g : w.getValue().entrySet()) {
-                    String count = hash.get("[\"" + g.getKey() + "\"]" + sep + "events");
+                    String count = hash.get("[\"" + g.getKey() + "\"]" + sep + StoredFields.EVENTS);
                     String sum = hash.get("[\"" + g.getKey() + "\"]" + sep + "revenue");
                     if (count == null || Long.parseLong(count) != (long) g.getValue()[0]
                         || sum == null || Math.abs(Double.parseDouble(sum) - g.getValue()[1]) > 1e-6 * Math.max(1, g.getValue()[1])) {

@@ -15,6 +15,7 @@ import io.tally.model.StateKeys;
 import io.tally.model.TimeSource;
 import io.tally.model.Topics;
 import io.tally.results.RawWindow;
+import io.tally.results.ResultAssembler;
 import io.tally.results.RuleShards;
 import io.tally.results.RuleState;
 import io.tally.results.StateReader;
@@ -425,11 +426,18 @@ final class ScaleOutPhase {
         return byCommand;
     }
 
-    /** Compares the hot rule's results, read as the query service reads them (every shard, merged), with the truth. */
+    /**
+     * Compares the hot rule's results, read and assembled as the query service reads them (every shard, merged), with
+     * the truth: each group's count, rate, sum, average and maximum.
+     */
     private static String check(RedisClusterClient client, String tenant, String ruleId, int shards, Map<Long, Map<String, double[]>> truth) {
         RuleSpec spec = RuleSpec.of(new RuleRecord(tenant, ruleId, 1, null, null, List.of("category"), List.of(
-            new RuleRecord.Aggregation("events", "count", null, null), new RuleRecord.Aggregation("revenue", "sum", "value", null)),
+            new RuleRecord.Aggregation("events", "count", null, null), new RuleRecord.Aggregation("perSec", "rate", null, null),
+            new RuleRecord.Aggregation("revenue", "sum", "value", null), new RuleRecord.Aggregation("mean", "avg", "value", null),
+            new RuleRecord.Aggregation("top", "max", "value", null)),
             new RuleRecord.Window("PT1M", null), "PT10S", "PT2H", shards));
+        // Group keys are ["category"]: categories of the workload are plain words.
+        ResultAssembler assembler = new ResultAssembler(key -> List.of(key.substring(2, key.length() - 2)), json -> json);
         try (var connection = client.connect()) {
             StateReader reader = new StateReader(() -> connection, RuleState.Budget.NONE);
             List<Long> starts = new ArrayList<>(truth.keySet());
@@ -439,20 +447,29 @@ final class ScaleOutPhase {
             }
             Map<Long, RawWindow> windows = new HashMap<>();
             read.windows().forEach(w -> windows.put(w.start(), w));
-            String sep = String.valueOf(StateKeys.SEP);
             for (var w : truth.entrySet()) {
                 RawWindow stored = windows.get(w.getKey());
+                Map<String, Map<String, Object>> groups = new HashMap<>();
+                if (stored != null) {
+                    assembler.groups(spec, stored, Map.of()).forEach(g -> groups.put((String) g.group().get("category"), g.values()));
+                }
                 for (var g : w.getValue().entrySet()) {
-                    String group = "[\"" + g.getKey() + "\"]";
-                    String count = stored == null ? null : stored.fields().get(group + sep + "events");
-                    String sum = stored == null ? null : stored.fields().get(group + sep + "revenue");
-                    if (count == null || Long.parseLong(count) != (long) g.getValue()[0]
-                        || sum == null || Math.abs(Double.parseDouble(sum) - g.getValue()[1]) > 1e-6 * Math.max(1, g.getValue()[1])) {
-                        return "WRONG (" + w.getKey() + " " + g.getKey() + ": " + count + "/" + sum + " != " + g.getValue()[0] + "/" + g.getValue()[1] + ")";
+                    long events = (long) g.getValue()[0];
+                    double revenue = g.getValue()[1];
+                    Map<String, Object> values = groups.get(g.getKey());
+                    if (values == null || ((Number) values.get("events")).longValue() != events
+                        || !near((Double) values.get("perSec"), events / 60.0) || !near((Double) values.get("revenue"), revenue)
+                        || !near((Double) values.get("mean"), revenue / events) || values.get("top") == null) {
+                        return "WRONG (" + w.getKey() + " " + g.getKey() + ": " + values + " != " + events + " events, revenue " + revenue + ")";
                     }
                 }
             }
             return "EXACT";
         }
+    }
+
+    /** Whether a stored double equals the truth up to the rounding of adding in another order. */
+    private static boolean near(Double stored, double truth) {
+        return stored != null && Math.abs(stored - truth) <= 1e-6 * Math.max(1, Math.abs(truth));
     }
 }

@@ -5,6 +5,7 @@ import io.tally.fold.GroupDelta;
 import io.tally.fold.RuleDelta;
 import io.tally.model.StateKeys;
 import io.tally.rule.RuleSpec;
+import io.tally.rule.StoredFields;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -33,10 +34,11 @@ record ApplyScript(String[] keys, byte[][] args) {
      * meta lifetime, the finality mark folded with, the number of windows, the tenant's quota of groups per window
      * (0 for a rule without dimensions: it has one group), the overflow group, the distinct-key prefix, each
      * window's expiry, close time, start and number of groups, then the operations (one {@code G} per group, its writes
-     * after it).
+     * after it). A count, a rate and an average's sum beside a sum of its field are not written apart ({@link StoredFields})
+     * unless {@code ownFields} (as versions before that layout wrote, for their readers during a rolling upgrade).
      */
     static ApplyScript encode(int partition, CompiledRule rule, String tag, String fenceKey, RuleDelta.Part delta, long expectedFence, long lastOffset,
-                              long closedUpTo, int groupsPerWindow) {
+                              long closedUpTo, int groupsPerWindow, boolean ownFields) {
         List<String> windowKeys = new ArrayList<>();
         List<byte[]> expiries = new ArrayList<>();
         List<byte[]> closes = new ArrayList<>();
@@ -45,8 +47,11 @@ record ApplyScript(String[] keys, byte[][] args) {
         List<byte[]> ops = new ArrayList<>();
         RuleSpec.Aggregation[] aggregations = rule.ops();
         byte[][] names = new byte[aggregations.length][];
+        boolean[] shared = new boolean[aggregations.length];
+        List<RuleSpec.Aggregation> all = Arrays.asList(aggregations);
         for (int i = 0; i < aggregations.length; i++) {
             names[i] = utf8(aggregations[i].name());
+            shared[i] = !ownFields && (StoredFields.isEventCount(aggregations[i]) || StoredFields.sumBeside(all, i) >= 0);
         }
         for (Map.Entry<Long, Map<String, GroupDelta>> w : delta.windows().entrySet()) {
             long start = w.getKey();
@@ -65,7 +70,11 @@ record ApplyScript(String[] keys, byte[][] args) {
                 for (int i = 0; i < aggregations.length; i++) {
                     RuleSpec.Aggregation agg = aggregations[i];
                     switch (agg.kind()) {
-                        case COUNT, RATE -> op(ops, OP_INCR, names[i], number(d.count(i)));
+                        case COUNT, RATE -> {
+                            if (!shared[i]) {
+                                op(ops, OP_INCR, names[i], number(d.count(i)));
+                            }
+                        }
                         case SUM -> {
                             if (d.count(i) > 0) {
                                 op(ops, OP_FLOAT, names[i], number(d.sum(i)));
@@ -83,7 +92,9 @@ record ApplyScript(String[] keys, byte[][] args) {
                         }
                         case AVG -> {
                             if (d.count(i) > 0) {
-                                op(ops, OP_FLOAT, concat(names[i], AVG_SUM), number(d.sum(i)));
+                                if (!shared[i]) {
+                                    op(ops, OP_FLOAT, concat(names[i], AVG_SUM), number(d.sum(i)));
+                                }
                                 op(ops, OP_INCR, concat(names[i], AVG_COUNT), number(d.count(i)));
                             }
                         }

@@ -15,6 +15,7 @@ import io.lettuce.core.codec.RedisCodec;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micronaut.context.annotation.Value;
 import io.tally.fold.ApplyOutcome;
 import io.tally.fold.CompiledRule;
 import io.tally.fold.DedupHorizon;
@@ -84,6 +85,7 @@ public class FencedRedisWriter {
     private final Provider<RedisClusterClient> client;
     private final TenantQuotas quotas;
     private final TimeSource time;
+    private final boolean ownFields;
     /** The applied marks this instance last read or wrote, per marks key and partition ({@link #completeFlush}). */
     private final Map<String, Map<Integer, String>> expectedMarks = new HashMap<>();
     private volatile StatefulRedisClusterConnection<String, byte[]> bytesConnection;
@@ -94,17 +96,19 @@ public class FencedRedisWriter {
      * connection for everything, so commands on one key (an id set and its expiry) keep their order.
      */
     @Inject
-    public FencedRedisWriter(Provider<RedisClusterClient> client, TenantQuotas quotas, MeterRegistry meters, TimeSource time) {
+    public FencedRedisWriter(Provider<RedisClusterClient> client, TenantQuotas quotas, MeterRegistry meters, TimeSource time,
+                             @Value("${tally.aggregation.own-fields:false}") boolean ownFields) {
         this.client = client;
         this.time = time;
         this.quotas = quotas;
+        this.ownFields = ownFields;
         this.applyScript = Timer.builder("tally.redis.script").description("From sending a rule's apply script to its reply")
             .tag("script", "apply").publishPercentileHistogram().register(meters);
     }
 
     /** A writer whose timings go nowhere (tests). */
     public FencedRedisWriter(Provider<RedisClusterClient> client, TenantQuotas quotas) {
-        this(client, quotas, new SimpleMeterRegistry(), TimeSource.SYSTEM);
+        this(client, quotas, new SimpleMeterRegistry(), TimeSource.SYSTEM, false);
     }
 
     /** A writer with the default quotas (tests). */
@@ -338,7 +342,7 @@ public class FencedRedisWriter {
                 for (RuleDelta.Part part : delta.parts()) {
                     long end = part.end() == RuleDelta.OPEN ? fold.lastOffset() : part.end();
                     ApplyScript script = ApplyScript.encode(fold.partition(), rule, tag(rule), fenceKey(rule), part, fence, end, fold.closedUpTo(rule),
-                        groupsPerWindow);
+                        groupsPerWindow, ownFields);
                     parts.add(new Applying.Part(end, evalsha(script.keys(), script.args())));
                     fence = end;
                 }

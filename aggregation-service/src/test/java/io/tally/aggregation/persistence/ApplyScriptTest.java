@@ -38,6 +38,7 @@ import java.util.UUID;
 import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -108,6 +109,22 @@ class ApplyScriptTest {
         return redis.hgetall(StateKeys.window(tenant, rule.id(), 1, T0));
     }
 
+    /** Reads stored windows as the query and subscription services do: group keys are JSON arrays. */
+    private static final ResultAssembler ASSEMBLER = new ResultAssembler(json -> {
+        try {
+            return io.micronaut.serde.ObjectMapper.getDefault().readValue(json, io.micronaut.core.type.Argument.listOf(Object.class));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }, json -> json);
+
+    /** The values of group US in the rule's window at T0, as the results API shows them. */
+    private Map<String, Object> valuesOfUs(CompiledRule rule) {
+        RuleSpec spec = RuleSpec.of(rule.record());
+        RawWindow window = RuleState.read(connection.async(), spec, List.of(T0)).join().windows().getFirst();
+        return ASSEMBLER.groups(spec, window, Map.of("geo", "US")).getFirst().values();
+    }
+
     @Test
     void everyOpcodeLandsWhereTheReadersLookForIt() {
         CompiledRule rule = rule("ops");
@@ -119,12 +136,16 @@ class ApplyScriptTest {
         Map<String, String> w = window(rule);
         String g = GROUP + SEP;
         assertEquals("3", w.get(g));
-        assertEquals("3", w.get(g + "n"));
+        assertNull(w.get(g + "n"), "a count is the group's event count, not written apart");
         assertEquals(5.5, Double.parseDouble(w.get(g + "s")));
         assertEquals(-1.0, Double.parseDouble(w.get(g + "lo")));
         assertEquals(4.0, Double.parseDouble(w.get(g + "hi")));
-        assertEquals(5.5, Double.parseDouble(w.get(g + "a" + SEP + "s")));
+        assertNull(w.get(g + "a" + SEP + "s"), "an average's sum is the sum's of its field, not written apart");
         assertEquals("3", w.get(g + "a" + SEP + "n"));
+        Map<String, Object> values = valuesOfUs(rule);
+        assertEquals(3L, values.get("n"));
+        assertEquals(5.5, values.get("s"));
+        assertEquals(5.5 / 3, values.get("a"));
         String top = StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t");
         assertEquals(2.0, redis.zscore(top, "\"lakers\""));
         assertEquals(1.0, redis.zscore(top, "\"celtics\""));
@@ -153,7 +174,42 @@ class ApplyScriptTest {
         PartitionState restarted = new PartitionState();
         restarted.setFence(rule, -1);
         assertEquals(new ApplyOutcome(0, 1), apply(rule, restarted, 10, event("a", 1, "u1", "x")));
-        assertEquals("1", window(rule).get(GROUP + SEP + "n"));
+        assertEquals("1", window(rule).get(GROUP + SEP));
+    }
+
+    @Test
+    void withOwnFieldsEveryAggregationKeepsItsFieldAsVersionsBeforeDidAndReadsTheSame() {
+        CompiledRule rule = rule("own");
+        PartitionState state = new PartitionState();
+        state.setFence(rule, -1);
+        FencedRedisWriter own = new FencedRedisWriter(() -> client, io.tally.model.TenantQuotas.parse(new io.tally.model.TenantQuotas.Quota(100, 10_000, 1440), ""),
+            new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), io.tally.model.TimeSource.SYSTEM, true);
+        try {
+            PartitionFold fold = new PartitionFold(3, state, T0 + 60_000);
+            Event[] events = {event("a", 2.5, "u1", "x"), event("b", -1, "u2", "x"), event("c", 4, "u1", "y")};
+            for (int i = 0; i < events.length; i++) {
+                fold.add(10 + i, events[i], DedupIndex.NONE, t -> List.of(rule));
+            }
+            assertTrue(own.apply(List.of(fold), Map.of(3, state)).get(3).get(rule.key()).applied());
+        } finally {
+            own.close();
+        }
+        Map<String, String> w = window(rule);
+        String g = GROUP + SEP;
+        assertEquals("3", w.get(g + "n"));
+        assertEquals(5.5, Double.parseDouble(w.get(g + "a" + SEP + "s")));
+        Map<String, Object> values = valuesOfUs(rule);
+        assertEquals(3L, values.get("n"));
+        assertEquals(5.5 / 3, values.get("a"));
+
+        // A window written partly by such a version and partly after: the shared fields hold all of it, and are read.
+        state.setFence(rule, 12);
+        apply(rule, state, 13, event("d", 10, "u3", "y"));
+        assertEquals("3", window(rule).get(g + "n"), "the own field stopped at the upgrade");
+        values = valuesOfUs(rule);
+        assertEquals(4L, values.get("n"));
+        assertEquals(15.5, values.get("s"));
+        assertEquals(15.5 / 4, values.get("a"));
     }
 
     @Test
@@ -167,8 +223,8 @@ class ApplyScriptTest {
         Map<String, String> w = window(rule);
         String g = GROUP + SEP;
         assertEquals(Double.MAX_VALUE, Double.parseDouble(w.get(g + "s")));
-        assertEquals(Double.MAX_VALUE, Double.parseDouble(w.get(g + "a" + SEP + "s")));
-        assertEquals("2", w.get(g + "n"), "ops after the saturated sum were applied");
+        assertEquals(Double.MAX_VALUE / 2, valuesOfUs(rule).get("a"), "the average of two saturated values");
+        assertEquals("2", w.get(g), "ops after the saturated sum were applied");
         assertEquals(1.0, redis.zscore(StateKeys.topk(tenant, rule.id(), 1, T0, GROUP, "t"), "\"y\""));
         assertEquals("11", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
     }
@@ -209,11 +265,9 @@ class ApplyScriptTest {
         writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 185_000, T0 + 190_000)));
         Map<String, String> w = redis.hgetall(coarse);
         assertEquals("6", w.get(g), "events of the three windows");
-        assertEquals("6", w.get(g + "n"));
         assertEquals(1 + 61 + 121 + 3.0, Double.parseDouble(w.get(g + "s")));
         assertEquals(1.0, Double.parseDouble(w.get(g + "lo")));
         assertEquals(121.0, Double.parseDouble(w.get(g + "hi")));
-        assertEquals(186.0, Double.parseDouble(w.get(g + "a" + SEP + "s")));
         assertEquals("6", w.get(g + "a" + SEP + "n"));
         assertEquals("1", w.get(SEP + "g"), "one group");
         assertEquals(4L, redis.pfcount(StateKeys.distinctPrefix(tag, "1:r180000") + T0 + ":" + groupHash() + ":d"), "u1, u1000, u61000, u121000");
@@ -227,8 +281,8 @@ class ApplyScriptTest {
         // Closing further rolls only what turned final since: the first rollup window is not added to twice.
         writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 245_000, T0 + 250_000)));
         writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 245_000, T0 + 250_000)));
-        assertEquals("6", redis.hget(coarse, g + "n"));
-        assertEquals("2", redis.hget(StateKeys.window(tag, "1:r180000", T0 + 180_000), g + "n"));
+        assertEquals("6", redis.hget(coarse, g));
+        assertEquals("2", redis.hget(StateKeys.window(tag, "1:r180000", T0 + 180_000), g));
     }
 
     private static String groupHash() {
@@ -264,7 +318,7 @@ class ApplyScriptTest {
         // Closed up to the window before: the batch's window [T0, T0 + 1 min) is still open.
         writer.close(Map.of(rule, new FencedRedisWriter.Mark(T0 + 5_000, T0 + 5_000)));
         assertTrue(writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":open").applied());
-        assertEquals("1", window(rule).get(GROUP + SEP + "n"));
+        assertEquals("1", window(rule).get(GROUP + SEP));
     }
 
     @Test
@@ -312,7 +366,7 @@ class ApplyScriptTest {
         ApplyOutcome outcome = apply(rule, state, 11, event("b", 1, "u2", "y"));
         assertTrue(outcome.poisoned(), outcome.toString());
         assertTrue(outcome.problem().contains(hll), outcome.problem());
-        assertEquals("1", window(rule).get(GROUP + SEP + "n"), "no counter of the refused batch was written");
+        assertEquals("1", window(rule).get(GROUP + SEP), "no counter of the refused batch was written");
         assertEquals("10", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
         // A window hash overwritten by a string is refused the same way.
         String windowKey = StateKeys.window(tenant, rule.id(), 1, T0);
@@ -336,7 +390,7 @@ class ApplyScriptTest {
         ApplyOutcome outcome = writer.apply(List.of(fold), Map.of(3, state)).get(3).get(tenant + ":parts");
         assertEquals(new ApplyOutcome(1, 3), outcome, "three scripts, one update each");
         Map<String, String> w = window(rule);
-        assertEquals("3", w.get(GROUP + SEP + "n"));
+        assertEquals("3", w.get(GROUP + SEP));
         assertEquals(6.0, Double.parseDouble(w.get(GROUP + SEP + "s")));
         assertEquals("24", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
         state.setFence(rule, 24);
@@ -353,7 +407,7 @@ class ApplyScriptTest {
         assertTrue(refused.poisoned(), refused.toString());
         assertEquals(30, refused.appliedThrough(), "the first part moved the fence");
         assertEquals("30", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
-        assertEquals("4", window(rule).get(GROUP + SEP + "n"), "the first part's event is counted, the third part's is not");
+        assertEquals("4", window(rule).get(GROUP + SEP), "the first part's event is counted, the third part's is not");
     }
 
     @Test
@@ -366,7 +420,7 @@ class ApplyScriptTest {
         assertEquals("20", redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
         assertTrue(writer.quarantine(rule, 3, 10, 20), "done already: a replay of the quarantine");
         assertEquals(false, writer.quarantine(rule, 3, 10, 30), "the fence is at 20, not 10: another writer");
-        assertEquals("1", window(rule).get(GROUP + SEP + "n"), "no counter changed");
+        assertEquals("1", window(rule).get(GROUP + SEP), "no counter changed");
     }
 
     @Test
@@ -409,13 +463,7 @@ class ApplyScriptTest {
 
         var read = RuleState.read(connection.async(), RuleSpec.of(rule.record()), List.of(T0)).join();
         RawWindow window = read.windows().getFirst();
-        var groups = new ResultAssembler(json -> {
-            try {
-                return io.micronaut.serde.ObjectMapper.getDefault().readValue(json, io.micronaut.core.type.Argument.listOf(Object.class));
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }, json -> json).groups(RuleSpec.of(rule.record()), window, Map.of());
+        var groups = ASSEMBLER.groups(RuleSpec.of(rule.record()), window, Map.of());
         Map<Object, Object> events = new java.util.TreeMap<>();
         Map<Object, Object> users = new java.util.TreeMap<>();
         groups.forEach(g -> {
@@ -504,7 +552,7 @@ class ApplyScriptTest {
         redis.set(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d"), "broken");
         var read = RuleState.read(connection.async(), RuleSpec.of(rule.record()), List.of(T0)).join();
         var window = read.windows().getFirst();
-        assertEquals("1", window.fields().get(GROUP + SEP + "n"), "the other values still read");
+        assertEquals("1", window.fields().get(GROUP + SEP), "the other values still read");
         assertEquals(0L, window.distinct().get(GROUP + SEP + "d"));
     }
 
@@ -564,7 +612,7 @@ class ApplyScriptTest {
         long groups = 0;
         for (int g = 0; g < 12; g++) {
             String group = "[\"" + geos.get(g) + "\"]";
-            assertEquals("10", window.fields().get(group + SEP + "n"), group);
+            assertEquals("10", window.fields().get(group + SEP), group);
             int gg = g;
             double sum = IntStream.range(0, 120).filter(i -> i % 12 == gg).sum();
             assertEquals(sum, Double.parseDouble(window.fields().get(group + SEP + "s")), group);

@@ -2,6 +2,7 @@ package io.tally.results;
 
 import io.tally.model.StateKeys;
 import io.tally.rule.RuleSpec;
+import io.tally.rule.StoredFields;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -53,18 +54,21 @@ public final class ResultAssembler {
             }
             Map<String, String> f = g.getValue();
             Map<String, Object> values = new LinkedHashMap<>();
-            for (RuleSpec.Aggregation op : rule.ops()) {
+            List<RuleSpec.Aggregation> ops = rule.ops();
+            for (int i = 0; i < ops.size(); i++) {
+                RuleSpec.Aggregation op = ops.get(i);
                 String raw = f.get(op.name());
                 Object value = switch (op.kind()) {
-                    case COUNT -> raw == null ? 0L : Long.parseLong(raw);
+                    case COUNT -> eventCount(f, raw);
                     case SUM -> raw == null ? 0.0 : Double.parseDouble(raw);
                     case MIN, MAX -> raw == null ? null : Double.parseDouble(raw);
                     case AVG -> {
-                        String s = f.get(op.name() + sep + "s");
+                        int sum = StoredFields.sumBeside(ops, i);
+                        String s = firstOf(sum < 0 ? null : f.get(ops.get(sum).name()), f.get(op.name() + sep + "s"));
                         String n = f.get(op.name() + sep + "n");
                         yield s == null || n == null || Long.parseLong(n) == 0 ? null : Double.parseDouble(s) / Long.parseLong(n);
                     }
-                    case RATE -> (raw == null ? 0L : Long.parseLong(raw)) / seconds;
+                    case RATE -> eventCount(f, raw) / seconds;
                     case DISTINCT -> window.distinct().getOrDefault(g.getKey() + sep + op.name(), 0L);
                     case TOPK -> topk(f, op, sep);
                 };
@@ -73,6 +77,19 @@ public final class ResultAssembler {
             groups.add(new Group(g.getKey(), group, values));
         }
         return groups;
+    }
+
+    /**
+     * A count or rate: the group's event count ({@link StoredFields}), or the aggregation's own field in state written
+     * before every group kept its event count.
+     */
+    private static long eventCount(Map<String, String> fields, String own) {
+        String raw = firstOf(fields.get(StoredFields.EVENTS), own);
+        return raw == null ? 0L : Long.parseLong(raw);
+    }
+
+    private static String firstOf(String preferred, String otherwise) {
+        return preferred != null ? preferred : otherwise;
     }
 
     private List<Map<String, Object>> topk(Map<String, String> fields, RuleSpec.Aggregation op, String sep) {

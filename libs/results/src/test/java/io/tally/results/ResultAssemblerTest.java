@@ -46,9 +46,10 @@ class ResultAssemblerTest {
             new RuleRecord.Window("PT10S", null), null, null));
     }
 
-    private static Map<String, String> group(String key, Map<String, String> values) {
+    /** A group's stored fields as the writer keeps them: its event count, then the given fields. */
+    private static Map<String, String> group(String key, long events, Map<String, String> values) {
         Map<String, String> fields = new HashMap<>();
-        fields.put(key + SEP, "1");
+        fields.put(key + SEP, Long.toString(events));
         values.forEach((k, v) -> fields.put(key + SEP + k, v));
         return fields;
     }
@@ -56,8 +57,8 @@ class ResultAssemblerTest {
     @Test
     void turnsEachStoredCounterIntoItsContractValue() {
         String us = "[\"US\",2]";
-        Map<String, String> fields = group(us, Map.of("n", "40", "revenue", "12.5", "low", "0.5", "high", "9",
-            "mean" + SEP + "s", "12.5", "mean" + SEP + "n", "5", "perSec", "40",
+        // The count and the rate are the group's event count; the average's sum is the sum's (StoredFields).
+        Map<String, String> fields = group(us, 40, Map.of("revenue", "12.5", "low", "0.5", "high", "9", "mean" + SEP + "n", "5",
             "teams" + SEP + "\"red\"", "7", "teams" + SEP + "\"blue\"", "9", "teams" + SEP + "\"green\"", "7"));
         RawWindow window = new RawWindow(0, fields, Map.of(us + SEP + "users", 31L));
 
@@ -82,15 +83,15 @@ class ResultAssemblerTest {
     }
 
     @Test
-    void aGroupWithoutValuesYetHasZeroCountsAndNoExtremes() {
-        RawWindow window = new RawWindow(0, group("[\"FR\",null]", Map.of()), Map.of());
+    void aGroupOfEventsWithoutValuesHasZeroSumsAndNoExtremes() {
+        RawWindow window = new RawWindow(0, group("[\"FR\",null]", 1, Map.of()), Map.of());
         Map<String, Object> v = assembler.groups(rule(), window, Map.of()).getFirst().values();
-        assertEquals(0L, v.get("n"));
+        assertEquals(1L, v.get("n"));
         assertEquals(0.0, v.get("revenue"));
         assertNull(v.get("low"));
         assertNull(v.get("high"));
         assertNull(v.get("mean"), "no average of nothing");
-        assertEquals(0.0, v.get("perSec"));
+        assertEquals(0.1, v.get("perSec"));
         assertEquals(0L, v.get("users"));
         assertEquals(List.of(), v.get("teams"));
     }
@@ -98,9 +99,9 @@ class ResultAssemblerTest {
     @Test
     void keepsTheGroupsMatchingTheFilterInKeyOrder() {
         Map<String, String> fields = new HashMap<>();
-        fields.putAll(group("[\"US\",2]", Map.of("n", "1")));
-        fields.putAll(group("[\"DE\",2]", Map.of("n", "2")));
-        fields.putAll(group("[\"US\",3]", Map.of("n", "3")));
+        fields.putAll(group("[\"US\",2]", 1, Map.of()));
+        fields.putAll(group("[\"DE\",2]", 2, Map.of()));
+        fields.putAll(group("[\"US\",3]", 3, Map.of()));
         RawWindow window = new RawWindow(0, fields, Map.of());
 
         assertEquals(List.of(2L, 1L, 3L), assembler.groups(rule(), window, Map.of()).stream().map(g -> g.values().get("n")).toList());
@@ -108,6 +109,40 @@ class ResultAssemblerTest {
         assertEquals(List.of(1L), assembler.groups(rule(), window, Map.of("geo", "US", "attributes.tier", "2")).stream()
             .map(g -> g.values().get("n")).toList());
         assertTrue(assembler.groups(rule(), window, Map.of("geo", "JP")).isEmpty());
+    }
+
+    @Test
+    void readsStateWhereEachAggregationKeptItsOwnField() {
+        String us = "[\"US\",2]";
+        Map<String, String> fields = new HashMap<>();
+        Map.of("n", "40", "perSec", "40", "revenue", "12.5", "mean" + SEP + "s", "12.5", "mean" + SEP + "n", "5")
+            .forEach((k, v) -> fields.put(us + SEP + k, v));
+        Map<String, Object> v = assembler.groups(rule(), new RawWindow(0, fields, Map.of()), Map.of()).getFirst().values();
+        assertEquals(40L, v.get("n"), "no event count field: the count's own");
+        assertEquals(4.0, v.get("perSec"));
+        assertEquals(2.5, v.get("mean"));
+    }
+
+    @Test
+    void aWindowWrittenBeforeAndAfterTheOwnFieldsStoppedReadsTheSharedOnes() {
+        String us = "[\"US\",2]";
+        // Own fields written up to an upgrade (40 events, 12.5 of sum over 5 values), the shared ones all along.
+        RawWindow window = new RawWindow(0, group(us, 50, Map.of("n", "40", "perSec", "40", "revenue", "20",
+            "mean" + SEP + "s", "12.5", "mean" + SEP + "n", "8")), Map.of());
+        Map<String, Object> v = assembler.groups(rule(), window, Map.of()).getFirst().values();
+        assertEquals(50L, v.get("n"));
+        assertEquals(5.0, v.get("perSec"));
+        assertEquals(2.5, v.get("mean"), "the sum's 20 over 8 values");
+    }
+
+    @Test
+    void anAverageWithoutASumOfItsFieldKeepsItsOwnSum() {
+        RuleSpec rule = RuleSpec.of(new RuleRecord("acme", "r", 1, null, null, List.of("geo"), List.of(
+            new RuleRecord.Aggregation("revenue", "sum", "attributes.price", null),
+            new RuleRecord.Aggregation("mean", "avg", "value", null)), new RuleRecord.Window("PT10S", null), null, null));
+        RawWindow window = new RawWindow(0, group("[\"US\"]", 4, Map.of("revenue", "100", "mean" + SEP + "s", "6", "mean" + SEP + "n", "4")),
+            Map.of());
+        assertEquals(1.5, assembler.groups(rule, window, Map.of()).getFirst().values().get("mean"));
     }
 
     @Test
