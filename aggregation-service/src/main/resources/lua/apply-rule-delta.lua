@@ -1,6 +1,7 @@
--- Applies one batch of one source partition to one rule, atomically and at most once.
+-- Applies one batch of one or more source partitions to one rule (shard), atomically and at most once.
 -- KEYS[1] fence hash (field: partition -> last applied offset), KEYS[2] meta hash, KEYS[3..2+n] the window hashes.
--- ARGV[1] partition, ARGV[2] the fence the writer expects, ARGV[3] the batch's last offset, ARGV[4] late events,
+-- ARGV[1] the partitions, ARGV[2] the fence the writer expects on each, ARGV[3] the batch's last offset on each (each a
+-- comma-separated list, in the same order: several partitions' deltas folded together are applied together), ARGV[4] late events,
 -- ARGV[5] how long the fence and meta hashes live after this write (ms), ARGV[6] the finality mark the batch was
 -- folded with (windows closed up to it got nothing), ARGV[7] n = number of windows, ARGV[8] the tenant's quota of
 -- groups per window (0: none), ARGV[9] the group that takes the groups beyond it (the JSON array of "__other__"),
@@ -18,8 +19,8 @@
 --        replaces the one with the lowest count and starts from that count (each count is then at most the
 --        window's events / capacity above the true one, and every value more frequent than that is kept).
 -- A window's groups are counted in its field SEP 'g'.
--- Returns {1, seq} when applied, {0, seq} when already applied (a replay after a crash), {-1, 0} when the fence
--- moved under the writer, {-2, 0} when the rule was closed further since the batch was folded and the batch writes
+-- Returns {1, seq} when applied, {0, seq} when already applied on every partition (a replay after a crash), {-1, 0} when
+-- a fence moved under the writer (or the partitions are partly applied: the writer reads their fences and folds again), {-2, 0} when the rule was closed further since the batch was folded and the batch writes
 -- to a window that is final now (it is folded again), {-3, key} when a key holds a value of another type than the
 -- batch needs; nothing is written in the last three cases. seq is the rule's update sequence (meta field 'seq'),
 -- incremented by every applied batch, so a reader that reads it atomically with values knows exactly what they hold.
@@ -53,12 +54,27 @@ end
 if wrongType(KEYS[2], 'hash') then
   return {-3, KEYS[2]}
 end
-local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
-local last = tonumber(ARGV[3])
-if current >= last then
+local function list(arg)
+  local items = {}
+  for item in string.gmatch(arg, '[^,]+') do
+    items[#items + 1] = item
+  end
+  return items
+end
+local partitions, expected, lasts = list(ARGV[1]), list(ARGV[2]), list(ARGV[3])
+local applied, moved = 0, false
+for k = 1, #partitions do
+  local current = tonumber(redis.call('HGET', KEYS[1], partitions[k]) or '-1')
+  if current >= tonumber(lasts[k]) then
+    applied = applied + 1
+  elseif current ~= tonumber(expected[k]) then
+    moved = true
+  end
+end
+if applied == #partitions then
   return {0, tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')}
 end
-if current ~= tonumber(ARGV[2]) then
+if moved or applied > 0 then
   return {-1, 0}
 end
 local MAX = '1.7976931348623157e308'
@@ -251,7 +267,9 @@ end
 if tonumber(ARGV[4]) > 0 then
   redis.call('HINCRBY', KEYS[2], 'late', ARGV[4])
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+for k = 1, #partitions do
+  redis.call('HSET', KEYS[1], partitions[k], lasts[k])
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[5])

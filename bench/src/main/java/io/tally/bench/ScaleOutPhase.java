@@ -299,8 +299,11 @@ final class ScaleOutPhase {
         }
     }
 
-    /** Redis's own counters of one node: CPU seconds (user + system), the microseconds spent in EVALSHA, and in each command. */
-    record NodeStats(double cpuSeconds, long scriptMicros, Map<String, Long> commandMicros) {
+    /**
+     * Redis's own counters of one node: CPU seconds (user + system), the microseconds spent in EVALSHA, and in each command,
+     * and how often each command ran.
+     */
+    record NodeStats(double cpuSeconds, long scriptMicros, Map<String, Long> commandMicros, Map<String, Long> commandCalls) {
 
         static NodeStats of(String cpu, String commands) {
             double used = 0;
@@ -311,17 +314,21 @@ final class ScaleOutPhase {
             }
             long micros = 0;
             Map<String, Long> byCommand = new HashMap<>();
+            Map<String, Long> calls = new HashMap<>();
             for (String line : commands.split("\r?\n")) {
                 if (line.startsWith("cmdstat_")) {
                     int at = line.indexOf("usec=");
                     long usec = Long.parseLong(line.substring(at + 5, line.indexOf(',', at)));
-                    byCommand.put(line.substring("cmdstat_".length(), line.indexOf(':')), usec);
+                    String command = line.substring("cmdstat_".length(), line.indexOf(':'));
+                    byCommand.put(command, usec);
+                    int callsAt = line.indexOf("calls=");
+                    calls.put(command, Long.parseLong(line.substring(callsAt + 6, line.indexOf(',', callsAt))));
                     if (line.startsWith("cmdstat_evalsha:") || line.startsWith("cmdstat_eval:")) {
                         micros += usec;
                     }
                 }
             }
-            return new NodeStats(used, micros, byCommand);
+            return new NodeStats(used, micros, byCommand, calls);
         }
     }
 
@@ -405,6 +412,7 @@ final class ScaleOutPhase {
         measured.put("redisCpuSecondsPerMillionEvents", round2(redisCpu / events * 1e6));
         measured.put("masters", perMaster);
         measured.put("redisCommandSecondsPerMillionEvents", commandSecondsPerMillion(redisAtStart, redisAtEnd, events));
+        measured.put("redisCommandCallsPerEvent", perEvent(redisAtStart, redisAtEnd, NodeStats::commandCalls, events));
         return measured;
     }
 
@@ -414,15 +422,24 @@ final class ScaleOutPhase {
      * the eight busiest commands first.
      */
     static Map<String, Object> commandSecondsPerMillion(Map<String, NodeStats> before, Map<String, NodeStats> after, long events) {
-        Map<String, Long> commandMicros = new HashMap<>();
+        return perEvent(before, after, NodeStats::commandMicros, events);
+    }
+
+    /**
+     * A counter of each command (all nodes, between two readings) per event, the eight largest first (microseconds per
+     * event are seconds per million events).
+     */
+    static Map<String, Object> perEvent(Map<String, NodeStats> before, Map<String, NodeStats> after,
+                                        java.util.function.Function<NodeStats, Map<String, Long>> counter, long events) {
+        Map<String, Long> totals = new HashMap<>();
         after.forEach((node, end) -> {
             NodeStats start = before.get(node);
-            end.commandMicros().forEach((command, usec) -> commandMicros.merge(command,
-                usec - (start == null ? 0 : start.commandMicros().getOrDefault(command, 0L)), Long::sum));
+            counter.apply(end).forEach((command, n) -> totals.merge(command,
+                n - (start == null ? 0 : counter.apply(start).getOrDefault(command, 0L)), Long::sum));
         });
         Map<String, Object> byCommand = new LinkedHashMap<>();
-        commandMicros.entrySet().stream().filter(c -> c.getValue() > 0).sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8)
-            .forEach(c -> byCommand.put(c.getKey(), round2(c.getValue() / 1e6 / events * 1e6)));
+        totals.entrySet().stream().filter(c -> c.getValue() > 0).sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8)
+            .forEach(c -> byCommand.put(c.getKey(), round2((double) c.getValue() / events)));
         return byCommand;
     }
 

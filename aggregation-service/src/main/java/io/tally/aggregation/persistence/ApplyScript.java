@@ -1,5 +1,6 @@
 package io.tally.aggregation.persistence;
 
+import io.tally.fold.CombinedPart;
 import io.tally.fold.CompiledRule;
 import io.tally.fold.GroupDelta;
 import io.tally.fold.RuleDelta;
@@ -14,6 +15,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.ToLongFunction;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -39,6 +41,29 @@ record ApplyScript(String[] keys, byte[][] args) {
      */
     static ApplyScript encode(int partition, CompiledRule rule, String tag, String fenceKey, RuleDelta.Part delta, long expectedFence, long lastOffset,
                               long closedUpTo, int groupsPerWindow, boolean ownFields) {
+        return encode(number(partition), number(expectedFence), number(lastOffset), rule, tag, fenceKey, delta.windows(), delta.lateEvents(),
+            closedUpTo, groupsPerWindow, ownFields);
+    }
+
+    /**
+     * As {@link #encode(int, CompiledRule, String, String, RuleDelta.Part, long, long, long, int, boolean)}, for the
+     * deltas of several partitions folded together ({@link CombinedPart}): the partitions, their expected fences and the
+     * offsets the script moves them to go as comma-separated lists in the first three arguments, in the same order.
+     */
+    static ApplyScript encode(CombinedPart combined, CompiledRule rule, String tag, String fenceKey, long closedUpTo, int groupsPerWindow,
+                              boolean ownFields) {
+        List<CombinedPart.Share> shares = combined.shares();
+        return encode(list(shares, CombinedPart.Share::partition), list(shares, CombinedPart.Share::expectedFence), list(shares, CombinedPart.Share::end),
+            rule, tag, fenceKey, combined.windows(), combined.lateEvents(), closedUpTo, groupsPerWindow, ownFields);
+    }
+
+    private static byte[] list(List<CombinedPart.Share> shares, ToLongFunction<CombinedPart.Share> field) {
+        return shares.stream().map(s -> Long.toString(field.applyAsLong(s))).collect(Collectors.joining(",")).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static ApplyScript encode(byte[] partitions, byte[] expectedFences, byte[] lastOffsets, CompiledRule rule, String tag, String fenceKey,
+                                      Map<Long, Map<String, GroupDelta>> deltaWindows, long lateEvents, long closedUpTo, int groupsPerWindow,
+                                      boolean ownFields) {
         List<String> windowKeys = new ArrayList<>();
         List<byte[]> expiries = new ArrayList<>();
         List<byte[]> closes = new ArrayList<>();
@@ -53,7 +78,7 @@ record ApplyScript(String[] keys, byte[][] args) {
             names[i] = utf8(aggregations[i].name());
             shared[i] = !ownFields && (StoredFields.isEventCount(aggregations[i]) || StoredFields.sumBeside(all, i) >= 0);
         }
-        for (Map.Entry<Long, Map<String, GroupDelta>> w : delta.windows().entrySet()) {
+        for (Map.Entry<Long, Map<String, GroupDelta>> w : deltaWindows.entrySet()) {
             long start = w.getKey();
             windowKeys.add(StateKeys.window(tag, rule.version(), start));
             expiries.add(number(rule.expiresAt(start)));
@@ -126,10 +151,10 @@ record ApplyScript(String[] keys, byte[][] args) {
         }
         int dimensions = rule.groupDimensions().size();
         List<byte[]> args = new ArrayList<>(10 + 4 * windowKeys.size() + ops.size());
-        args.add(number(partition));
-        args.add(number(expectedFence));
-        args.add(number(lastOffset));
-        args.add(number(delta.lateEvents()));
+        args.add(partitions);
+        args.add(expectedFences);
+        args.add(lastOffsets);
+        args.add(number(lateEvents));
         args.add(number(rule.metaTtlMillis()));
         args.add(number(closedUpTo));
         args.add(number(windowKeys.size()));

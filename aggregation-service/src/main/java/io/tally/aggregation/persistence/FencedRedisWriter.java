@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micronaut.context.annotation.Value;
 import io.tally.fold.ApplyOutcome;
+import io.tally.fold.CombinedPart;
 import io.tally.fold.CompiledRule;
 import io.tally.fold.DedupHorizon;
 import io.tally.fold.Finality;
@@ -36,6 +37,8 @@ import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
 import jakarta.inject.Provider;
 import jakarta.inject.Singleton;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -49,6 +52,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -63,6 +68,7 @@ import java.util.stream.Stream;
 @Singleton
 public class FencedRedisWriter {
 
+    private static final Logger LOG = LoggerFactory.getLogger(FencedRedisWriter.class);
     private static final LuaScript APPLY = LuaScript.load(FencedRedisWriter.class, "/lua/apply-rule-delta.lua");
     private static final LuaScript RAISE_WATERMARKS = LuaScript.load(FencedRedisWriter.class, "/lua/raise-watermarks.lua");
     private static final LuaScript CLOSE = LuaScript.load(FencedRedisWriter.class, "/lua/close-rule.lua");
@@ -328,17 +334,23 @@ public class FencedRedisWriter {
      */
     public Applying applyAsync(List<PartitionFold> folds, Map<Integer, PartitionState> states, boolean keepIds) {
         Map<Integer, Map<String, List<Applying.Part>>> pending = new LinkedHashMap<>();
+        Map<String, List<Combinable>> combinable = new LinkedHashMap<>();
         for (PartitionFold fold : folds) {
             PartitionState state = states.get(fold.partition());
             Map<String, List<Applying.Part>> byRule = new LinkedHashMap<>();
+            pending.put(fold.partition(), byRule);
             for (Map.Entry<String, RuleDelta> e : fold.deltas().entrySet()) {
                 RuleDelta delta = e.getValue();
                 CompiledRule rule = delta.rule();
+                long fence = state.fence(rule);
+                if (delta.parts().size() == 1 && fold.lastOffset() > fence && !uncombined.contains(e.getKey())) {
+                    combinable.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new Combinable(fold, delta, fence));
+                    continue;
+                }
                 int groupsPerWindow = groupsPerShard(quotas.of(rule.tenant()).groupsPerWindow(), rule.shards());
                 // The parts of one rule shard go to one slot, so one connection: Redis runs them in order, each moving the
                 // fence to where the next one expects it. A refused part refuses every later one (the fence is not there).
                 List<Applying.Part> parts = new ArrayList<>(delta.parts().size());
-                long fence = state.fence(rule);
                 for (RuleDelta.Part part : delta.parts()) {
                     long end = part.end() == RuleDelta.OPEN ? fold.lastOffset() : part.end();
                     ApplyScript script = ApplyScript.encode(fold.partition(), rule, tag(rule), fenceKey(rule), part, fence, end, fold.closedUpTo(rule),
@@ -348,9 +360,65 @@ public class FencedRedisWriter {
                 }
                 byRule.put(e.getKey(), parts);
             }
-            pending.put(fold.partition(), byRule);
         }
+        combinable.forEach((key, deltas) -> applyCombined(key, deltas, pending));
         return new Applying(pending, keepIds ? keepIds(folds) : List.of());
+    }
+
+    /** A rule shard's delta on one partition that can be applied together with the same rule shard's on others. */
+    private record Combinable(PartitionFold fold, RuleDelta delta, long fence) {
+    }
+
+    /**
+     * Rule shards whose deltas are applied partition by partition again: a script that combined partitions failed on the
+     * rule's own data, and retried alone each partition's batch is quarantined only if it is its own that fails.
+     */
+    private final Set<String> uncombined = ConcurrentHashMap.newKeySet();
+
+    /**
+     * Applies one rule shard's single-part deltas of the batch's partitions ({@link CombinedPart}) by as few scripts as
+     * their writes allow: each group written once, each partition's fence moved by the same script. Every partition's
+     * share gets the script's reply as its outcome.
+     */
+    private void applyCombined(String key, List<Combinable> deltas, Map<Integer, Map<String, List<Applying.Part>>> pending) {
+        CompiledRule rule = deltas.getFirst().delta().rule();
+        int groupsPerWindow = groupsPerShard(quotas.of(rule.tenant()).groupsPerWindow(), rule.shards());
+        // One batch folds every partition with the same finality marks; combined only with the same mark all the same.
+        Map<Long, List<Combinable>> byMark = new LinkedHashMap<>();
+        deltas.forEach(d -> byMark.computeIfAbsent(d.fold().closedUpTo(rule), m -> new ArrayList<>()).add(d));
+        byMark.forEach((closedUpTo, marked) -> {
+            CombinedPart combined = new CombinedPart(rule.ops().length, marked.getFirst().delta().maxCells());
+            for (Combinable d : marked) {
+                CombinedPart.Share share = new CombinedPart.Share(d.fold().partition(), d.delta().parts().getFirst(), d.fence(), d.fold().lastOffset());
+                if (!combined.add(share)) {
+                    sendCombined(key, rule, combined, closedUpTo, groupsPerWindow, pending);
+                    combined = new CombinedPart(rule.ops().length, d.delta().maxCells());
+                    combined.add(share);
+                }
+            }
+            sendCombined(key, rule, combined, closedUpTo, groupsPerWindow, pending);
+        });
+    }
+
+    private void sendCombined(String key, CompiledRule rule, CombinedPart combined, long closedUpTo, int groupsPerWindow,
+                              Map<Integer, Map<String, List<Applying.Part>>> pending) {
+        ApplyScript script = ApplyScript.encode(combined, rule, tag(rule), fenceKey(rule), closedUpTo, groupsPerWindow, ownFields);
+        CompletableFuture<List<Object>> reply = evalsha(script.keys(), script.args());
+        if (combined.shares().size() > 1) {
+            // The outcome waits for this: the batch read again after it is applied partition by partition.
+            reply = reply.whenComplete((r, e) -> {
+                Throwable cause = e instanceof CompletionException c && c.getCause() != null ? c.getCause() : e;
+                boolean poisoned = e != null ? cause instanceof RedisCommandExecutionException error && isPoison(error.getMessage())
+                    : ((Number) r.getFirst()).longValue() == ApplyOutcome.POISON;
+                if (poisoned && uncombined.add(key)) {
+                    LOG.warn("a script combining partitions {} of rule shard {} failed on the rule's data: its partitions are applied one by one from now on",
+                        combined.shares().stream().map(CombinedPart.Share::partition).toList(), key);
+                }
+            });
+        }
+        for (CombinedPart.Share share : combined.shares()) {
+            pending.get(share.partition()).put(key, List.of(new Applying.Part(share.end(), reply)));
+        }
     }
 
     private static ApplyOutcome outcome(CompletableFuture<List<Object>> future) {

@@ -212,6 +212,102 @@ class ApplyScriptTest {
         assertEquals(15.5 / 4, values.get("a"));
     }
 
+    private Event eventIn(String geo, String id, double value, String user, String team) {
+        return new Event(tenant, id, "c", T0 + 1_000, null, geo, value, Map.of("user", user, "team", team), null);
+    }
+
+    /** Folds each partition's events (offsets from 100) as one batch with the given fences; partition → fold. */
+    private Map<Integer, PartitionFold> foldPartitions(CompiledRule rule, Map<Integer, PartitionState> states, Map<Integer, List<Event>> events) {
+        Map<Integer, PartitionFold> folds = new java.util.LinkedHashMap<>();
+        events.forEach((partition, list) -> {
+            PartitionFold fold = new PartitionFold(partition, states.get(partition), T0 + 60_000);
+            for (int i = 0; i < list.size(); i++) {
+                fold.add(100 + i, list.get(i), DedupIndex.NONE, t -> List.of(rule));
+            }
+            folds.put(partition, fold);
+        });
+        return folds;
+    }
+
+    @Test
+    void aBatchOfSeveralPartitionsIsAppliedByOneScriptThatWritesEachGroupOnceAndMovesEveryFence() {
+        CompiledRule rule = rule("combined");
+        Map<Integer, PartitionState> states = Map.of(3, new PartitionState(), 5, new PartitionState(), 8, new PartitionState());
+        states.values().forEach(st -> st.setFence(rule, -1));
+        Map<Integer, List<Event>> events = Map.of(
+            3, List.of(eventIn("US", "a", 1, "u1", "x"), eventIn("DE", "b", 10, "u2", "x")),
+            5, List.of(eventIn("US", "c", 2, "u3", "y"), eventIn("US", "d", -4, "u1", "x")),
+            8, List.of(eventIn("FR", "e", 7, "u4", "z")));
+        Map<Integer, PartitionFold> folds = foldPartitions(rule, states, events);
+        var outcomes = writer.apply(List.copyOf(folds.values()), states);
+        for (int partition : List.of(3, 5, 8)) {
+            assertEquals(new ApplyOutcome(1, 1), outcomes.get(partition).get(rule.key()), "one script for all three partitions: sequence 1 on " + partition);
+            assertEquals(Long.toString(99 + events.get(partition).size()), redis.hget(StateKeys.fence(tenant, rule.id()), Integer.toString(partition)));
+        }
+        Map<String, Object> us = valuesOfUs(rule);
+        assertEquals(3L, us.get("n"));
+        assertEquals(-1.0, us.get("s"));
+        assertEquals(-4.0, us.get("lo"));
+        assertEquals(2.0, us.get("hi"));
+        assertEquals(-1.0 / 3, us.get("a"));
+        assertEquals(2L, us.get("d"), "u1 on two partitions is one distinct value");
+        assertEquals(List.of(Map.of("value", "\"x\"", "count", 2L), Map.of("value", "\"y\"", "count", 1L)), us.get("t"), "values as JSON");
+        assertEquals("3", window(rule).get(SEP + "g"), "US, DE and FR");
+
+        // The same batch read again after a crash (the fences as the engine had them): nothing is written twice.
+        Map<Integer, PartitionState> again = Map.of(3, new PartitionState(), 5, new PartitionState(), 8, new PartitionState());
+        again.values().forEach(st -> st.setFence(rule, -1));
+        var replayed = writer.apply(List.copyOf(foldPartitions(rule, again, events).values()), again);
+        replayed.values().forEach(byRule -> assertEquals(new ApplyOutcome(0, 1), byRule.get(rule.key())));
+        assertEquals(3L, valuesOfUs(rule).get("n"));
+    }
+
+    @Test
+    void aCombinedBatchWhosePartitionsAreNotAllWhereTheWriterExpectsIsRefusedWhole() {
+        CompiledRule rule = rule("partly");
+        Map<Integer, PartitionState> states = Map.of(3, new PartitionState(), 5, new PartitionState());
+        states.values().forEach(st -> st.setFence(rule, -1));
+        // Partition 5 was applied further by someone else; partition 3 is where the writer expects it.
+        redis.hset(StateKeys.fence(tenant, rule.id()), "5", "100");
+        Map<Integer, List<Event>> events = Map.of(3, List.of(eventIn("US", "a", 1, "u1", "x")),
+            5, List.of(eventIn("US", "b", 2, "u2", "x"), eventIn("US", "c", 3, "u3", "x")));
+        var outcomes = writer.apply(List.copyOf(foldPartitions(rule, states, events).values()), states);
+        assertTrue(outcomes.get(3).get(rule.key()).fenceMoved());
+        assertTrue(outcomes.get(5).get(rule.key()).fenceMoved());
+        assertEquals(Map.of(), window(rule), "nothing written");
+        assertEquals(null, redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
+
+        // Read and folded again with the fences Redis holds: partition 5's first event is a replay, the rest applies.
+        states.get(5).setFence(rule, 100);
+        var again = writer.apply(List.copyOf(foldPartitions(rule, states, events).values()), states);
+        assertTrue(again.get(3).get(rule.key()).applied());
+        assertTrue(again.get(5).get(rule.key()).applied());
+        assertEquals(2L, valuesOfUs(rule).get("n"), "a (partition 3) and c (partition 5, offset 101)");
+    }
+
+    @Test
+    void aCombinedScriptThatFailsOnTheRulesDataIsNotCombinedAgainSoEachPartitionIsJudgedOnItsOwn() {
+        CompiledRule rule = rule("judged");
+        FencedRedisWriter own = writerWithGroupQuota(100);
+        try {
+            Map<Integer, PartitionState> states = Map.of(3, new PartitionState(), 5, new PartitionState());
+            states.values().forEach(st -> st.setFence(rule, -1));
+            // Partition 3's only group has a broken distinct sketch; partition 5's group does not.
+            redis.set(StateKeys.distinct(tenant, rule.id(), 1, T0, GROUP, "d"), "not a hyperloglog");
+            Map<Integer, List<Event>> events = Map.of(3, List.of(eventIn("US", "a", 1, "u1", "x")), 5, List.of(eventIn("DE", "b", 2, "u2", "x")));
+            var first = own.apply(List.copyOf(foldPartitions(rule, states, events).values()), states);
+            assertTrue(first.get(3).get(rule.key()).poisoned());
+            assertTrue(first.get(5).get(rule.key()).poisoned(), "combined, partition 5 failed with 3");
+            var retried = own.apply(List.copyOf(foldPartitions(rule, states, events).values()), states);
+            assertTrue(retried.get(3).get(rule.key()).poisoned());
+            assertTrue(retried.get(5).get(rule.key()).applied());
+            assertEquals("100", redis.hget(StateKeys.fence(tenant, rule.id()), "5"), "partition 5 applied on its own");
+            assertEquals(null, redis.hget(StateKeys.fence(tenant, rule.id()), "3"));
+        } finally {
+            own.close();
+        }
+    }
+
     @Test
     void aSumThatWouldOverflowSaturatesAndTheRestOfTheBatchStillApplies() {
         CompiledRule rule = rule("poison");

@@ -82,6 +82,44 @@ public final class GroupDelta {
     }
 
     /**
+     * Adds what {@code other} folded of the same group and window (another partition's events), as if its events had
+     * been folded here: counts and sums add up (sums held as {@link #saturatingAdd} holds them), extremes take the
+     * lower and higher, distinct values and topk counts join. {@code other} is left as it was.
+     */
+    void absorb(GroupDelta other) {
+        events += other.events;
+        for (int i = 0; i < counts.length; i++) {
+            counts[i] += other.counts[i];
+            sums[i] = saturatingAdd(sums[i], other.sums[i]);
+            mins[i] = Math.min(mins[i], other.mins[i]);
+            maxs[i] = Math.max(maxs[i], other.maxs[i]);
+            if (other.distinct[i] != null) {
+                if (distinct[i] == null) {
+                    distinct[i] = new HashSet<>(other.distinct[i]);
+                } else {
+                    distinct[i].addAll(other.distinct[i]);
+                }
+            }
+            if (other.topk[i] != null) {
+                if (topk[i] == null) {
+                    topk[i] = new HashMap<>();
+                }
+                Map<Object, long[]> mine = topk[i];
+                other.topk[i].forEach((value, n) -> mine.computeIfAbsent(value, v -> new long[1])[0] += n[0]);
+            }
+        }
+    }
+
+    /** The writes this group's distinct and topk values make in a script (one per value). */
+    int valueCells() {
+        int cells = 0;
+        for (int i = 0; i < counts.length; i++) {
+            cells += (distinct[i] == null ? 0 : distinct[i].size()) + (topk[i] == null ? 0 : topk[i].size());
+        }
+        return cells;
+    }
+
+    /**
      * {@code a + b}, held at ±{@link Double#MAX_VALUE} where it would overflow: a sum never becomes infinite (the
      * store could not take it, and the whole batch would fail for every tenant on the partition).
      */

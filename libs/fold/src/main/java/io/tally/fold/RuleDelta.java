@@ -21,7 +21,7 @@ import java.util.TreeSet;
 public final class RuleDelta {
 
     /** Writes a new group costs in a script besides its aggregations: the group op and its event count. */
-    private static final int GROUP_CELLS = 2;
+    static final int GROUP_CELLS = 2;
 
     /** The events of one offset range of the batch that this rule counts, folded. */
     public static final class Part {
@@ -73,6 +73,11 @@ public final class RuleDelta {
 
     public CompiledRule rule() {
         return rule;
+    }
+
+    /** About how many writes a part holds at most. */
+    public long maxCells() {
+        return maxCells;
     }
 
     /** The event at {@code offset} is folded next: it starts a new part when the current one is full. */
