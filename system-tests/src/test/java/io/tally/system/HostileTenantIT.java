@@ -396,17 +396,18 @@ class HostileTenantIT {
     void aReadPaysForTheValuesItReads() throws Exception {
         String admin = token(READ_TENANT, "admin", "viewer", "producer");
         String rule = fleet.activeRule(admin, "{\"name\":\"wide\",\"groupBy\":[\"category\"],\"window\":{\"size\":\"PT1H\"},"
-            + "\"allowedLateness\":\"PT1H\",\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"}]}");
+            + "\"allowedLateness\":\"PT1H\",\"aggregations\":[{\"name\":\"events\",\"op\":\"count\"},{\"name\":\"top\",\"op\":\"max\",\"field\":\"value\"}]}");
         String time = Instant.now().toString();
         for (int batch = 0; batch < 6; batch++) {
             StringBuilder body = new StringBuilder("{\"events\":[");
             for (int i = 0; i < 1000; i++) {
                 body.append(i > 0 ? "," : "").append("{\"id\":\"w").append(batch).append('-').append(i).append("\",\"category\":\"c")
-                    .append(batch).append('-').append(i).append("\",\"time\":\"").append(time).append("\"}");
+                    .append(batch).append('-').append(i).append("\",\"value\":").append(i).append(",\"time\":\"").append(time).append("\"}");
             }
             assertEquals(202, send("POST", fleet.gateway("/api/v1/events"), admin, body.append("]}").toString()).statusCode());
         }
-        // 6,000 groups read back are ~12,000 values: each such read costs 1 + 12 query tokens, charged after it.
+        // 6,000 groups read back are 12,000 stored values (each group's event count, which its count reads, and its
+        // maximum): each such read costs 1 + 12 query tokens, charged after it.
         URI results = fleet.gateway("/api/v1/rules/" + rule + "/results");
         assertTrue(Deadline.in(Duration.ofSeconds(90)).await(() -> {
             try {
