@@ -99,6 +99,7 @@ end
 
 -- First pass: which group each 'G' writes to (quota), and the type of every key the writes will touch.
 local first = 11 + 4 * n
+local args = #ARGV  -- once: Lua searches the table's end each time it is asked
 -- A window whose groups cannot reach the quota even if every group of this batch is new to it ("roomy") needs no
 -- look-up per group: a group is new to it when its event count, incremented in the second pass, equals this batch's.
 local roomy = {}       -- window index -> true when no group of this batch can overflow it
@@ -127,7 +128,7 @@ local function placeOf(at)
   return p
 end
 local i = first
-while i <= #ARGV do
+while i <= args do
   local op = ARGV[i]
   if op == 'G' then
     window = tonumber(ARGV[i + 1])
@@ -181,7 +182,7 @@ end
 -- Second pass: the writes.
 local expiring = {}  -- keys outside KEYS this script creates -> their window's expiry
 i = first
-while i <= #ARGV do
+while i <= args do
   local op = ARGV[i]
   if op == 'G' then
     window = tonumber(ARGV[i + 1])
