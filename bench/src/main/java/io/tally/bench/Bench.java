@@ -160,10 +160,11 @@ public final class Bench {
      * The JVM options of the aggregation instances the benchmark starts: {@code TALLY_BENCH_AGGREGATION_JVM} (split at
      * spaces), by default a 1 GiB heap (as the Flink baseline's) with the parallel collector and most of it young: a
      * batch's records, folds and scripts live while the next one is read, and a small young generation copies them from
-     * collection to collection (with a 95 MB eden: 44 young collections, 3.1 s of pauses in a 12 s run).
+     * collection to collection (with a 95 MB eden: 44 young collections, 3.1 s of pauses in a 12 s run); and room for
+     * the classes it loads, whose default threshold (~21 MB) set off full collections of up to 106 ms while it ran.
      */
     static String[] aggregationJvm() {
-        String options = System.getenv().getOrDefault("TALLY_BENCH_AGGREGATION_JVM", "-Xms1g -Xmx1g -Xmn640m -XX:+UseParallelGC").strip();
+        String options = System.getenv().getOrDefault("TALLY_BENCH_AGGREGATION_JVM", "-Xms1g -Xmx1g -Xmn640m -XX:+UseParallelGC -XX:MetaspaceSize=128m").strip();
         return options.isEmpty() ? new String[0] : options.split("\\s+");
     }
 

@@ -32,6 +32,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -190,6 +191,7 @@ final class ScaleOutPhase {
         CompiledRule rule = CompiledRule.compile(new RuleRecord(tenant, ruleId, 1, null, null, List.of("category"),
             List.of(new RuleRecord.Aggregation("events", "count", null, null)), new RuleRecord.Window("PT1M", null), "PT10S", "PT2H", shards));
         List<Long> took = new ArrayList<>();
+        List<Instant> ackedAt = new ArrayList<>();
         AtomicBoolean loading = new AtomicBoolean(true);
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap(),
             ProducerConfig.LINGER_MS_CONFIG, 5, ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer())) {
@@ -240,6 +242,7 @@ final class ScaleOutPhase {
                         throw new IllegalStateException("probe " + category + " was not counted within 10 s");
                     }
                     took.add((TimeSource.SYSTEM.nanos() - acked) / 1_000_000);
+                    ackedAt.add(Instant.ofEpochMilli(now));
                     Thread.sleep(50);
                 }
             } finally {
@@ -252,6 +255,9 @@ final class ScaleOutPhase {
         m.put("caughtUpLoadEventsPerSec", CAUGHT_UP_LOAD);
         m.put("freshnessP50Ms", Bench.pct(sorted, 50));
         m.put("freshnessP99Ms", Bench.pct(sorted, 99));
+        // The slowest probes and when they were sent, to lay beside the services' logs (a pause, a rebalance, a slow flush).
+        m.put("slowestProbes", java.util.stream.IntStream.range(0, took.size()).boxed().sorted((a, b) -> Long.compare(took.get(b), took.get(a)))
+            .limit(3).map(i -> took.get(i) + " ms at " + ackedAt.get(i)).toList());
         m.put("redisSlowCommandsWhileProbing", slowCommands(redis));
         return m;
     }

@@ -152,7 +152,7 @@ class ChartTest {
             assertTrue(env.containsKey("TALLY_INTERNAL_KEY"), service);
         });
         Container aggregation = pods.get("aggregation").getSpec().getContainers().getFirst();
-        assertEquals("-Xms512m -Xmx512m -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp -XX:+UseParallelGC -XX:NewRatio=1",
+        assertEquals("-Xms512m -Xmx512m -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp -XX:+UseParallelGC -XX:NewRatio=1 -XX:MetaspaceSize=128m",
             aggregation.getEnv().stream().filter(e -> e.getName().equals("JAVA_TOOL_OPTIONS")).findFirst().orElseThrow().getValue());
         assertEquals("metadata.name", aggregation.getEnv().stream().filter(e -> e.getName().equals("TALLY_AGGREGATION_INSTANCE_ID"))
             .findFirst().orElseThrow().getValueFrom().getFieldRef().getFieldPath());
