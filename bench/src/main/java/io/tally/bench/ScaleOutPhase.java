@@ -44,7 +44,9 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.concurrent.locks.LockSupport;
+import java.util.stream.IntStream;
 
 import static io.tally.bench.Bench.round2;
 import static io.tally.bench.Bench.step;
@@ -256,7 +258,7 @@ final class ScaleOutPhase {
         m.put("freshnessP50Ms", Bench.pct(sorted, 50));
         m.put("freshnessP99Ms", Bench.pct(sorted, 99));
         // The slowest probes and when they were sent, to lay beside the services' logs (a pause, a rebalance, a slow flush).
-        m.put("slowestProbes", java.util.stream.IntStream.range(0, took.size()).boxed().sorted((a, b) -> Long.compare(took.get(b), took.get(a)))
+        m.put("slowestProbes", IntStream.range(0, took.size()).boxed().sorted((a, b) -> Long.compare(took.get(b), took.get(a)))
             .limit(3).map(i -> took.get(i) + " ms at " + ackedAt.get(i)).toList());
         m.put("redisSlowCommandsWhileProbing", slowCommands(redis));
         return m;
@@ -436,7 +438,7 @@ final class ScaleOutPhase {
      * event are seconds per million events).
      */
     static Map<String, Object> perEvent(Map<String, NodeStats> before, Map<String, NodeStats> after,
-                                        java.util.function.Function<NodeStats, Map<String, Long>> counter, long events) {
+                                        Function<NodeStats, Map<String, Long>> counter, long events) {
         Map<String, Long> totals = new HashMap<>();
         after.forEach((node, end) -> {
             NodeStats start = before.get(node);

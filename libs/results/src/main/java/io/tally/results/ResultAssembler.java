@@ -43,6 +43,13 @@ public final class ResultAssembler {
         });
         List<Group> groups = new ArrayList<>();
         double seconds = rule.sizeMillis() / 1000.0;
+        List<RuleSpec.Aggregation> ops = rule.ops();
+        // Per average: the field holding its sum when a sum of the same field keeps it (StoredFields), else null.
+        String[] sumFields = new String[ops.size()];
+        for (int i = 0; i < ops.size(); i++) {
+            int sum = StoredFields.sumBeside(ops, i);
+            sumFields[i] = sum < 0 ? null : ops.get(sum).name();
+        }
         for (Map.Entry<String, Map<String, String>> g : byGroup.entrySet()) {
             List<Object> dims = parseArray.apply(g.getKey());
             Map<String, Object> group = new LinkedHashMap<>();
@@ -54,7 +61,6 @@ public final class ResultAssembler {
             }
             Map<String, String> f = g.getValue();
             Map<String, Object> values = new LinkedHashMap<>();
-            List<RuleSpec.Aggregation> ops = rule.ops();
             for (int i = 0; i < ops.size(); i++) {
                 RuleSpec.Aggregation op = ops.get(i);
                 String raw = f.get(op.name());
@@ -63,8 +69,7 @@ public final class ResultAssembler {
                     case SUM -> raw == null ? 0.0 : Double.parseDouble(raw);
                     case MIN, MAX -> raw == null ? null : Double.parseDouble(raw);
                     case AVG -> {
-                        int sum = StoredFields.sumBeside(ops, i);
-                        String s = firstOf(sum < 0 ? null : f.get(ops.get(sum).name()), f.get(op.name() + sep + "s"));
+                        String s = firstOf(sumFields[i] == null ? null : f.get(sumFields[i]), f.get(op.name() + sep + "s"));
                         String n = f.get(op.name() + sep + "n");
                         yield s == null || n == null || Long.parseLong(n) == 0 ? null : Double.parseDouble(s) / Long.parseLong(n);
                     }
